@@ -1,0 +1,148 @@
+"""The `outguard` command. Exit codes:
+
+  0  done (check: every message inspected, whatever its verdict; lint/test: all good)
+  1  check: a message could not be read, or a verdict listed in --fail-on occurred;
+     rules lint/test: a problem or a failing rule test
+  2  the configuration, a rule file or a plugin is broken, or the command line is wrong
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .explain import as_json, explain
+from .logsetup import setup_logging
+from .message import Envelope
+from .pipeline import Inspector
+from .plugins import PluginError
+from .rules import RuleSetError, lint, load_rules
+from .ruletests import run_all
+from .sources import read_sources
+
+log = logging.getLogger("outguard.cli")
+EXIT_OK, EXIT_PROBLEM, EXIT_BROKEN = 0, 1, 2
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="site config (default /etc/outguard/outguard.yaml if present)")
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override the config's log_level")
+
+
+def _rules_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rules", type=Path, action="append", default=[], metavar="PATH",
+                   help="extra local rule file or folder (its override.d/ too); repeatable")
+    p.add_argument("--no-defaults", action="store_true", help="leave out the shipped default rules")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outguard", description="Inspect outgoing mail by YAML rules.")
+    parser.add_argument("--version", action="version", version=f"outguard {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="dry run: the verdict the daemon would give, and why")
+    _common(check)
+    _rules_args(check)
+    check.add_argument("--sender", help="envelope sender (default: from the headers)")
+    check.add_argument("--rcpt", action="append", default=[], help="envelope recipient; repeatable (default: To/Cc/Bcc)")
+    check.add_argument("--auth-user", help="SASL user the sender authenticated as")
+    check.add_argument("--client-address", help="SMTP client address")
+    check.add_argument("--explain", action="store_true", help="findings, matched rules and reasons, for people")
+    check.add_argument("--json", action="store_true", help="one JSON object per message, one per line")
+    check.add_argument("--fail-on", default="", metavar="VERDICTS",
+                       help="comma-separated verdicts that make the exit code 1 (e.g. reject,tempfail)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="message file, folder, mbox, or - for stdin")
+
+    rules = sub.add_parser("rules", help="lint or test rule files")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    for name, text in (("lint", "validate the rule set (file:line errors)"), ("test", "run the tests rules carry")):
+        p = rules_sub.add_parser(name, help=text)
+        _common(p)
+        p.add_argument("--no-defaults", action="store_true", help="leave out the shipped default rules")
+        p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="local rule files or folders to add")
+    return parser
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    setup_logging(args.log_level or str(config.raw.get("log_level", "info")))
+    return config
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load_config(args)
+    inspector = Inspector.create(config, args.rules, include_defaults=False if args.no_defaults else None)
+    fail_on = {v.strip() for v in args.fail_on.split(",") if v.strip()}
+    envelope = Envelope(sender=args.sender or "", recipients=tuple(args.rcpt),
+                        auth_user=args.auth_user, client_address=args.client_address)
+    status = EXIT_OK
+    try:
+        for source in read_sources(args.paths):
+            if source.raw is None:
+                print(f"outguard: {source.label}: {source.error}", file=sys.stderr)
+                status = EXIT_PROBLEM
+                continue
+            result = inspector.inspect(source.raw, envelope, envelope_from_headers=True)
+            if args.json:
+                print(json.dumps(as_json(source.label, result), ensure_ascii=False))
+            elif args.explain:
+                print(explain(source.label, result) + "\n")
+            else:
+                d = result.decision
+                print(f"{source.label}: {d.verdict}" + (f" ({', '.join(d.rule_ids)})" if d.rule_ids else ""))
+            if result.decision.verdict in fail_on:
+                status = EXIT_PROBLEM
+    finally:
+        inspector.close()
+    return status
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    config = _load_config(args)
+    include = False if args.no_defaults else None
+    if args.rules_command == "lint":
+        ruleset = load_rules(config, args.paths, include)
+        problems = lint(ruleset)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{len(ruleset.rules)} rules, {len(ruleset.patterns)} patterns from {len(ruleset.files)} files: "
+              f"{'ok' if not problems else f'{len(problems)} problem(s)'}")
+        return EXIT_PROBLEM if problems else EXIT_OK
+    inspector = Inspector.create(config, args.paths, include_defaults=include)
+    try:
+        outcomes, problems = run_all(inspector)
+    finally:
+        inspector.close()
+    for o in outcomes:
+        print(f"{'PASS' if o.passed else 'FAIL'} {o.rule} :: {o.test}" + ("" if o.passed else f"   ({o.origin})"))
+        for problem in o.problems:
+            print(f"     {problem}")
+    for p in problems:
+        print(f"FAIL {p}")
+    failed = sum(not o.passed for o in outcomes) + len(problems)
+    print(f"{len(outcomes) - sum(not o.passed for o in outcomes)} passed, {failed} failed")
+    return EXIT_PROBLEM if failed else EXIT_OK
+
+
+COMMANDS: dict[str, Any] = {"check": cmd_check, "rules": cmd_rules}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command](args))
+    except (ConfigError, RuleSetError, PluginError) as exc:
+        print(f"outguard: {exc}", file=sys.stderr)
+        return EXIT_BROKEN
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

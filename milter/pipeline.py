@@ -1,0 +1,120 @@
+"""Message -> findings -> Decision: the one path shared by the daemon, `check` and rule tests."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .actions import Reply
+from .conditions import Facts
+from .config import Config
+from .decision import Decision, decide
+from .findings import Finding
+from .hookspecs import InspectContext
+from .message import Envelope, Message, ScanLimits, parse_message
+from .message import envelope_from_headers as fill_envelope
+from .plugins import PluginHost, _where_it_broke
+from .rules import RuleSet, load_rules
+
+log = logging.getLogger("outguard.pipeline")
+
+INTERNAL_ERROR = "error.internal"
+ON_ERROR_REPLY = Reply("451", "4.3.0", "Message could not be inspected; try again later")
+
+
+@dataclass
+class Result:
+    message: Message | None
+    decision: Decision
+    elapsed: float
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.decision.findings
+
+
+class Inspector:
+    """Holds the plugins and the rule set in force; `reload()` swaps rules atomically."""
+
+    def __init__(self, config: Config, host: PluginHost, ruleset: RuleSet,
+                 rule_paths: list[Path] | None = None, include_defaults: bool | None = None) -> None:
+        self.config = config
+        self._include_defaults = include_defaults
+        self.host = host
+        self._ruleset = ruleset
+        self._rule_paths = list(rule_paths or [])
+        self._lock = threading.Lock()
+        self.limits = ScanLimits.from_config(config.scan)
+
+    @classmethod
+    def create(cls, config: Config, rule_paths: list[Path] | None = None, include_defaults: bool | None = None,
+               extra_plugins: dict[str, object] | None = None, services: dict[str, Any] | None = None) -> Inspector:
+        """Load rules first (cheap, most likely to be wrong), then start the plugins."""
+        ruleset = load_rules(config, rule_paths, include_defaults)
+        host = PluginHost.from_config(config.plugins, services=services, extra_plugins=extra_plugins)
+        host.startup()
+        return cls(config, host, ruleset, rule_paths, include_defaults)
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self._ruleset
+
+    def reload(self, config: Config | None = None) -> RuleSet:
+        """Load and validate a new rule set; on any error raise and keep the old one."""
+        new = load_rules(config or self.config, self._rule_paths, self._include_defaults)
+        with self._lock:
+            self._ruleset = new
+            if config is not None:
+                self.config = config
+        return new
+
+    def inspect(self, raw: bytes, envelope: Envelope, ruleset: RuleSet | None = None,
+                envelope_from_headers: bool = False) -> Result:
+        """Inspect one message. Never raises: an internal failure gets the configured action.
+
+        `envelope_from_headers` fills a missing sender/recipients from the headers (dry runs only).
+        """
+        started = time.monotonic()
+        rules = ruleset or self._ruleset
+        message: Message | None = None
+        try:
+            message = parse_message(raw, envelope, self.limits)
+            if envelope_from_headers:
+                message.envelope = fill_envelope(message, envelope)
+            extraction_errors: list[Finding] = []
+            for att in message.attachments:
+                text, errors = self.host.extract_text(att, envelope.queue_id)
+                extraction_errors += errors
+                if text:
+                    message.add_text(f"attachment:{att.label}", text)
+            context = InspectContext(patterns=rules.patterns,
+                                     pattern_timeout=float(self.config.scan.get("pattern_timeout_seconds", 0.25)),
+                                     services=self.host.services)
+            findings = message.scan_findings + extraction_errors + self.host.inspect(message, context)
+            decision = decide(rules, Facts(message, findings), self.config.mode)
+        except Exception as exc:
+            log.error("%s: inspection failed: %s; applying on_error=%s",
+                      envelope.queue_id or "NOQUEUE", _where_it_broke(exc), self.config.on_error)
+            decision = self.failure_decision(f"inspection failed: {type(exc).__name__}")
+        return Result(message, decision, time.monotonic() - started)
+
+    def failure_decision(self, detail: str) -> Decision:
+        """The configured `on_error` action, for failures no rule could see."""
+        action = self.config.on_error
+        finding = Finding(INTERNAL_ERROR, detail=detail, plugin="core")
+        verdict = {"accept": "deliver"}.get(action, action)
+        decision = Decision(verdict=verdict, findings=[finding], deciding_rule="on_error")
+        if verdict == "tempfail":
+            decision.reply = ON_ERROR_REPLY
+        elif verdict == "reject":
+            decision.reply = Reply("550", "5.3.0", "Message could not be inspected")
+        elif verdict == "quarantine":
+            decision.quarantine_reason = "inspection failed"
+        return decision
+
+    def close(self) -> None:
+        self.host.shutdown()

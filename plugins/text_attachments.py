@@ -1,0 +1,26 @@
+"""Text of attachments that are text already: plain text, CSV and friends, HTML."""
+
+from __future__ import annotations
+
+from outguard.htmltext import html_to_text
+from outguard.hookspecs import hookimpl
+from outguard.message import Attachment
+
+TEXT_TYPES = {"text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/x-log",
+              "application/csv", "text/rtf", "text/calendar", "text/vcard", "text/x-vcard"}
+TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".log", ".md", ".htm", ".html")
+
+
+@hookimpl
+def outguard_extract_text(attachment: Attachment) -> str | None:
+    name = (attachment.filename or "").lower()
+    is_html = attachment.content_type == "text/html" or name.endswith((".htm", ".html"))
+    if not (is_html or attachment.content_type in TEXT_TYPES or name.endswith(TEXT_SUFFIXES)):
+        return None
+    data = attachment.data
+    if b"\x00" in data[:4096]:
+        return None  # binary despite its label; leave it to a check that knows the format
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") > len(text) // 100:
+        text = data.decode("cp1252", errors="replace")
+    return html_to_text(text)[0] if is_html else text
