@@ -70,8 +70,13 @@ def load_file(path: Path) -> Loaded:
     return load_text(text, str(path))
 
 
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
 def _build(node: Node, path: JsonPath, lines: dict[JsonPath, int], loader: yaml.SafeLoader, file: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, (MappingNode, SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise SourceError(file, node.start_mark.line + 1, f"not allowed: YAML tag {node.tag}")
     if isinstance(node, MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -100,7 +105,12 @@ def validate(loaded: Loaded, schema: dict[str, Any]) -> list[SourceError]:
     for err in sorted(validator.iter_errors(loaded.data), key=lambda e: list(e.absolute_path).__repr__()):
         best = jsonschema.exceptions.best_match([err]) if err.context else err
         where = "/".join(str(p) for p in best.absolute_path) or "(top)"
-        errors.append(loaded.error(tuple(best.absolute_path), f"{where}: {_describe(best)}"))
+        path = tuple(best.absolute_path)
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            known = set(best.schema.get("properties", {}))
+            extra = [k for k in best.instance if k not in known]
+            path += tuple(extra[:1])  # point at the unknown key itself
+        errors.append(loaded.error(path, f"{where}: {_describe(best)}"))
     errors.sort(key=lambda e: e.line)
     return errors
 

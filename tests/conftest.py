@@ -1,0 +1,43 @@
+"""Shared fixtures: where the shared corpora live, and small builders for configs and rules."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from outguard.config import Config, load_config
+
+PROJECT = Path(__file__).resolve().parent.parent
+CORPORA = PROJECT.parent / "shared" / "corpora"
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip(f"shared corpora not found at {CORPORA} (they live beside the project checkout)")
+    return CORPORA
+
+
+@pytest.fixture
+def config() -> Config:
+    """Embedded defaults only: never the machine's /etc/outguard."""
+    return load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}})
+
+
+@pytest.fixture
+def write_rules(tmp_path: Path) -> Callable[..., Path]:
+    def write(text: str, name: str = "local.yaml", folder: Path | None = None) -> Path:
+        target = (folder or tmp_path / "rules") / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip())
+        return target
+
+    return write
+
+
+def eml(text: str) -> bytes:
+    """A test message from an indented literal."""
+    return textwrap.dedent(text).lstrip().encode("utf-8")
