@@ -7,11 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import CORPORA
 
 from outguard.config import Config, load_config
-
-PROJECT = Path(__file__).resolve().parent.parent
-CORPORA = PROJECT.parent / "shared" / "corpora"
 
 
 @pytest.fixture
@@ -36,8 +34,3 @@ def write_rules(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return write
-
-
-def eml(text: str) -> bytes:
-    """A test message from an indented literal."""
-    return textwrap.dedent(text).lstrip().encode("utf-8")

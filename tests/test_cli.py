@@ -13,7 +13,7 @@ import pytest
 
 from outguard.cli import main
 
-from .conftest import PROJECT
+from helpers import PROJECT, outguard_command
 
 EXAMPLES = PROJECT / "examples"
 RIVERSIDE = EXAMPLES / "rules" / "riverside.yaml"
@@ -54,7 +54,7 @@ def test_folder_mbox_and_stdin_inputs(tmp_path, capsys) -> None:
     assert [d["file"] for d in docs] == [f"{tmp_path / 'sent.mbox'}#{i}" for i in (1, 2, 3)]
     docs = run_json([str(EXAMPLES / "messages")], capsys)
     assert sorted(Path(d["file"]).name for d in docs) == ["export.eml", "newsletter.eml", "referral.eml"]
-    proc = subprocess.run([sys.executable, "-m", "outguard.cli", "check", "--config", "/dev/null", "--json", "-"],
+    proc = subprocess.run([*outguard_command(), "check", "--config", "/dev/null", "--json", "-"],
                           input=b"Subject: stdin\n\nhello\n", capture_output=True, check=True)
     assert json.loads(proc.stdout)["file"] == "-"
 
@@ -141,7 +141,7 @@ def test_no_planted_phi_in_json_explain_or_debug_logs(tmp_path, capsys, caplog) 
 @pytest.mark.parametrize("folder", ["mime", "spamassassin"])
 def test_every_corpus_message_goes_through_check_json(corpora, folder) -> None:
     root = corpora / folder
-    proc = subprocess.run([sys.executable, "-m", "outguard.cli", "check", "--config", "/dev/null", "--json", str(root)],
+    proc = subprocess.run([*outguard_command(), "check", "--config", "/dev/null", "--json", str(root)],
                           capture_output=True, timeout=900)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     docs = [json.loads(line) for line in proc.stdout.splitlines()]

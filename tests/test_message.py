@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from outguard.message import Envelope, ScanLimits, parse_message
 
-from .conftest import eml
+from helpers import eml
 
 
 def ids(msg) -> set[str]:
