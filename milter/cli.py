@@ -66,6 +66,26 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p)
         p.add_argument("--no-defaults", action="store_true", help="leave out the shipped default rules")
         p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="local rule files or folders to add")
+    run = sub.add_parser("run", help="serve the milter protocol for Postfix until stopped")
+    _common(run)
+    _rules_args(run)
+    run.add_argument("--socket", help="libmilter socket: unix:/path or inet:PORT@127.0.0.1 (default: config)")
+    run.add_argument("--workers", type=int, help="inspection worker processes; 0 = in the milter process")
+
+    cc = sub.add_parser("check-config", help="validate config, rules and plugins (systemd ExecStartPre)")
+    _common(cc)
+    _rules_args(cc)
+
+    q = sub.add_parser("quarantine", help="messages held in Postfix's hold queue")
+    q.add_argument("--postfix-config", metavar="DIR", help="Postfix config dir of a non-default instance")
+    q_sub = q.add_subparsers(dest="quarantine_command", required=True)
+    q_list = q_sub.add_parser("list", help="held messages with their verdict and rules")
+    q_list.add_argument("--json", action="store_true")
+    q_show = q_sub.add_parser("show", help="headers of a held message (never its body)")
+    q_show.add_argument("queue_id")
+    for name, text in (("release", "deliver held messages"), ("delete", "delete held messages")):
+        qp = q_sub.add_parser(name, help=text)
+        qp.add_argument("queue_ids", nargs="+", metavar="QUEUE_ID")
     return parser
 
 
@@ -130,7 +150,76 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_PROBLEM if failed else EXIT_OK
 
 
-COMMANDS: dict[str, Any] = {"check": cmd_check, "rules": cmd_rules}
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load_config(args)
+    inspector = Inspector.create(config, args.rules, include_defaults=False if args.no_defaults else None)
+    try:
+        ruleset = inspector.ruleset
+        for problem in lint(ruleset):
+            print(f"warning: {problem}", file=sys.stderr)
+        print(f"ok: {config.source}; {len(ruleset.rules)} rules, {len(ruleset.patterns)} patterns; "
+              f"plugins: {', '.join(inspector.host.names) or 'none'}")
+    finally:
+        inspector.close()
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import Daemon, block_signals, serve
+    from .runner import InlineRunner, InspectionFailed, Setup, WorkerPool
+
+    block_signals()  # before any thread: see FIELD-NOTES trap 3
+    config = _load_config(args)
+    settings = config.section("daemon")
+    setup = Setup(args.config, tuple(args.rules), False if args.no_defaults else None)
+    setup.validate()
+    workers = settings.get("workers", 2) if args.workers is None else args.workers
+    timeout = float(settings.get("inspect_timeout_seconds", 60))
+    try:
+        runner = WorkerPool(setup, workers, timeout) if workers > 0 else InlineRunner(setup, timeout)
+    except InspectionFailed as exc:
+        print(f"outguard: {exc}", file=sys.stderr)
+        return EXIT_BROKEN
+    daemon = Daemon.create(runner, config)
+    spec = args.socket or settings.get("socket", "unix:/var/spool/postfix/outguard/outguard.sock")
+    log.info("starting: %s, %s", f"{workers} worker processes" if workers else "inline inspection", config.source)
+    try:
+        serve(daemon, spec, int(settings.get("milter_timeout_seconds", 600)))
+    finally:
+        runner.close()
+    log.info("stopped after %d messages", daemon.messages)
+    return EXIT_OK
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from . import quarantine as q
+
+    conf = args.postfix_config
+    try:
+        if args.quarantine_command == "list":
+            held = q.list_held(conf)
+            for h in held:
+                if args.json:
+                    print(json.dumps(h.__dict__))
+                else:
+                    print(f"{h.queue_id}  {h.size:>8}  from=<{h.sender}> nrcpt={len(h.recipients)}  "
+                          f"verdict: {h.verdict}  reason: {h.reason}")
+            if not args.json:
+                print(f"{len(held)} held")
+        elif args.quarantine_command == "show":
+            print(q.show(args.queue_id, conf), end="")
+        elif args.quarantine_command == "release":
+            q.release(args.queue_ids, conf)
+        else:
+            q.delete(args.queue_ids, conf)
+    except q.QueueError as exc:
+        print(f"outguard: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Any] = {"check": cmd_check, "rules": cmd_rules, "run": cmd_run,
+                            "check-config": cmd_check_config, "quarantine": cmd_quarantine}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,3 +117,46 @@ def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce") -> Decision:
         decision.verdict, decision.reply = "reject", NO_RECIPIENTS_LEFT
         decision.deciding_rule = decision.deciding_rule or "drop_recipients"
     return decision
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A Decision reduced to plain data: what the milter must do, and what the log and
+    audit may say. Picklable, so a worker process can hand it back."""
+
+    verdict: str
+    rule_ids: tuple[str, ...] = ()
+    deciding_rule: str | None = None
+    reply: Reply | None = None
+    route: str | None = None
+    quarantine_reason: str | None = None
+    add_headers: tuple[tuple[str, str], ...] = ()
+    subject_prefix: str | None = None
+    drop_recipients: tuple[str, ...] = ()
+    notify: tuple[str, ...] = ()
+    monitored: tuple[tuple[str, str], ...] = ()
+    findings: tuple[tuple[str, int, float], ...] = ()  # id, count, confidence: never details
+
+    @property
+    def refused(self) -> bool:
+        return self.verdict in REFUSED
+
+    def finding_summary(self) -> str:
+        return ",".join(f"{fid}:{count}" for fid, count, _ in self.findings) or "-"
+
+
+def plan_of(decision: Decision) -> Plan:
+    return Plan(
+        verdict=decision.verdict,
+        rule_ids=tuple(decision.rule_ids),
+        deciding_rule=decision.deciding_rule,
+        reply=decision.reply,
+        route=decision.route,
+        quarantine_reason=decision.quarantine_reason,
+        add_headers=tuple(decision.add_headers),
+        subject_prefix=decision.subject_prefix,
+        drop_recipients=tuple(decision.drop_recipients),
+        notify=tuple(decision.notify),
+        monitored=tuple(decision.monitored),
+        findings=tuple((f.id, f.count, round(f.confidence, 3)) for f in decision.findings),
+    )

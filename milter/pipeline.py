@@ -103,18 +103,21 @@ class Inspector:
         return Result(message, decision, time.monotonic() - started)
 
     def failure_decision(self, detail: str) -> Decision:
-        """The configured `on_error` action, for failures no rule could see."""
-        action = self.config.on_error
-        finding = Finding(INTERNAL_ERROR, detail=detail, plugin="core")
-        verdict = {"accept": "deliver"}.get(action, action)
-        decision = Decision(verdict=verdict, findings=[finding], deciding_rule="on_error")
-        if verdict == "tempfail":
-            decision.reply = ON_ERROR_REPLY
-        elif verdict == "reject":
-            decision.reply = Reply("550", "5.3.0", "Message could not be inspected")
-        elif verdict == "quarantine":
-            decision.quarantine_reason = "inspection failed"
-        return decision
+        return failure_decision(self.config.on_error, detail)
 
     def close(self) -> None:
         self.host.shutdown()
+
+
+def failure_decision(on_error: str, detail: str) -> Decision:
+    """The configured `on_error` action, for failures no rule could see."""
+    finding = Finding(INTERNAL_ERROR, detail=detail, plugin="core")
+    verdict = {"accept": "deliver"}.get(on_error, on_error)
+    decision = Decision(verdict=verdict, findings=[finding], deciding_rule="on_error")
+    if verdict == "tempfail":
+        decision.reply = ON_ERROR_REPLY
+    elif verdict == "reject":
+        decision.reply = Reply("550", "5.3.0", "Message could not be inspected")
+    elif verdict == "quarantine":
+        decision.quarantine_reason = "inspection failed"
+    return decision
