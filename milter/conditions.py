@@ -37,6 +37,12 @@ class Outcome:
     matched: bool
     reasons: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)  # recipients the condition pointed at
+
+    def absorb(self, other: Outcome) -> None:
+        self.reasons += other.reasons
+        self.findings += other.findings
+        self.recipients += other.recipients
 
 
 class Condition(Protocol):
@@ -108,6 +114,20 @@ class Predicate:
 
 
 @dataclass(frozen=True)
+class RecipientDomain:
+    """Matches when any recipient is in one of the domains, and names those recipients
+    (so `drop_recipients` can drop exactly them)."""
+
+    globs: tuple[str, ...]
+
+    def evaluate(self, facts: Facts) -> Outcome:
+        hits = [r for r in facts.envelope.recipients if _glob_any(_domain(r), list(self.globs))]
+        if not hits:
+            return Outcome(False)
+        return Outcome(True, [f"{len(hits)} recipient(s) in {list(self.globs)}"], recipients=hits)
+
+
+@dataclass(frozen=True)
 class AllOf:
     parts: tuple[Condition, ...]
 
@@ -117,8 +137,7 @@ class AllOf:
             res = part.evaluate(facts)
             if not res.matched:
                 return Outcome(False)
-            out.reasons += res.reasons
-            out.findings += res.findings
+            out.absorb(res)
         return out
 
 
@@ -132,8 +151,7 @@ class AnyOf:
             res = part.evaluate(facts)
             if res.matched:
                 out.matched = True
-                out.reasons += res.reasons
-                out.findings += res.findings
+                out.absorb(res)
         return out
 
 
@@ -184,9 +202,7 @@ def _envelope_predicates(spec: dict[str, Any], path: tuple[Any, ...]) -> list[Co
         g = _as_list(spec["sender_domain"])
         preds.append(Predicate(f"sender domain in {g}", lambda f, g=g: _glob_any(_domain(f.envelope.sender), g)))
     if "recipient_domain" in spec:
-        g = _as_list(spec["recipient_domain"])
-        preds.append(Predicate(f"a recipient domain in {g}",
-                               lambda f, g=g: any(_glob_any(_domain(r), g) for r in f.envelope.recipients)))
+        preds.append(RecipientDomain(tuple(_as_list(spec["recipient_domain"]))))
     if "all_recipients_domain" in spec:
         g = _as_list(spec["all_recipients_domain"])
         preds.append(Predicate(f"every recipient domain in {g}",

@@ -106,9 +106,8 @@ def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce") -> Decision:
         if acts.subject_prefix and acts.subject_prefix not in prefixes:
             prefixes.append(acts.subject_prefix)
         if acts.drop_recipients:
-            for f in outcome.findings:
-                if f.recipient and f.recipient not in decision.drop_recipients:
-                    decision.drop_recipients.append(f.recipient)
+            named = [f.recipient for f in outcome.findings if f.recipient] + outcome.recipients
+            decision.drop_recipients += [r for r in dict.fromkeys(named) if r not in decision.drop_recipients]
         decision.notify += [a for a in acts.notify if a not in decision.notify]
     decision.subject_prefix = " ".join(prefixes) or None
 

@@ -132,3 +132,17 @@ def test_envelope_and_header_conditions(outguard_harness) -> None:
                    {"sender": "a@clinic.example.evil"}):
         assert harness.check(msg, **{**base, **change}).decision.verdict == "deliver", change
     assert harness.check(msg.replace("List-Id", "X-Other"), **base).decision.verdict == "deliver"
+
+
+def test_drop_recipients_by_domain_drops_only_those(outguard_harness) -> None:
+    harness = outguard_harness(defaults=False, rules="""
+        rules:
+          - id: no-mail-to-rivals
+            description: never mail the competitor
+            status: experimental
+            when: {recipient_domain: "*rival.example"}
+            then: {drop_recipients: true}
+        """)
+    d = harness.check("Subject: s\n\nhi\n", rcpts=["a@ok.example", "b@rival.example", "c@sub.rival.example"]).decision
+    assert d.verdict == "deliver" and d.drop_recipients == ["b@rival.example", "c@sub.rival.example"]
+    assert harness.check("Subject: s\n\nhi\n", rcpts=["b@rival.example"]).decision.verdict == "reject"
