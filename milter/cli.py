@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cc)
     _rules_args(cc)
 
+    sb = sub.add_parser("sandbox", help="run outguard inside a throw-away Postfix on loopback (needs root)")
+    _common(sb)
+    sb.add_argument("--rules", type=Path, action="append", default=[], metavar="PATH", help="extra local rules")
+    sb.add_argument("--send", action="append", default=[], metavar="PATH", help="messages to send through it first")
+    sb.add_argument("--once", action="store_true", help="exit after sending instead of running until Ctrl-C")
+
     q = sub.add_parser("quarantine", help="messages held in Postfix's hold queue")
     q.add_argument("--postfix-config", metavar="DIR", help="Postfix config dir of a non-default instance")
     q_sub = q.add_subparsers(dest="quarantine_command", required=True)
@@ -218,7 +224,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Any] = {"check": cmd_check, "rules": cmd_rules, "run": cmd_run,
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox_run import run
+
+    _load_config(args)
+    return run(args.config, args.rules, args.send, args.once)
+
+
+COMMANDS: dict[str, Any] = {"sandbox": cmd_sandbox, "check": cmd_check, "rules": cmd_rules, "run": cmd_run,
                             "check-config": cmd_check_config, "quarantine": cmd_quarantine}
 
 

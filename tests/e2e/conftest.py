@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postfix_harness import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, postfix_missing_reason
+
+from outguard.sandbox import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, postfix_missing_reason
 
 E2E_RULES = r"""
 patterns:

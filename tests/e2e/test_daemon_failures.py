@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import E2E_RULES, OutguardDaemon
-from postfix_harness import PostfixInstance
+
+from outguard.sandbox import PostfixInstance
 from test_daemon_postfix import SENDER, message
 
 pytestmark = pytest.mark.postfix

@@ -10,7 +10,8 @@ import time
 
 import pytest
 from conftest import E2E_RULES, OutguardDaemon, outguard_script
-from postfix_harness import PostfixInstance
+
+from outguard.sandbox import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 SENDER = "alice@clinic.example"

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Throughput through a real Postfix, with and without outguard, side by side in one run.
+
+smtp-source -> Postfix (throw-away instance on loopback) -> smtp-sink, the same real-text
+messages for every setup, setups interleaved round by round so machine noise hits all
+alike. Prints msgs/s per setup (median of the rounds), the ratio to Postfix alone, the
+daemon's CPU ms per message (milter process and its workers) and peak RSS.
+
+    .venv/bin/python bench/postfix_throughput.py [--messages 1500] [--rounds 3]
+
+Run as root (Postfix's master must start as root). Needs ../shared/corpora/spamassassin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from outguard.sandbox import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir
+
+PROJECT = Path(__file__).resolve().parent.parent
+HAM = PROJECT.parent / "shared" / "corpora" / "spamassassin" / "easy-ham-1"
+
+
+def real_text_messages(count: int, size: int, folder: Path) -> list[Path]:
+    """`count` messages of about `size` bytes of real mail text (SpamAssassin easy ham bodies)."""
+    texts = []
+    for path in sorted(HAM.iterdir()):
+        msg = email.message_from_bytes(path.read_bytes().split(b"\n", 1)[1], policy=email.policy.default)
+        part = msg.get_body(("plain",))
+        if part is not None:
+            try:
+                texts.append(part.get_content())
+            except Exception:
+                continue
+    files = []
+    pool = "\n".join(texts)
+    step = max(1, len(pool) // count)
+    for i in range(count):
+        body = pool[i * step: i * step + size]
+        raw = (f"From: Sender <bench@clinic.example>\nTo: Receiver <rcpt@partner.example>\n"
+               f"Subject: bench message {i}\nMessage-ID: <bench-{i}@clinic.example>\n"
+               f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n")
+        path = folder / f"msg{i}.txt"
+        path.write_text(raw, encoding="utf-8", errors="replace")
+        files.append(path)
+    return files
+
+
+def tree_pids(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    peak = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+    return peak / 1024
+
+
+def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    sock_dir = base / "milter"
+    sock_dir.mkdir(parents=True)
+    sock_dir.chmod(0o755)
+    config = base / "outguard.yaml"
+    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\n"
+                      f"daemon: {{socket: 'unix:{sock_dir}/outguard.sock', workers: {workers}}}\n")
+    outguard = Path(sys.executable).parent / "outguard"
+    proc = subprocess.Popen([str(outguard), "run", "--config", str(config)], stderr=(base / "log").open("wb"))
+    deadline = time.monotonic() + 60
+    while not (sock_dir / "outguard.sock").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"outguard did not start: {(base / 'log').read_text()}")
+        time.sleep(0.1)
+    return proc, f"unix:{sock_dir}/outguard.sock"
+
+
+def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: Path) -> dict[str, float]:
+    base = work / f"{name}-{time.time_ns()}"
+    base.mkdir()
+    base.chmod(0o755)
+    proc, milter = None, None
+    if name != "postfix alone":
+        proc, milter = start_daemon(base / "og", workers=0 if name.endswith("inline") else 2)
+    total = per_file * len(files)
+    try:
+        with PostfixInstance(base / "pf", milter=milter, main_cf={"smtpd_client_connection_count_limit": "0"}) as pf:
+            pids = tree_pids(proc.pid) if proc else []
+            cpu0 = cpu_seconds(pids)
+            started = time.monotonic()
+            sources = [subprocess.Popen(["/usr/sbin/smtp-source", "-F", str(f), "-m", str(per_file),
+                                         "-s", str(max(1, sessions // len(files))), "-f", "bench@clinic.example",
+                                         "-t", "rcpt@partner.example", f"127.0.0.1:{pf.port}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for f in files]
+            for s in sources:
+                s.wait()
+            deadline = time.monotonic() + 600
+            while len(list(pf.sink.dump_dir.iterdir())) < total and time.monotonic() < deadline:
+                time.sleep(0.05)
+            elapsed = time.monotonic() - started
+            got = len(list(pf.sink.dump_dir.iterdir()))
+            pids = tree_pids(proc.pid) if proc else []
+            cpu = cpu_seconds(pids) - cpu0
+            rss = peak_rss_mb(pids)
+            timeouts = pf.log_text().count("milter") and sum(
+                1 for line in pf.log_text().splitlines() if "milter" in line and "timeout" in line)
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(30)
+        shutil.rmtree(base, ignore_errors=True)
+    return {"msgs_per_s": got / elapsed, "delivered": got, "sent": total,
+            "cpu_ms_per_msg": cpu * 1000 / max(got, 1), "peak_rss_mb": rss, "milter_timeouts": timeouts or 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1600, help="messages per setup and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions in all")
+    parser.add_argument("--size", type=int, default=5000, help="bytes of real text per message")
+    parser.add_argument("--setups", default="postfix alone,outguard pool,outguard inline")
+    args = parser.parse_args()
+    if not HAM.is_dir():
+        raise SystemExit(f"needs the SpamAssassin corpus at {HAM}")
+    ensure_postfix_installed()
+    setups = [s.strip() for s in args.setups.split(",")]
+    files_count = 8
+    work = make_shared_tmpdir(prefix="outguard-bench-")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            files = real_text_messages(files_count, args.size, Path(tmp))
+            per_file = args.messages // files_count
+            results: dict[str, list[dict[str, float]]] = {s: [] for s in setups}
+            for r in range(args.rounds):
+                for s in setups:
+                    res = run_setup(s, files, per_file, args.sessions, work)
+                    results[s].append(res)
+                    print(f"round {r + 1} {s:16s} {res['msgs_per_s']:7.1f} msgs/s  "
+                          f"({res['delivered']}/{res['sent']} delivered)", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    base = statistics.median(x["msgs_per_s"] for x in results[setups[0]])
+    print(f"\n{args.messages} messages of ~{args.size} B real text, {args.sessions} sessions, "
+          f"{args.rounds} rounds, medians; ratio to '{setups[0]}'")
+    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'peak RSS MB':>12s} {'milter timeouts':>16s}")
+    for s in setups:
+        rate = statistics.median(x["msgs_per_s"] for x in results[s])
+        cpu = statistics.median(x["cpu_ms_per_msg"] for x in results[s])
+        rss = max(x["peak_rss_mb"] for x in results[s])
+        tmo = sum(x["milter_timeouts"] for x in results[s])
+        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {rss:12.1f} {tmo:16d}")
+
+
+if __name__ == "__main__":
+    main()
