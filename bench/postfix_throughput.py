@@ -113,18 +113,33 @@ def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str
     return proc, f"unix:{sock_dir}/outguard.sock"
 
 
+def start_null_milter(base: Path) -> tuple[subprocess.Popen[bytes], str]:
+    base.mkdir(parents=True)
+    base.chmod(0o755)
+    sock = base / "null.sock"
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("null_milter.py")), f"unix:{sock}"])
+    deadline = time.monotonic() + 30
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("null milter did not start")
+        time.sleep(0.05)
+    return proc, f"unix:{sock}"
+
+
 def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: Path) -> dict[str, float]:
-    base = work / f"{name}-{time.time_ns()}"
+    base = work / f"{name.replace(' ', '-')}-{time.time_ns()}"
     base.mkdir()
     base.chmod(0o755)
     proc, milter = None, None
-    if name != "postfix alone":
+    if name == "null pymilter":
+        proc, milter = start_null_milter(base / "null")
+    elif name != "postfix alone":
         proc, milter = start_daemon(base / "og", workers=0 if name.endswith("inline") else 2)
     total = per_file * len(files)
     try:
         with PostfixInstance(base / "pf", milter=milter, main_cf={"smtpd_client_connection_count_limit": "0"}) as pf:
             pids = tree_pids(proc.pid) if proc else []
-            cpu0 = cpu_seconds(pids)
+            cpu0, main0 = cpu_seconds(pids), cpu_seconds(pids[:1])
             started = time.monotonic()
             sources = [subprocess.Popen(["/usr/sbin/smtp-source", "-F", str(f), "-m", str(per_file),
                                          "-s", str(max(1, sessions // len(files))), "-f", "bench@clinic.example",
@@ -139,6 +154,7 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
             got = len(list(pf.sink.dump_dir.iterdir()))
             pids = tree_pids(proc.pid) if proc else []
             cpu = cpu_seconds(pids) - cpu0
+            main_cpu = cpu_seconds(pids[:1]) - main0
             rss = peak_rss_mb(pids)
             timeouts = pf.log_text().count("milter") and sum(
                 1 for line in pf.log_text().splitlines() if "milter" in line and "timeout" in line)
@@ -148,7 +164,7 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
             proc.wait(30)
         shutil.rmtree(base, ignore_errors=True)
     return {"msgs_per_s": got / elapsed, "delivered": got, "sent": total,
-            "cpu_ms_per_msg": cpu * 1000 / max(got, 1), "peak_rss_mb": rss, "milter_timeouts": timeouts or 0}
+            "cpu_ms_per_msg": cpu * 1000 / max(got, 1), "milter_ms_per_msg": main_cpu * 1000 / max(got, 1), "peak_rss_mb": rss, "milter_timeouts": timeouts or 0}
 
 
 def main() -> None:
@@ -157,7 +173,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions in all")
     parser.add_argument("--size", type=int, default=5000, help="bytes of real text per message")
-    parser.add_argument("--setups", default="postfix alone,outguard pool,outguard inline")
+    parser.add_argument("--setups", default="postfix alone,null pymilter,outguard pool,outguard inline")
     args = parser.parse_args()
     if not HAM.is_dir():
         raise SystemExit(f"needs the SpamAssassin corpus at {HAM}")
@@ -181,13 +197,15 @@ def main() -> None:
     base = statistics.median(x["msgs_per_s"] for x in results[setups[0]])
     print(f"\n{args.messages} messages of ~{args.size} B real text, {args.sessions} sessions, "
           f"{args.rounds} rounds, medians; ratio to '{setups[0]}'")
-    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'peak RSS MB':>12s} {'milter timeouts':>16s}")
+    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'in milter proc':>15s} "
+          f"{'peak RSS MB':>12s} {'milter timeouts':>16s}")
     for s in setups:
         rate = statistics.median(x["msgs_per_s"] for x in results[s])
         cpu = statistics.median(x["cpu_ms_per_msg"] for x in results[s])
+        main_cpu = statistics.median(x["milter_ms_per_msg"] for x in results[s])
         rss = max(x["peak_rss_mb"] for x in results[s])
         tmo = sum(x["milter_timeouts"] for x in results[s])
-        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {rss:12.1f} {tmo:16d}")
+        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {main_cpu:15.2f} {rss:12.1f} {tmo:16d}")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,10 @@ def clean_text(s: str) -> str:
 
 
 def decode_header_value(name: str, raw: str) -> str:
+    """Unfolded, decoded header text. Only RFC 2047 encoded words need the (slow) full
+    header parser; everything else is plain text already."""
+    if "=?" not in raw:
+        return clean_text(" ".join(raw.split()))
     try:
         value = str(policy.default.header_factory(name, raw))
     except Exception:
@@ -175,6 +179,17 @@ def _decode_bytes(data: bytes, charset: str | None, where: str, findings: list[F
     return text
 
 
+def _plain_header(name: str, value: str) -> str:
+    """Keep header values as strings while parsing. The modern policy's header registry
+    parses every header on every access (4.5x the cost of the whole MIME parse, measured on
+    SpamAssassin ham); decode_header_value does that work only where encoded words are."""
+    return value
+
+
+# The modern policy (EmailMessage, defects, RFC 2231 parameters), minus the eager header registry.
+PARSE_POLICY = policy.default.clone(header_factory=_plain_header)
+
+
 def _safe(call: Any, default: Any) -> Any:
     try:
         return call()
@@ -188,7 +203,7 @@ def parse_message(raw: bytes, envelope: Envelope | None = None, limits: ScanLimi
     envelope = envelope or Envelope()
     findings: list[Finding] = []
     try:
-        root: _StdMessage = BytesParser(policy=policy.default).parsebytes(raw)
+        root: _StdMessage = BytesParser(policy=PARSE_POLICY).parsebytes(raw)
     except Exception as exc:  # defensive: the parser is lenient, but never trust it
         root = EmailMessage()
         root.set_content(raw.decode("utf-8", "replace"))
@@ -226,7 +241,7 @@ def parse_message(raw: bytes, envelope: Envelope | None = None, limits: ScanLimi
 def _add_leaf(msg: Message, part: _StdMessage, path: str, limits: ScanLimits, findings: list[Finding]) -> None:
     ctype = _safe(part.get_content_type, "text/plain") or "text/plain"
     filename = _safe(part.get_filename, None)
-    filename = clean_text(str(filename)) if filename else None
+    filename = decode_header_value("filename", str(filename)) if filename else None
     disposition = _safe(part.get_content_disposition, None)
     data = _safe(lambda: part.get_payload(decode=True), None)
     if data is None:

@@ -120,7 +120,7 @@ class PluginHost:
     def shutdown(self) -> None:
         for impl in self._impls("outguard_shutdown"):
             try:
-                call_with_budget(lambda impl=impl: self._call(impl), self.budget_for(impl.plugin_name), impl.plugin_name)
+                call_with_budget(lambda impl=impl: self._call(impl), self.budget_for(impl.plugin_name), "plugin")
             except BaseException as exc:
                 log.warning("plugin %s failed to shut down: %s", impl.plugin_name, _where_it_broke(exc))
 
@@ -130,7 +130,7 @@ class PluginHost:
         for impl in self._impls("outguard_extract_text"):
             try:
                 text = call_with_budget(lambda impl=impl: self._call(impl, attachment=attachment),
-                                        self.budget_for(impl.plugin_name), impl.plugin_name)
+                                        self.budget_for(impl.plugin_name), "plugin")
             except BaseException as exc:
                 errors.append(self._failure(impl.plugin_name, exc, queue_id, f"attachment:{attachment.label}"))
                 continue
@@ -145,7 +145,7 @@ class PluginHost:
         """All plugins' findings, each plugin run concurrently within its own budget."""
         started = time.monotonic()
         running = [
-            (impl.plugin_name, Running(lambda impl=impl: self._call(impl, message=message, context=context), impl.plugin_name))
+            (impl.plugin_name, Running(lambda impl=impl: self._call(impl, message=message, context=context), "plugin"))
             for impl in self._impls("outguard_inspect")
         ]
         findings: list[Finding] = []

@@ -158,3 +158,23 @@ def test_mime_shapes_with_bad_encodings_never_raise(ctype: str, charset: str, ct
     msg = parse_message(raw)
     for view in msg.views:
         view.text.encode("utf-8")
+
+
+def test_attachment_names_in_rfc2231_and_encoded_words_are_decoded() -> None:
+    raw = eml("""
+        MIME-Version: 1.0
+        Content-Type: multipart/mixed; boundary=b
+
+        --b
+        Content-Type: application/pdf
+        Content-Disposition: attachment; filename*=utf-8''%E2%82%AC%20rates.pdf
+
+        x
+        --b
+        Content-Type: application/octet-stream
+        Content-Disposition: attachment; filename="=?utf-8?q?K=C3=B6ln.txt?="
+
+        y
+        --b--
+        """)
+    assert [a.filename for a in parse_message(raw).attachments] == ["€ rates.pdf", "Köln.txt"]
