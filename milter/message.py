@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
-from email.message import EmailMessage, Message as _StdMessage
+from email.message import EmailMessage
+from email.message import Message as _StdMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any

@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import traceback
+from functools import partial
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -120,7 +121,7 @@ class PluginHost:
     def shutdown(self) -> None:
         for impl in self._impls("outguard_shutdown"):
             try:
-                call_with_budget(lambda impl=impl: self._call(impl), self.budget_for(impl.plugin_name), "plugin")
+                call_with_budget(partial(self._call, impl), self.budget_for(impl.plugin_name), "plugin")
             except BaseException as exc:
                 log.warning("plugin %s failed to shut down: %s", impl.plugin_name, _where_it_broke(exc))
 
@@ -129,7 +130,7 @@ class PluginHost:
         errors: list[Finding] = []
         for impl in self._impls("outguard_extract_text"):
             try:
-                text = call_with_budget(lambda impl=impl: self._call(impl, attachment=attachment),
+                text = call_with_budget(partial(self._call, impl, attachment=attachment),
                                         self.budget_for(impl.plugin_name), "plugin")
             except BaseException as exc:
                 errors.append(self._failure(impl.plugin_name, exc, queue_id, f"attachment:{attachment.label}"))
@@ -145,7 +146,7 @@ class PluginHost:
         """All plugins' findings, each plugin run concurrently within its own budget."""
         started = time.monotonic()
         running = [
-            (impl.plugin_name, Running(lambda impl=impl: self._call(impl, message=message, context=context), "plugin"))
+            (impl.plugin_name, Running(partial(self._call, impl, message=message, context=context), "plugin"))
             for impl in self._impls("outguard_inspect")
         ]
         findings: list[Finding] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
 from email import policy
+from email.parser import BytesHeaderParser
 from typing import Any
 
 VERDICT_HEADER = "X-Outguard-Verdict"

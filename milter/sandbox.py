@@ -108,7 +108,7 @@ DEFAULT_MILTER_MACROS: dict[str, str] = {
 
 _APT_PACKAGES = ("postfix", "postfix-pcre", "libmilter-dev", "swaks")
 _counter = itertools.count(1)
-_live: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_live: weakref.WeakSet[Any] = weakref.WeakSet()
 _live_lock = threading.Lock()
 
 
@@ -140,8 +140,7 @@ def _run(
         proc = subprocess.run(
             list(argv),
             input=input,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             env=full_env,
             timeout=timeout,
             check=False,
@@ -468,7 +467,7 @@ class SmtpSink:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self) -> "SmtpSink":
+    def start(self) -> SmtpSink:
         if self.running:
             return self
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -531,7 +530,7 @@ class SmtpSink:
     def stop(self) -> None:
         self._kill()
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -888,7 +887,7 @@ class PostfixInstance:
     def running(self) -> bool:
         return self._master_pid() is not None
 
-    def start(self) -> "PostfixInstance":
+    def start(self) -> PostfixInstance:
         """Start sinks and Postfix (idempotent); return once smtpd listens."""
         if self._started and self.running:
             return self
@@ -984,7 +983,7 @@ class PostfixInstance:
             if self._owns_tls_sink:
                 self.tls_sink.stop()
 
-    def __enter__(self) -> "PostfixInstance":
+    def __enter__(self) -> PostfixInstance:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

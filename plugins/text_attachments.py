@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from outguard.htmltext import html_to_text
 from outguard.hookspecs import hookimpl
+from outguard.htmltext import html_to_text
 from outguard.message import Attachment
 
 TEXT_TYPES = {"text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/x-log",

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import CORPORA
 
+from helpers import CORPORA
 from outguard.config import Config, load_config
 
 

@@ -6,14 +6,12 @@ import json
 import logging
 import mailbox
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from outguard.cli import main
-
 from helpers import PROJECT, outguard_command
+from outguard.cli import main
 
 EXAMPLES = PROJECT / "examples"
 RIVERSIDE = EXAMPLES / "rules" / "riverside.yaml"

@@ -7,9 +7,8 @@ import base64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outguard.message import Envelope, ScanLimits, parse_message
-
 from helpers import eml
+from outguard.message import Envelope, ScanLimits, parse_message
 
 
 def ids(msg) -> set[str]:
@@ -115,7 +114,7 @@ def test_part_count_and_text_size_limits_truncate_and_report() -> None:
 
 def test_oversized_attachment_is_cut_to_the_part_limit() -> None:
     payload = base64.encodebytes(b"A" * 5000).decode()
-    raw = eml(f"""
+    raw = eml("""
         Subject: att
         MIME-Version: 1.0
         Content-Type: multipart/mixed; boundary="b"

@@ -43,6 +43,16 @@ rules:
     status: experimental
     when: {header: Subject, matches: "top secret"}
     then: {reject: "Refused: classified content may not leave (policy {rule_id})"}
+  - id: audit-copy
+    description: audit requests copy compliance
+    status: experimental
+    when: {header: Subject, matches: "audit me"}
+    then: {notify: compliance@clinic.example}
+  - id: discard-test
+    description: test traffic is dropped silently
+    status: experimental
+    when: {header: Subject, matches: "^discard me"}
+    then: {discard: true}
   - id: drop-rival
     description: never mail the competitor
     status: experimental

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import E2E_RULES, OutguardDaemon
-
-from outguard.sandbox import PostfixInstance
 from test_daemon_postfix import SENDER, message
+
+from conftest import E2E_RULES, OutguardDaemon
+from outguard.sandbox import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 
@@ -42,21 +42,25 @@ def test_killing_the_daemon_mid_load_loses_no_accepted_message(stack) -> None:
     refused: list[tuple[int, str]] = []
     lock = threading.Lock()
 
-    def sender(n: int) -> None:
-        for _ in range(n):
+    stop = threading.Event()
+
+    def sender() -> None:
+        while not stop.is_set():
             raw, marker = message("load", body="steady traffic")
             code, text = pf.send(raw, SENDER, ["bob@partner.example"])
             with lock:
                 (accepted.append(marker) if code == 250 else refused.append((code, text)))
             time.sleep(0.02)
 
-    threads = [threading.Thread(target=sender, args=(40,)) for _ in range(4)]
+    threads = [threading.Thread(target=sender) for _ in range(4)]
     for t in threads:
         t.start()
     time.sleep(1.0)
     daemon.stop(signal.SIGKILL)          # no goodbye: socket left behind, workers orphaned
     time.sleep(1.5)
     daemon.start()
+    time.sleep(1.0)
+    stop.set()
     for t in threads:
         t.join(120)
     assert accepted, "nothing was accepted at all"

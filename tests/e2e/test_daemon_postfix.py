@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import E2E_RULES, OutguardDaemon, outguard_script
 
+from conftest import OutguardDaemon, outguard_script
 from outguard.sandbox import PostfixInstance
 
 pytestmark = pytest.mark.postfix
@@ -75,6 +75,18 @@ def test_dropped_recipient_gets_nothing_while_others_do(postfix: PostfixInstance
     assert code == 550, text
 
 
+def test_notify_adds_the_compliance_copy_and_discard_drops_silently(postfix: PostfixInstance) -> None:
+    raw, marker = message("please audit me")
+    assert postfix.send(raw, SENDER, ["bob@partner.example"])[0] == 250
+    [got] = postfix.sink.wait_for_match(marker.encode())
+    assert sorted(got.rcpt_to) == ["bob@partner.example", "compliance@clinic.example"]
+    raw, marker = message("discard me now")
+    code, _ = postfix.send(raw, SENDER, ["bob@partner.example"])
+    assert code == 250, "discard accepts the message and drops it"
+    time.sleep(1)
+    assert not postfix.sink.find(marker.encode()) and not postfix.tls_sink.find(marker.encode())
+
+
 def test_quarantine_holds_and_release_delivers(postfix: PostfixInstance) -> None:
     raw, marker = message("export of november")
     code, text = postfix.send(raw, SENDER, ["bob@partner.example"])
@@ -91,6 +103,15 @@ def test_quarantine_holds_and_release_delivers(postfix: PostfixInstance) -> None
     subprocess.run([*cmd, "release", queue_id], check=True)
     [got] = postfix.sink.wait_for_match(marker.encode(), timeout=30)
     assert header(got.headers, "X-Outguard-Verdict") == ["quarantine; rules=hold-export"]
+
+    raw, marker = message("export to delete")
+    code, text = postfix.send(raw, SENDER, ["bob@partner.example"])
+    queue_id = text.rsplit(" ", 1)[-1]
+    postfix.wait_for_queue(lambda q: any(e["queue_id"] == queue_id for e in q))
+    subprocess.run([*cmd, "delete", queue_id], check=True)
+    postfix.wait_for_queue(lambda q: all(e["queue_id"] != queue_id for e in q))
+    as_json = subprocess.run([*cmd, "list", "--json"], capture_output=True, text=True, check=True).stdout
+    assert queue_id not in as_json
 
 
 def test_locally_submitted_mail_is_inspected(postfix: PostfixInstance) -> None:

@@ -195,7 +195,7 @@ class SelfcheckMilterProcess:
             target=_run_test_milter, args=(str(self.sock_path), str(self.events_path)), daemon=True
         )
 
-    def start(self) -> "SelfcheckMilterProcess":
+    def start(self) -> SelfcheckMilterProcess:
         self.proc.start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

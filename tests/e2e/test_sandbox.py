@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import outguard_script
 
+from conftest import outguard_script
 from helpers import PROJECT
 
 pytestmark = pytest.mark.postfix
