@@ -25,6 +25,7 @@ from .decision import Plan, plan_of
 from .message import Envelope
 from .milter_ops import HeaderNames, apply_plan
 from .pipeline import failure_decision
+from .plugins import where_it_broke
 from .runner import InspectionFailed, Payload, Runner
 from .sdnotify import notify
 
@@ -197,7 +198,7 @@ class OutguardMilter(Milter.Base):
             plan = self.daemon.decide(self.spool.payload(), envelope)
             verdict = apply_plan(self, plan, self.daemon.names, self.headers, self.recipients)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
-            log.exception("%s: applying the decision failed: %s", queue_id, type(exc).__name__)
+            log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))
             plan = plan_of(failure_decision(self.daemon.config.on_error, "internal error"))
             verdict = plan.verdict
             if plan.reply is not None:

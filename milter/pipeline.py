@@ -17,7 +17,7 @@ from .findings import Finding
 from .hookspecs import InspectContext
 from .message import Envelope, Message, ScanLimits, parse_message
 from .message import envelope_from_headers as fill_envelope
-from .plugins import PluginHost, _where_it_broke
+from .plugins import PluginHost, where_it_broke
 from .rules import RuleSet, load_rules
 
 log = logging.getLogger("outguard.pipeline")
@@ -98,7 +98,7 @@ class Inspector:
             decision = decide(rules, Facts(message, findings), self.config.mode)
         except Exception as exc:
             log.error("%s: inspection failed: %s; applying on_error=%s",
-                      envelope.queue_id or "NOQUEUE", _where_it_broke(exc), self.config.on_error)
+                      envelope.queue_id or "NOQUEUE", where_it_broke(exc), self.config.on_error)
             decision = self.failure_decision(f"inspection failed: {type(exc).__name__}")
         return Result(message, decision, time.monotonic() - started)
 

@@ -34,7 +34,7 @@ def error_id(plugin: str) -> str:
     return "error." + re.sub(r"[^a-z0-9_-]", "_", plugin.lower())
 
 
-def _where_it_broke(exc: BaseException) -> str:
+def where_it_broke(exc: BaseException) -> str:
     """Exception type and the innermost frame: enough to debug, never the message text
     (an exception message may quote the very PHI the plugin was looking at)."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -69,7 +69,7 @@ class PluginHost:
             try:
                 plugin = available[name].load()
             except Exception as exc:
-                raise PluginError(f"plugin {name!r} failed to import: {_where_it_broke(exc)}") from exc
+                raise PluginError(f"plugin {name!r} failed to import: {where_it_broke(exc)}") from exc
             self._register(name, plugin)
         for name in sorted(set(available) - set(enabled)):
             log.info("plugin %s is installed but not enabled; it will not run", name)
@@ -115,7 +115,7 @@ class PluginHost:
             try:
                 self._call(impl, context=ctx)
             except Exception as exc:
-                raise PluginError(f"plugin {impl.plugin_name!r} failed to start: {_where_it_broke(exc)}") from exc
+                raise PluginError(f"plugin {impl.plugin_name!r} failed to start: {where_it_broke(exc)}") from exc
         self._started = True
 
     def shutdown(self) -> None:
@@ -123,7 +123,7 @@ class PluginHost:
             try:
                 call_with_budget(partial(self._call, impl), self.budget_for(impl.plugin_name), "plugin")
             except BaseException as exc:
-                log.warning("plugin %s failed to shut down: %s", impl.plugin_name, _where_it_broke(exc))
+                log.warning("plugin %s failed to shut down: %s", impl.plugin_name, where_it_broke(exc))
 
     def extract_text(self, attachment: Attachment, queue_id: str | None = None) -> tuple[str | None, list[Finding]]:
         """The first plugin's text for `attachment`; failures become findings."""
@@ -169,6 +169,6 @@ class PluginHost:
         if isinstance(exc, BudgetExceeded):
             detail = f"exceeded its {self.budget_for(plugin):g} s budget"
         else:
-            detail = f"raised {_where_it_broke(exc)}"
+            detail = f"raised {where_it_broke(exc)}"
         log.error("%s: plugin %s %s", queue_id or "NOQUEUE", plugin, detail)
         return Finding(error_id(plugin), where=(where,), detail=detail, plugin=plugin)
