@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .audit import AuditLog, record_of
 from .config import Config, ConfigError, load_config
+from .decision import plan_of
 from .explain import as_json, explain
 from .logsetup import setup_logging
 from .message import Envelope
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--client-address", help="SMTP client address")
     check.add_argument("--explain", action="store_true", help="findings, matched rules and reasons, for people")
     check.add_argument("--json", action="store_true", help="one JSON object per message, one per line")
+    check.add_argument("--audit-log", type=Path, metavar="FILE",
+                       help="append the audit records the daemon would write (hash-chained JSON lines)")
     check.add_argument("--fail-on", default="", metavar="VERDICTS",
                        help="comma-separated verdicts that make the exit code 1 (e.g. reject,tempfail)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="message file, folder, mbox, or - for stdin")
@@ -75,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     cc = sub.add_parser("check-config", help="validate config, rules and plugins (systemd ExecStartPre)")
     _common(cc)
     _rules_args(cc)
+
+    au = sub.add_parser("audit", help="verify or search the audit trail")
+    au_sub = au.add_subparsers(dest="audit_command", required=True)
+    av = au_sub.add_parser("verify", help="prove a log unbroken, or name its first bad line")
+    av.add_argument("--partial", action="store_true", help="the oldest rotated file is gone: do not require record 1")
+    av.add_argument("files", nargs="+", type=Path, metavar="FILE", help="oldest first (FILE.2 FILE.1 FILE)")
+    asr = au_sub.add_parser("search", help="records by time, queue id, verdict or rule (JSON lines)")
+    asr.add_argument("--since", help="ISO time, e.g. 2026-11-27T10:00")
+    asr.add_argument("--until", help="ISO time")
+    asr.add_argument("--queue-id")
+    asr.add_argument("--verdict", choices=["deliver", "encrypt", "quarantine", "reject", "tempfail", "discard"])
+    asr.add_argument("--rule", help="a rule id that matched")
+    asr.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     sb = sub.add_parser("sandbox", help="run outguard inside a throw-away Postfix on loopback (needs root)")
     _common(sb)
@@ -108,6 +125,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     envelope = Envelope(sender=args.sender or "", recipients=tuple(args.rcpt),
                         auth_user=args.auth_user, client_address=args.client_address)
     status = EXIT_OK
+    audit = AuditLog(args.audit_log) if args.audit_log else None
     try:
         for source in read_sources(args.paths):
             if source.raw is None:
@@ -115,6 +133,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 status = EXIT_PROBLEM
                 continue
             result = inspector.inspect(source.raw, envelope, envelope_from_headers=True)
+            if audit is not None and result.message is not None:
+                env = result.message.envelope
+                audit.write(record_of(plan_of(result.decision), env.queue_id, result.message.header("Message-ID"),
+                                      env.sender, len(env.recipients), f"check:{source.label}"))
             if args.json:
                 print(json.dumps(as_json(source.label, result), ensure_ascii=False))
             elif args.explain:
@@ -154,6 +176,21 @@ def cmd_rules(args: argparse.Namespace) -> int:
     failed = sum(not o.passed for o in outcomes) + len(problems)
     print(f"{len(outcomes) - sum(not o.passed for o in outcomes)} passed, {failed} failed")
     return EXIT_PROBLEM if failed else EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from . import audit
+
+    if args.audit_command == "verify":
+        count, head, broken = audit.verify(args.files, partial=args.partial)
+        if broken is not None:
+            print(f"BROKEN {broken}")
+            return EXIT_PROBLEM
+        print(f"ok: {count} records, chain head {head}")
+        return EXIT_OK
+    for record in audit.search(args.files, args.since, args.until, args.queue_id, args.verdict, args.rule):
+        print(json.dumps(record, ensure_ascii=False))
+    return EXIT_OK
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -231,7 +268,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return run(args.config, args.rules, args.send, args.once)
 
 
-COMMANDS: dict[str, Any] = {"sandbox": cmd_sandbox, "check": cmd_check, "rules": cmd_rules, "run": cmd_run,
+COMMANDS: dict[str, Any] = {"audit": cmd_audit, "sandbox": cmd_sandbox, "check": cmd_check, "rules": cmd_rules, "run": cmd_run,
                             "check-config": cmd_check_config, "quarantine": cmd_quarantine}
 
 

@@ -20,9 +20,12 @@ from typing import Any
 
 import Milter
 
+from .audit import AuditLog, record_of
 from .config import Config
 from .decision import Plan, plan_of
+from .logsetup import setup_logging
 from .message import Envelope
+from .metrics import Metrics
 from .milter_ops import HeaderNames, apply_plan
 from .pipeline import failure_decision
 from .plugins import where_it_broke
@@ -86,17 +89,29 @@ class Spool:
 
 @dataclass
 class Daemon:
-    """What every milter connection shares: the runner and the settings in force."""
+    """What every milter connection shares: the runner, the settings in force, the audit
+    trail and the metrics."""
 
     runner: Runner
     config: Config
     names: HeaderNames = field(default_factory=HeaderNames)
     messages: int = 0
+    audit: AuditLog | None = None
+    metrics: Metrics | None = None
 
     @classmethod
     def create(cls, runner: Runner, config: Config) -> Daemon:
         daemon = cls(runner, config)
         daemon.apply_config(config)
+        audit = config.section("audit")
+        if audit.get("path"):
+            daemon.audit = AuditLog(Path(audit["path"]), audit.get("fsync", "always"),
+                                    int(audit.get("rotate_bytes", 100 << 20)), int(audit.get("keep", 10)))
+            log.info("audit trail %s, chain head %s", audit["path"], daemon.audit.head)
+        daemon.metrics = Metrics()
+        listen = config.section("metrics").get("listen")
+        if listen:
+            daemon.metrics.serve(listen)
         return daemon
 
     def apply_config(self, config: Config) -> None:
@@ -110,12 +125,30 @@ class Daemon:
     def daemon_settings(self) -> dict[str, Any]:
         return self.config.section("daemon")
 
-    def decide(self, payload: Payload, envelope: Envelope) -> Plan:
+    def decide(self, payload: Payload, envelope: Envelope, message_id: str | None) -> Plan:
+        """Inspect, then write the audit record; no decision is carried out without its record."""
+        started = time.monotonic()
+        if self.metrics:
+            self.metrics.in_flight.inc()
         try:
-            return self.runner.inspect(payload, envelope)
+            plan = self.runner.inspect(payload, envelope)
         except InspectionFailed as exc:
             log.error("%s: %s; applying on_error=%s", envelope.queue_id or "NOQUEUE", exc, self.config.on_error)
-            return plan_of(failure_decision(self.config.on_error, str(exc)))
+            plan = plan_of(failure_decision(self.config.on_error, str(exc)))
+        finally:
+            if self.metrics:
+                self.metrics.in_flight.dec()
+        if self.audit is not None:
+            record = record_of(plan, envelope.queue_id, message_id, envelope.sender, len(envelope.recipients), "milter")
+            try:
+                self.audit.write(record)
+            except OSError as exc:
+                log.error("%s: audit trail not writable (%s); applying on_error=%s",
+                          envelope.queue_id or "NOQUEUE", exc.strerror, self.config.on_error)
+                plan = plan_of(failure_decision(self.config.on_error, "audit trail not writable"))
+        if self.metrics:
+            self.metrics.observe(plan, time.monotonic() - started)
+        return plan
 
     def reload(self) -> None:
         try:
@@ -124,6 +157,7 @@ class Daemon:
             log.error("reload failed, keeping the rules in force: %s", exc)
             return
         self.apply_config(config)
+        setup_logging(str(config.raw.get("log_level", "info")))
         log.info("reloaded configuration and rules")
 
 
@@ -195,7 +229,8 @@ class OutguardMilter(Milter.Base):
         assert self.spool is not None
         size = self.spool.size
         try:
-            plan = self.daemon.decide(self.spool.payload(), envelope)
+            message_id = next((v.strip() for n, v in self.headers if n.lower() == "message-id"), None)
+            plan = self.daemon.decide(self.spool.payload(), envelope, message_id)
             verdict = apply_plan(self, plan, self.daemon.names, self.headers, self.recipients)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
             log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))
@@ -287,6 +322,8 @@ def serve(daemon: Daemon, spec: str, timeout: int = 600) -> None:
         milter.main()
     finally:
         notify("STOPPING=1")
+        if daemon.audit is not None:
+            log.info("audit trail chain head %s", daemon.audit.head)
         if path is not None:
             try:
                 path.unlink()

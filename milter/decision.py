@@ -48,6 +48,7 @@ class Decision:
     notify: list[str] = field(default_factory=list)
     monitored: list[tuple[str, str]] = field(default_factory=list)
     deciding_rule: str | None = None
+    rules_version: str = ""
 
     @property
     def rule_ids(self) -> list[str]:
@@ -80,7 +81,7 @@ class Decision:
 
 
 def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce") -> Decision:
-    decision = Decision(findings=list(facts.findings))
+    decision = Decision(findings=list(facts.findings), rules_version=ruleset.version)
     prefixes: list[str] = []
     for rule in ruleset.rules:
         outcome = rule.when.evaluate(facts)
@@ -135,6 +136,7 @@ class Plan:
     notify: tuple[str, ...] = ()
     monitored: tuple[tuple[str, str], ...] = ()
     findings: tuple[tuple[str, int, float], ...] = ()  # id, count, confidence: never details
+    rules_version: str = ""
 
     @property
     def refused(self) -> bool:
@@ -158,4 +160,5 @@ def plan_of(decision: Decision) -> Plan:
         notify=tuple(decision.notify),
         monitored=tuple(decision.monitored),
         findings=tuple((f.id, f.count, round(f.confidence, 3)) for f in decision.findings),
+        rules_version=decision.rules_version,
     )

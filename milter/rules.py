@@ -8,7 +8,8 @@ override files whose entries replace fields of an existing rule or pattern by id
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+import hashlib
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
     patterns: PatternSet
     files: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = field(default=())
+    version: str = ""  # digest of the rule files' bytes: which rules decided, in the audit trail
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
@@ -178,8 +179,11 @@ def load_rules(
             errors.append(entry.loaded.error(entry.path + ("regex",), f"pattern {entry.spec['id']}: {exc}"))
     if errors:
         raise RuleSetError(sorted(errors, key=lambda e: (e.file, e.line)))
-    files = tuple(str(p) for p in base_files + local_files + override_files)
-    return RuleSet(tuple(compiled_rules), PatternSet(compiled_patterns), files)
+    paths = base_files + local_files + override_files
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return RuleSet(tuple(compiled_rules), PatternSet(compiled_patterns), tuple(map(str, paths)), digest.hexdigest()[:16])
 
 
 def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceError]) -> Rule | None:
