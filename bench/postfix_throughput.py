@@ -101,7 +101,7 @@ def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str
     sock_dir.mkdir(parents=True)
     sock_dir.chmod(0o755)
     config = base / "outguard.yaml"
-    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\n"
+    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\naudit: {{path: '{base}/audit.jsonl'}}\n"
                       f"daemon: {{socket: 'unix:{sock_dir}/outguard.sock', workers: {workers}}}\n")
     outguard = Path(sys.executable).parent / "outguard"
     proc = subprocess.Popen([str(outguard), "run", "--config", str(config)], stderr=(base / "log").open("wb"))

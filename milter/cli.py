@@ -17,7 +17,7 @@ from typing import Any
 
 from . import __version__
 from .audit import AuditLog, record_of
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, load_config, merge
 from .decision import plan_of
 from .explain import as_json, explain
 from .logsetup import setup_logging
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _rules_args(run)
     run.add_argument("--socket", help="libmilter socket: unix:/path or inet:PORT@127.0.0.1 (default: config)")
     run.add_argument("--workers", type=int, help="inspection worker processes; 0 = in the milter process")
+    run.add_argument("--audit-log", type=Path, metavar="FILE", help="audit trail file (overrides audit.path)")
 
     cc = sub.add_parser("check-config", help="validate config, rules and plugins (systemd ExecStartPre)")
     _common(cc)
@@ -213,6 +214,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     block_signals()  # before any thread: see FIELD-NOTES trap 3
     config = _load_config(args)
+    if args.audit_log:
+        config = Config(raw=merge(config.raw, {"audit": {"path": str(args.audit_log)}}), source=config.source)
     settings = config.section("daemon")
     setup = Setup(args.config, tuple(args.rules), False if args.no_defaults else None)
     setup.validate()

@@ -36,7 +36,7 @@ def start_daemon(base: Path, config: Path | None, rules: list[Path], log: Path) 
     sock_dir.mkdir(parents=True, exist_ok=True)
     sock_dir.chmod(0o755)
     spec = f"unix:{sock_dir}/outguard.sock"
-    cmd = [_outguard(), "run", "--socket", spec]
+    cmd = [_outguard(), "run", "--socket", spec, "--audit-log", str(base / "audit.jsonl")]
     if config is not None:
         cmd += ["--config", str(config)]
     for r in rules:
@@ -100,7 +100,8 @@ def run(config: Path | None, rules: list[Path], send: list[str], once: bool) -> 
             print(f"""The sandbox is running. Send your own message:
     swaks --server 127.0.0.1:{pf.port} --from a@clinic.example --to b@partner.example \\
           --header "Subject: referral" --body "MRN: RV-4821937, started metoprolol"
-Verdicts: {log} (outguard), {pf.sink.dump_dir} and {pf.tls_sink.dump_dir} (what left),
+Verdicts: {log} (outguard), {base / "audit.jsonl"} (audit trail),
+{pf.sink.dump_dir} and {pf.tls_sink.dump_dir} (what left),
 held mail: {_outguard()} quarantine --postfix-config {pf.config_dir} list
 Postfix log: {pf.log_path}.  Ctrl-C stops everything and removes {base}.""", flush=True)
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})

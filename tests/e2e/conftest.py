@@ -9,12 +9,19 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from outguard.sandbox import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, postfix_missing_reason
+from outguard.sandbox import (
+    PostfixInstance,
+    ensure_postfix_installed,
+    free_port,
+    make_shared_tmpdir,
+    postfix_missing_reason,
+)
 
 E2E_RULES = r"""
 patterns:
@@ -76,9 +83,13 @@ class OutguardDaemon:
         self.rules_path = base / "rules.yaml"
         self.config_path = base / "outguard.yaml"
         self.log_path = base / "outguard.log"
+        self.audit_path = base / "audit.jsonl"
+        self.metrics_port = free_port()
         self.rules_path.write_text(rules)
         self.config_path.write_text(
             "rules: {local: [], override: []}\n"
+            f"audit: {{path: '{self.audit_path}'}}\n"
+            f"metrics: {{listen: '127.0.0.1:{self.metrics_port}'}}\n"
             f"daemon:\n  socket: unix:{self.socket}\n  socket_group: postfix\n  workers: {workers}\n"
             f"  inspect_timeout_seconds: {inspect_timeout}\n" + extra_config)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -121,6 +132,10 @@ class OutguardDaemon:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait(10)
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as resp:
+            return resp.read().decode()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
