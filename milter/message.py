@@ -163,7 +163,7 @@ def _decode_bytes(data: bytes, charset: str | None, where: str, findings: list[F
     name = (charset or "us-ascii").strip().strip('"').lower() or "us-ascii"
     try:
         codec = codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not even a name (a NUL in it: found by fuzzing)
         _note(findings, "scan.undecodable", where, f"unknown charset {name[:40]!r}")
         codec = "utf-8"
     if codec == "ascii":

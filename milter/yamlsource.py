@@ -44,7 +44,11 @@ class Loaded:
 
 def load_text(text: str, file: str) -> Loaded:
     """Parse one YAML document with the safe loader; duplicate keys are errors."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters right here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise SourceError(file, line, f"not YAML text: {exc.reason} (character {exc.character!r})") from None
     try:
         node = loader.get_single_node()
         lines: dict[JsonPath, int] = {}

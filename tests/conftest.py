@@ -34,3 +34,15 @@ def write_rules(tmp_path: Path) -> Callable[..., Path]:
         return target
 
     return write
+
+
+@pytest.fixture(scope="module")
+def outguard_harness_once(tmp_path_factory):
+    """One Inspector for many generated examples (hypothesis calls the test repeatedly)."""
+    from outguard.pipeline import Inspector
+    from outguard.testing import Harness
+
+    cfg = load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}})
+    inspector = Inspector.create(cfg)
+    yield Harness(inspector)
+    inspector.close()
