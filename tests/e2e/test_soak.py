@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import E2E_RULES, OutguardDaemon
 from helpers import CORPORA, PROJECT
-
 from outguard.sandbox import PostfixInstance
 
 pytestmark = pytest.mark.postfix
