@@ -74,10 +74,12 @@ def _last_line(path: Path) -> bytes | None:
 class AuditLog:
     """Append-only, hash-chained JSON lines. Safe to share between threads of one process."""
 
-    def __init__(self, path: Path, fsync: str = "always", rotate_bytes: int = 100 << 20, keep: int = 10) -> None:
+    def __init__(self, path: Path, fsync: str = "always", rotate_bytes: int = 100 << 20, keep: int = 10,
+                 rotate_seconds: int = 0) -> None:
         self.path = Path(path)
         self.fsync = fsync
         self.rotate_bytes = rotate_bytes
+        self.rotate_seconds = rotate_seconds
         self.keep = keep
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,16 @@ class AuditLog:
         self._prev = line_hash(last) if last else GENESIS
         self._seq = json.loads(last).get("seq", 0) if last else 0
         self._last_sync = time.monotonic()
+        self._file_started = self._first_time()
+
+    def _first_time(self) -> float:
+        """When the current file got its first record (for rotation by age)."""
+        try:
+            with self.path.open("rb") as fh:
+                first = fh.readline(1 << 16)  # bounded: a device like /dev/full never ends a line
+            return datetime.fromisoformat(json.loads(first)["time"]).timestamp()
+        except (OSError, ValueError, KeyError, TypeError):
+            return time.time()
 
     @property
     def head(self) -> str:
@@ -108,8 +120,11 @@ class AuditLog:
             finally:
                 os.close(fd)
             self._prev = line_hash(line)
-            if self.rotate_bytes and self.path.stat().st_size >= self.rotate_bytes:
+            too_big = self.rotate_bytes and self.path.stat().st_size >= self.rotate_bytes
+            too_old = self.rotate_seconds and time.time() - self._file_started >= self.rotate_seconds
+            if too_big or too_old:
                 self._rotate()
+                self._file_started = time.time()
 
     def _rotate(self) -> None:
         """Shift FILE.n -> FILE.n+1 and FILE -> FILE.1; the chain continues into the new FILE."""

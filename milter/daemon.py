@@ -106,7 +106,8 @@ class Daemon:
         audit = config.section("audit")
         if audit.get("path"):
             daemon.audit = AuditLog(Path(audit["path"]), audit.get("fsync", "always"),
-                                    int(audit.get("rotate_bytes", 100 << 20)), int(audit.get("keep", 10)))
+                                    int(audit.get("rotate_bytes", 100 << 20)), int(audit.get("keep", 10)),
+                                    int(audit.get("rotate_seconds", 0)))
             log.info("audit trail %s, chain head %s", audit["path"], daemon.audit.head)
         daemon.metrics = Metrics()
         listen = config.section("metrics").get("listen")

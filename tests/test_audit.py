@@ -66,6 +66,18 @@ def test_rotation_keeps_every_line_and_the_chain_spans_files(tmp_path: Path) -> 
     assert verify(files[1:])[2] is not None and verify(files[1:], partial=True)[2] is None
 
 
+def test_rotation_by_age(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path, fsync="never", rotate_bytes=0, rotate_seconds=3600)
+    write(log, 2)
+    log._file_started -= 7200  # the current file began two hours ago
+    write(log, 1, start=2)
+    write(log, 1, start=3)
+    rotated = tmp_path / "audit.jsonl.1"
+    assert len(rotated.read_text().splitlines()) == 3 and len(path.read_text().splitlines()) == 1
+    assert verify([rotated, path])[2] is None
+
+
 def test_check_appends_the_same_records_and_search_filters(tmp_path: Path, capsys) -> None:
     project = Path(__file__).resolve().parent.parent / "examples"
     log = tmp_path / "check.jsonl"
