@@ -14,6 +14,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,26 +54,38 @@ class Spool:
         self._chunks: list[bytes] = []
         self._size = 0
         self._file: Any = None
+        self.error: str | None = None
 
     @property
     def size(self) -> int:
         return self._size
 
     def write(self, data: bytes) -> None:
+        """Never raises: a full disk is remembered in `error` and decided at end-of-message."""
         self._size += len(data)
-        if self._file is None and self._size > self.limit:
-            self._file = tempfile.NamedTemporaryFile(prefix="msg-", dir=self.directory, delete=False)
-            self._file.write(b"".join(self._chunks))
-            self._chunks = []
-        if self._file is not None:
-            self._file.write(data)
-        else:
-            self._chunks.append(data)
+        if self.error is not None:
+            return
+        try:
+            if self._file is None and self._size > self.limit:
+                self._file = tempfile.NamedTemporaryFile(prefix="msg-", dir=self.directory, delete=False)
+                self._file.write(b"".join(self._chunks))
+                self._chunks = []
+            if self._file is not None:
+                self._file.write(data)
+            else:
+                self._chunks.append(data)
+        except OSError as exc:
+            self.error = exc.strerror or type(exc).__name__
 
     def payload(self) -> Payload:
+        if self.error is not None:
+            raise InspectionFailed(f"message could not be spooled: {self.error}")
         if self._file is None:
             return b"".join(self._chunks)
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise InspectionFailed(f"message could not be spooled: {exc.strerror}") from None
         return str(self._file.name)
 
     def discard(self) -> None:
@@ -126,13 +139,13 @@ class Daemon:
     def daemon_settings(self) -> dict[str, Any]:
         return self.config.section("daemon")
 
-    def decide(self, payload: Payload, envelope: Envelope, message_id: str | None) -> Plan:
+    def decide(self, payload: Callable[[], Payload], envelope: Envelope, message_id: str | None) -> Plan:
         """Inspect, then write the audit record; no decision is carried out without its record."""
         started = time.monotonic()
         if self.metrics:
             self.metrics.in_flight.inc()
         try:
-            plan = self.runner.inspect(payload, envelope)
+            plan = self.runner.inspect(payload(), envelope)
         except InspectionFailed as exc:
             log.error("%s: %s; applying on_error=%s", envelope.queue_id or "NOQUEUE", exc, self.config.on_error)
             plan = plan_of(failure_decision(self.config.on_error, str(exc)))
@@ -231,7 +244,7 @@ class OutguardMilter(Milter.Base):
         size = self.spool.size
         try:
             message_id = next((v.strip() for n, v in self.headers if n.lower() == "message-id"), None)
-            plan = self.daemon.decide(self.spool.payload(), envelope, message_id)
+            plan = self.daemon.decide(self.spool.payload, envelope, message_id)
             verdict = apply_plan(self, plan, self.daemon.names, self.headers, self.recipients)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
             log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))

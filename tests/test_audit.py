@@ -100,8 +100,27 @@ def test_unwritable_audit_trail_gets_the_failure_action(tmp_path: Path) -> None:
     runner = InlineRunner(Setup(cfg_path), timeout=10)
     try:
         daemon = Daemon.create(runner, config)
-        plan: Plan = daemon.decide(b"Subject: hi\n\nhello\n", Envelope("a@example.org", ("b@example.net",), queue_id="Q1"),
-                                   "<m@x>")
+        envelope = Envelope("a@example.org", ("b@example.net",), queue_id="Q1")
+        plan: Plan = daemon.decide(lambda: b"Subject: hi\n\nhello\n", envelope, "<m@x>")
         assert plan.verdict == "tempfail" and plan.reply is not None and plan.reply.code == "451"
+    finally:
+        runner.close()
+
+
+def test_a_message_that_cannot_be_spooled_gets_the_failure_action(tmp_path: Path) -> None:
+    """A spool that cannot be written (here: its folder is gone; in life: a full disk)."""
+    from outguard.daemon import Spool
+
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(f"rules: {{local: [], override: []}}\naudit: {{path: '{tmp_path}/a.jsonl'}}\n")
+    runner = InlineRunner(Setup(cfg_path), timeout=10)
+    try:
+        daemon = Daemon.create(runner, load_config(cfg_path))
+        spool = Spool(limit=10, directory=str(tmp_path / "no-such-folder"))
+        spool.write(b"Subject: big\r\n\r\n" + b"x" * 100)   # past the limit: the file cannot be made
+        assert spool.error is not None
+        plan = daemon.decide(spool.payload, Envelope("a@example.org", ("b@example.net",), queue_id="Q2"), None)
+        assert plan.verdict == "tempfail"
+        assert json.loads((tmp_path / "a.jsonl").read_text())["verdict"] == "tempfail"
     finally:
         runner.close()
