@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, suppress_cli
 from .audit import AuditLog, record_of
 from .config import Config, ConfigError, load_config, merge
 from .decision import plan_of
@@ -27,6 +27,7 @@ from .plugins import PluginError
 from .rules import RuleSetError, lint, load_rules
 from .ruletests import run_all
 from .sources import read_sources
+from .store import services_from_config
 
 log = logging.getLogger("outguard.cli")
 EXIT_OK, EXIT_PROBLEM, EXIT_BROKEN = 0, 1, 2
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="one JSON object per message, one per line")
     check.add_argument("--audit-log", type=Path, metavar="FILE",
                        help="append the audit records the daemon would write (hash-chained JSON lines)")
+    check.add_argument("--store", metavar="URL", help="suppression store (SQLAlchemy URL or SQLite file; default: config)")
     check.add_argument("--fail-on", default="", metavar="VERDICTS",
                        help="comma-separated verdicts that make the exit code 1 (e.g. reject,tempfail)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="message file, folder, mbox, or - for stdin")
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     _rules_args(run)
     run.add_argument("--socket", help="libmilter socket: unix:/path or inet:PORT@127.0.0.1 (default: config)")
     run.add_argument("--workers", type=int, help="inspection worker processes; 0 = in the milter process")
+    run.add_argument("--store", metavar="URL", help="suppression store (SQLAlchemy URL or SQLite file; default: config)")
     run.add_argument("--audit-log", type=Path, metavar="FILE", help="audit trail file (overrides audit.path)")
 
     cc = sub.add_parser("check-config", help="validate config, rules and plugins (systemd ExecStartPre)")
@@ -110,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("release", "deliver held messages"), ("delete", "delete held messages")):
         qp = q_sub.add_parser(name, help=text)
         qp.add_argument("queue_ids", nargs="+", metavar="QUEUE_ID")
+    suppress_cli.add_parser(sub)
     return parser
 
 
@@ -121,7 +125,9 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load_config(args)
-    inspector = Inspector.create(config, args.rules, include_defaults=False if args.no_defaults else None)
+    services = services_from_config(config, args.store) if args.store else None
+    inspector = Inspector.create(config, args.rules, include_defaults=False if args.no_defaults else None,
+                                 services=services)
     fail_on = {v.strip() for v in args.fail_on.split(",") if v.strip()}
     envelope = Envelope(sender=args.sender or "", recipients=tuple(args.rcpt),
                         auth_user=args.auth_user, client_address=args.client_address)
@@ -149,6 +155,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 status = EXIT_PROBLEM
     finally:
         inspector.close()
+        for service in (services or {}).values():
+            service.close()
     return status
 
 
@@ -217,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.audit_log:
         config = Config(raw=merge(config.raw, {"audit": {"path": str(args.audit_log)}}), source=config.source)
     settings = config.section("daemon")
-    setup = Setup(args.config, tuple(args.rules), False if args.no_defaults else None)
+    setup = Setup(args.config, tuple(args.rules), False if args.no_defaults else None, store_url=args.store)
     setup.validate()
     workers = settings.get("workers", 2) if args.workers is None else args.workers
     timeout = float(settings.get("inspect_timeout_seconds", 60))
@@ -272,7 +280,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Any] = {"audit": cmd_audit, "sandbox": cmd_sandbox, "check": cmd_check, "rules": cmd_rules, "run": cmd_run,
-                            "check-config": cmd_check_config, "quarantine": cmd_quarantine}
+                            "check-config": cmd_check_config, "quarantine": cmd_quarantine,
+                            "suppress": suppress_cli.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,8 +41,10 @@ class Inspector:
     """Holds the plugins and the rule set in force; `reload()` swaps rules atomically."""
 
     def __init__(self, config: Config, host: PluginHost, ruleset: RuleSet,
-                 rule_paths: list[Path] | None = None, include_defaults: bool | None = None) -> None:
+                 rule_paths: list[Path] | None = None, include_defaults: bool | None = None,
+                 owned_services: list[Any] | None = None) -> None:
         self.config = config
+        self._owned_services = list(owned_services or [])  # made from the config here: closed with us
         self._include_defaults = include_defaults
         self.host = host
         self._ruleset = ruleset
@@ -55,9 +57,13 @@ class Inspector:
                extra_plugins: dict[str, object] | None = None, services: dict[str, Any] | None = None) -> Inspector:
         """Load rules first (cheap, most likely to be wrong), then start the plugins."""
         ruleset = load_rules(config, rule_paths, include_defaults)
+        owned = services is None  # the core made them from the config, so the core closes them
+        if services is None:
+            from .store import services_from_config
+            services = services_from_config(config)
         host = PluginHost.from_config(config.plugins, services=services, extra_plugins=extra_plugins)
         host.startup()
-        return cls(config, host, ruleset, rule_paths, include_defaults)
+        return cls(config, host, ruleset, rule_paths, include_defaults, list(services.values()) if owned else [])
 
     @property
     def ruleset(self) -> RuleSet:
@@ -70,6 +76,7 @@ class Inspector:
             self._ruleset = new
             if config is not None:
                 self.config = config
+                self.limits = ScanLimits.from_config(config.scan)
         return new
 
     def inspect(self, raw: bytes, envelope: Envelope, ruleset: RuleSet | None = None,
@@ -107,6 +114,9 @@ class Inspector:
 
     def close(self) -> None:
         self.host.shutdown()
+        for service in self._owned_services:
+            if hasattr(service, "close"):
+                service.close()
 
 
 def failure_decision(on_error: str, detail: str) -> Decision:

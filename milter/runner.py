@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .budget import BudgetExceeded, call_with_budget
-from .config import Config, load_config
+from .config import Config, load_config, merge
 from .decision import Plan, plan_of
 from .message import Envelope
 from .pipeline import Inspector
@@ -41,12 +41,16 @@ class Setup:
     config_path: Path | None
     rule_paths: tuple[Path, ...] = ()
     include_defaults: bool | None = None
+    store_url: str | None = None  # `--store`: overrides the config's store.url
 
     def config(self) -> Config:
         return load_config(self.config_path)
 
     def inspector(self) -> Inspector:
-        return Inspector.create(self.config(), list(self.rule_paths), self.include_defaults)
+        config = self.config()
+        if self.store_url:
+            config = Config(raw=merge(config.raw, {"store": {"url": self.store_url}}), source=config.source)
+        return Inspector.create(config, list(self.rule_paths), self.include_defaults)
 
     def validate(self) -> Config:
         """Load config and rules without starting plugins; raise on any error."""

@@ -26,8 +26,8 @@ def run_json(args: list[str], capsys) -> list[dict]:
 def test_json_has_the_documented_shape(capsys) -> None:
     [doc] = run_json(["--rules", str(RIVERSIDE), str(EXAMPLES / "messages" / "referral.eml")], capsys)
     assert doc["file"].endswith("referral.eml") and doc["verdict"] == "encrypt"
-    assert doc["rules"] == ["riverside-mrn-encrypt"]
-    [finding] = doc["findings"]
+    assert doc["rules"] == ["phi-with-health-context", "riverside-mrn-encrypt"]   # MRN + "started metoprolol"
+    finding = next(f for f in doc["findings"] if f["id"] == "phi.mrn.riverside")
     assert {"id", "confidence", "count", "where", "recipient", "score"} <= set(finding)
     assert finding["id"] == "phi.mrn.riverside" and finding["count"] == 1 and finding["where"] == ["body"]
     assert {"action": "encrypt", "route": "tls-required"} in doc["actions"]
@@ -37,7 +37,8 @@ def test_explain_names_rule_reason_and_redacted_finding(capsys) -> None:
     assert main(["check", "--config", "/dev/null", "--explain", "--rules", str(RIVERSIDE),
                  str(EXAMPLES / "messages" / "referral.eml")]) == 0
     out = capsys.readouterr().out
-    assert "Verdict: ENCRYPT (route tls-required) - decided by rule riverside-mrn-encrypt" in out
+    assert "Verdict: ENCRYPT (route tls-required) - decided by rule phi-with-health-context" in out
+    assert "riverside-mrn-encrypt" in out
     assert "phi.mrn.riverside" in out and 'near "MRN"' in out and "riverside.yaml:13" in out
     assert "RV-4821937" not in out and "4821937" not in out
 

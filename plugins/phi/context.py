@@ -1,0 +1,270 @@
+"""Health context: conditions, medications, lab tests and procedures, from real sources.
+
+* Conditions: the CMS ICD-10-CM tabular list (descriptions and inclusion terms of
+  chapters A-Q, multi-word terms of R), shipped by the `simple_icd_10_cm` package.
+* Medications: the drug dictionary of `drug-named-entity-recognition` (MeSH, DrugBank,
+  MedlinePlus names, generics and brands), limited to drugs MedlinePlus documents.
+* Common English words are dropped from both with `wordfreq`, so "focus" or "today"
+  (brand names too) never count as health information.
+* Lab tests and procedures: `lexicon_labs.txt` / `lexicon_procedures.txt` beside this
+  module (common LOINC short names and CPT-style procedure names, curated).
+
+Built once per process (about a second) and matched by token n-grams: a set lookup per
+token, no per-message regex over the lexicon.
+"""
+
+from __future__ import annotations
+
+import bz2
+import importlib.util
+import pickle
+import re
+import threading
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MAX_NGRAM = 5
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]|\d+(?:[.,]\d+)?(?:%|mg|mcg|ml|g)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?(?:%|mg|mcg|ml|g)?$")
+UNITS = frozenset("mg mcg µg g ml ml/hr units unit iu meq tablet tablets tab tabs capsule capsules puffs drops".split())
+MED_CUES = frozenset("started start starting prescribed prescribe taking take takes on continue continued increase "
+                     "increased decrease decreased stop stopped discontinue discontinued refill refilled dose "
+                     "dosage rx mg daily bid tid qid prn".split())
+CLINICAL_CUES = frozenset((
+    "diagnosed diagnosis diagnoses prognosis biopsy symptoms symptom admitted discharged discharge "
+    "prescription prescribed medication medications referral referred chemotherapy treatment "
+    "pathology radiology labs lab results hospitalized hospitalization outpatient inpatient inpatient "
+    "comorbidities comorbidity allergies allergy history-of hx dx rx sx tx icd-10 icd10"
+).split())
+
+# Generic words in ICD-10-CM descriptions that are not conditions by themselves.
+_ICD_STOP = frozenset(("other unspecified specified elsewhere classified unknown certain part parts site sites "
+                       "types and or of with without due to in the a an by from for on at as not nos "
+                       "left right bilateral initial encounter subsequent sequela").split())
+_MED_SUFFIX = re.compile(r"(itis|osis|emia|aemia|oma|omas|pathy|plegia|algia|trophy|penia|megaly|rrhea|rrhoea|"
+                         r"rrhage|uria|plasia|ectomy|otomy|ostomy|iasis|ism)$")
+_SPLIT = re.compile(r",| with | without | due to | in | and | or |;")
+
+
+@dataclass
+class Lexicon:
+    phrases: dict[tuple[str, ...], str] = field(default_factory=dict)   # token tuple -> kind
+    first: dict[str, int] = field(default_factory=dict)                 # first token -> longest n
+
+    def add(self, phrase: str, kind: str) -> None:
+        toks = tuple(t.lower() for t in _TOKEN.findall(phrase))
+        if not toks or len(toks) > MAX_NGRAM:
+            return
+        self.phrases.setdefault(toks, kind)
+        self.first[toks[0]] = max(self.first.get(toks[0], 0), len(toks))
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+
+def _common(word: str, limit: float) -> bool:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= limit
+
+
+def _icd_terms() -> set[str]:
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("simple_icd_10_cm is not installed")
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
+    tabular = next(p for p in data.iterdir() if p.name.startswith("icd10") and p.suffix == ".xml")
+    terms: set[str] = set()
+    texts: list[tuple[str, str]] = []
+    for _, el in ET.iterparse(tabular):
+        if el.tag != "diag":
+            continue
+        name = (el.findtext("name") or "").upper()
+        if name[:1] in "STUVWXYZ":   # injuries by site, codes for special purposes, external causes, factors
+            el.clear()
+            continue
+        desc = el.findtext("desc") or ""
+        texts.append((name, desc))
+        for note in (*el.iterfind("inclusionTerm/note"), *el.iterfind("includes/note")):
+            texts.append((name, note.text or ""))
+        el.clear()
+    for code, text in texts:
+        text = re.sub(r"\[[^\]]*\]|\([^)]*\)", " ", text.lower())
+        whole = " ".join(re.findall(r"[a-z0-9][a-z0-9\-']*", text))
+        for chunk in _SPLIT.split(text):
+            words = re.findall(r"[a-z0-9][a-z0-9\-']*", chunk)
+            while words and words[0] in _ICD_STOP:
+                words = words[1:]
+            if not words or len(words) > MAX_NGRAM or any(w in ("elsewhere", "unspecified", "specified") for w in words):
+                continue
+            phrase = " ".join(words)
+            if " of " in f" {phrase} ":
+                head = phrase.split(" of ")[0].strip()
+                if head and head.split()[-1] not in _ICD_STOP and len(head) > 4:
+                    terms.add(head)
+            if len(words) == 1:
+                # a one-word condition only where it is the whole description ("Asthma", "Gout"),
+                # not a fragment left by splitting ("skull" from "Fracture of skull and ...")
+                w = words[0]
+                if code[0] != "R" and phrase == whole and len(w) >= 4 and not _common(w, 4.3):
+                    terms.add(w)
+            elif words[-1] not in _ICD_STOP and not all(w in _ICD_STOP for w in words):
+                terms.add(phrase)
+            for w in words:
+                if len(w) >= 7 and _MED_SUFFIX.search(w) and not _common(w, 4.0):
+                    terms.add(w)
+    # multi-word phrases that are mostly common words ("drowning", "fall") stay only if specific
+    return {t for t in terms if " " in t or not _common(t, 4.3)}
+
+
+def _drug_terms() -> set[str]:
+    spec = importlib.util.find_spec("drug_named_entity_recognition")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("drug-named-entity-recognition is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "drug_ner_dictionary.pkl.bz2"
+    with bz2.open(path, "rb") as fh:
+        data = pickle.load(fh)  # noqa: S301 - the installed package's own data file
+    variants: dict[str, list[str]] = data["drug_variant_to_canonical"]
+    canon: dict[str, dict] = data["drug_canonical_to_data"]
+    terms: set[str] = set()
+    for variant, names in variants.items():
+        if not any(canon.get(c, {}).get("medline_plus_id") for c in names):
+            continue
+        if len(variant) < 5 or not re.fullmatch(r"[a-z][a-z\-]+(?: [a-z][a-z\-]+){0,2}", variant):
+            continue
+        generic = variant in names
+        if _common(variant, 4.0 if generic else 3.0):
+            continue
+        terms.add(variant)
+    return terms
+
+
+def _listed(name: str, keep_case: bool = False) -> set[str]:
+    lines = (HERE / name).read_text(encoding="utf-8").splitlines()
+    return {(ln.strip() if keep_case else ln.strip().lower()) for ln in lines if ln.strip() and not ln.startswith("#")}
+
+
+_LOCK = threading.Lock()
+_CACHE: dict[str, Lexicon] = {}
+
+
+def load_lexicon() -> Lexicon:
+    """The health lexicon, built once per process."""
+    with _LOCK:
+        if "default" not in _CACHE:
+            lex = Lexicon()
+            for term in sorted(_listed("lexicon_labs.txt", keep_case=True)):
+                # short all-capital abbreviations (ALT, BP, INR) count only with a value after them
+                lex.add(term, "lab_abbrev" if len(term) <= 4 and term.isupper() else "lab")
+            for term in sorted(_listed("lexicon_procedures.txt")):
+                lex.add(term, "procedure")
+            for term in sorted(_drug_terms()):
+                lex.add(term, "medication")
+            for term in sorted(_icd_terms()):
+                lex.add(term, "condition")
+            _CACHE["default"] = lex
+            _release_build_memory()
+        return _CACHE["default"]
+
+
+def _release_build_memory() -> None:
+    """Building the lexicon reads wordfreq's English list and the drug dictionary (~70 MB);
+    only the lexicon (~10 MB) is kept. Drop wordfreq's caches and hand freed memory back, so
+    each worker process keeps only what it uses."""
+    import gc
+
+    import wordfreq
+
+    for name in ("get_frequency_dict", "get_frequency_list", "top_n_list", "get_language_info"):
+        fn = getattr(wordfreq, name, None)
+        if fn is not None and hasattr(fn, "cache_clear"):
+            fn.cache_clear()
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass   # not glibc: the memory is reused by the process instead
+
+
+@dataclass
+class HealthSignals:
+    terms: dict[str, str] = field(default_factory=dict)     # term -> kind
+    strong: set[str] = field(default_factory=set)           # terms with a dose, a value or a clinical cue
+    cues: set[str] = field(default_factory=set)
+
+    def merge(self, other: HealthSignals) -> None:
+        self.terms.update(other.terms)
+        self.strong |= other.strong
+        self.cues |= other.cues
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.cues
+
+    def confidence(self) -> float:
+        distinct = len(self.terms)
+        if self.strong and distinct >= 2:
+            return 0.95
+        if self.strong:
+            return 0.9
+        if distinct >= 3 and self.cues:
+            return 0.85
+        if distinct >= 2 or (distinct == 1 and self.cues):
+            return 0.7
+        if distinct == 1:
+            return 0.5
+        return 0.3
+
+    def kinds(self) -> list[str]:
+        return sorted(set(self.terms.values()))
+
+
+def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
+    toks = _TOKEN.findall(lower if lower is not None else text.lower())
+    out = HealthSignals()
+    first = lex.first
+    phrases = lex.phrases
+    vocab = set(toks)
+    out.cues.update(vocab & CLINICAL_CUES)
+    starts = {t for t in vocab if t in first}
+    if not starts:
+        return out
+    n_toks = len(toks)
+    skip_to = 0
+    for i in [i for i, t in enumerate(toks) if t in starts]:
+        if i < skip_to:
+            continue
+        tok = toks[i]
+        for n in range(min(first[tok], n_toks - i), 0, -1):
+            key = tuple(toks[i:i + n]) if n > 1 else (tok,)
+            kind = phrases.get(key)
+            if kind is None:
+                continue
+            term = " ".join(key)
+            after = toks[i + n:i + n + 4]
+            if kind == "lab_abbrev":
+                if not any(_NUMBER.match(t) for t in after[:2]):
+                    break
+                kind = "lab"
+            out.terms[term] = kind
+            before = toks[max(0, i - 3):i]
+            if kind == "medication":
+                dose = any(_NUMBER.match(t) and (j + 1 < len(after) and after[j + 1] in UNITS or t.endswith(("mg", "mcg", "ml")))
+                           for j, t in enumerate(after))
+                if dose or any(b in MED_CUES for b in before):
+                    out.strong.add(term)
+            elif kind == "lab":
+                if any(_NUMBER.match(t) for t in after[:3]):
+                    out.strong.add(term)
+            elif kind == "condition":
+                if any(b in ("diagnosed", "dx", "history", "hx", "with", "for", "of") for b in before) and \
+                        any(b in ("diagnosed", "dx", "hx", "history", "patient", "pt") for b in toks[max(0, i - 8):i]):
+                    out.strong.add(term)
+            skip_to = i + n
+            break
+    return out

@@ -1,0 +1,252 @@
+"""Find identifier candidates with one `regex` pass over raw text, then validate them.
+
+spaCy's tokenizer splits `123-45-6789` into five tokens (FIELD-NOTES trap 4), so every
+identifier is found here on raw text. Context keywords are found in a second pass and
+matched by character distance.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import regex
+
+from . import validators as v
+
+_B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
+_E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\.?"
+
+# One alternation; the group name says what kind of candidate it is. Order matters where
+# shapes overlap (HICN before SSN, MBI before DEA, phone before bare digit runs).
+IDENTIFIERS = regex.compile(
+    r"(?=[\d(+A-Z][\dA-Z\-. )/])" + _B + r"(?:"   # cheap first test: most positions fail here
+    r"(?P<hicn>\d{3}-?\d{2}-?\d{4}-?[A-HJKMTW][A-Z0-9]?)" + r"(?![\w\-])|"
+    r"(?P<ssn>\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4})" + _E + r"|"
+    r"(?P<ndc>\d{4,5}-\d{3,4}-\d{1,2})" + _E + r"|"
+    r"(?P<phone>(?:\+?1[ .\-]?)?(?:\(\d{3}\)\ ?|\d{3}[ .\-])\d{3}[ .\-]\d{4})" + _E + r"|"
+    r"(?P<date>\d{1,2}[/\-.]\d{1,2}[/\-.](?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}"
+    r"|\d{1,2}\ " + _MONTHS + r",?\ (?:19|20)\d{2})" + _E + r"|"
+    r"(?P<ip>(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})" + _E + r"|"
+    r"(?P<digits>\d{9,10})" + _E + r"|"
+    r"(?P<mbi>[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2})" + _E + r"|"
+    r"(?P<dea>[A-Z][A-Z9]\d{7})" + _E + r"|"
+    r"(?P<icd>[A-TV-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4}|[A-TV-Z]\d{2})" + _E + r"|"
+    r"(?P<street>\d{1,6}\ (?:[NSEW]\.?\ )?(?:[A-Z][a-z]+\ ){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Parkway|Pkwy|Highway|Hwy)\b\.?)"
+    r")",
+    regex.VERSION0,
+)
+
+# "March 3, 1950": looked for only right after a date-of-birth keyword.
+MONTH_DATE = regex.compile(r"[^\n\d]{0,25}?(?P<date>" + _MONTHS + r"\ \d{1,2}(?:st|nd|rd|th)?,?\ (?:19|20)\d{2})" + _E)
+_DOB_TRIGGER = re.compile(r"dob|d\.o\.b|birth|born")
+_PATIENT_WORDS = re.compile(r"patient|pt\b|member|resident|client|beneficiary|home phone|cell|mobile|contact")
+
+# Emails in a pass of their own: the engine finds the "@" first, which a shared alternation cannot.
+EMAIL = regex.compile(r"[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
+
+# An MRN / patient / member / account number named by a keyword right before it.
+ANCHORED = regex.compile(
+    r"(?i:\b(?P<kw>MRN|med(?:ical)?\.?\ rec(?:ord)?s?(?:\ (?:number|no\.?|\#))?"
+    r"|patient\ (?:id|identifier|number|no\.?|\#|account(?:\ number)?)"
+    r"|chart\ (?:number|no\.?|\#)|member\ (?:id|number|no\.?|\#)|subscriber\ (?:id|number|no\.?|\#)"
+    r"|(?:health\ plan|insurance|policy|medicaid|beneficiary)\ (?:id|number|no\.?|\#)|acct\.?(?:\ (?:number|no\.?|\#))?"
+    r"|account\ (?:number|no\.?|\#)|encounter\ (?:id|number|\#))"
+    r")\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}"
+    r"(?P<value>(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9])(?![\w\-])",
+    regex.VERSION0,
+)
+
+# Where an anchored number may start: literal words, found by the stdlib engine in the
+# lower-cased text (3-4x faster than a case-insensitive alternation), then matched in place.
+_ANCHOR_TRIGGER = re.compile(r"mrn|med(?:ical)?\.? ?rec|patient |chart |member |subscriber |health plan |insurance "
+                             r"|policy |medicaid |beneficiary |acct|account |encounter ")
+
+
+def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Match[str]]:
+    lower = lower if lower is not None else text.lower()
+    if len(lower) != len(text):   # a few Unicode letters change length when lower-cased
+        yield from ANCHORED.finditer(text)
+        return
+    pos = 0
+    for t in _ANCHOR_TRIGGER.finditer(lower):
+        start = t.start()
+        if start < pos or (start and lower[start - 1].isalnum()):
+            continue
+        m = ANCHORED.match(text, start)
+        if m:
+            pos = m.end()
+            yield m
+
+
+KEYWORDS = regex.compile(
+    r"(?i:(?<!\w)(?:"
+    r"(?P<ssn>SSN|SSN\#|SS\#|S\.S\.N\.?|social\ security|soc\.?\ sec\.?|SS\ no\.?|TIN)"
+    r"|(?P<medicare>MBI|medicare|HICN|beneficiary|claim\ number)"
+    r"|(?P<npi>NPI|national\ provider|provider\ id)"
+    r"|(?P<dea>DEA|controlled\ substance|registration\ (?:no|number|\#))"
+    r"|(?P<dob>DOB|D\.O\.B\.?|date\ of\ birth|birth\ ?date|born|birthday|b\.\ ?d\.)"
+    r"|(?P<fax>fax|facsimile)"
+    r"|(?P<icd>ICD(?:-?10(?:-?CM)?)?|dx|diagnos[ie]s|diagnosis\ code|code)"
+    r"|(?P<ndc>NDC|national\ drug\ code)"
+    r"|(?P<patient>patient|pt\.?|member|resident|client|beneficiary|home\ phone|cell|mobile|contact)"
+    r")(?!\w))",
+    regex.VERSION0,
+)
+
+# Within this many characters of a keyword, a candidate counts as "near" it.
+NEAR = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str          # ssn, mbi, hicn, npi, dea, ndc, icd10, dob, phone, fax, email, ip, address, zip, mrn, ...
+    value: str         # the raw value: stays inside the plugin
+    start: int
+    end: int
+    confidence: float
+    keyword: str | None = None   # canonical keyword group name, never message text
+
+
+class Keywords:
+    """Keyword positions of one text, by group, found lazily in windows around candidates
+    (a full keyword pass costs more than the identifier pass itself)."""
+
+    _MARGIN = 30   # longest keyword, so one straddling a window edge is still seen whole
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.positions: dict[str, set[tuple[int, int]]] = {}
+        self._windows: list[tuple[int, int]] = []
+        self._full = False
+
+    def _scan(self, lo: int, hi: int) -> None:
+        if self._full or any(a <= lo and hi <= b for a, b in self._windows):
+            return
+        lo, hi = max(0, lo - self._MARGIN), min(len(self.text), hi + self._MARGIN)
+        for m in KEYWORDS.finditer(self.text, lo, hi):
+            if m.lastgroup:
+                self.positions.setdefault(m.lastgroup, set()).add(m.span())
+        self._windows.append((lo + self._MARGIN if lo else 0, hi - self._MARGIN if hi < len(self.text) else hi))
+        if lo == 0 and hi == len(self.text):
+            self._full = True
+
+    def near(self, kind: str, start: int, end: int, before: int = NEAR, after: int = NEAR) -> bool:
+        self._scan(start - before, end + after)
+        return any(s - after <= end and e + before >= start for s, e in self.positions.get(kind, ()))
+
+    def anywhere(self, kind: str) -> bool:
+        self._scan(0, len(self.text))
+        return kind in self.positions
+
+
+def _plausible_birth_date(value: str) -> bool:
+    digits = regex.findall(r"\d+", value)
+    years = [int(d) for d in digits if len(d) == 4]
+    if years:
+        return 1900 <= years[0] <= _dt.date.today().year
+    return True
+
+
+def _nanp(value: str) -> bool:
+    d = regex.sub(r"\D", "", value)
+    if len(d) == 11 and d[0] == "1":
+        d = d[1:]
+    return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
+
+
+def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None) -> Iterator[Hit]:
+    """Every validated identifier in `text`, with a confidence from its context."""
+    kw = kw or Keywords(text)
+    lower = lower if lower is not None else text.lower()
+    # phone, email and street address go from weak to less weak next to a patient word; most
+    # views have none, and then no keyword window is scanned for them at all
+    patientish = _PATIENT_WORDS.search(lower) is not None
+
+    def patient_near(s: int, e: int, before: int) -> bool:
+        return patientish and kw.near("patient", s, e, before=before, after=0)
+
+    for m in IDENTIFIERS.finditer(text):
+        kind = m.lastgroup
+        value = m.group()
+        s, e = m.span()
+        if kind in ("ssn", "digits"):
+            if kind == "digits" and len(value) == 10:
+                if v.npi_valid(value) and kw.near("npi", s, e):
+                    yield Hit("npi", value, s, e, 0.95, "npi")
+                continue
+            digits = value.replace("-", "").replace(" ", "")
+            if not v.ssn_valid(digits):
+                continue
+            if kw.near("ssn", s, e):
+                yield Hit("ssn", value, s, e, 0.95, "ssn")
+            elif kw.anywhere("ssn"):
+                yield Hit("ssn", value, s, e, 0.85 if kind == "ssn" else 0.6, "ssn")
+            elif kind == "ssn":
+                yield Hit("ssn", value, s, e, 0.6)
+            # a bare nine-digit run without an SSN keyword is an order number, a zip+4, ...
+        elif kind == "hicn":
+            if v.hicn_valid(value):
+                conf = 0.95 if kw.near("medicare", s, e) or kw.near("ssn", s, e) else 0.7
+                yield Hit("hicn", value, s, e, conf, "medicare" if conf > 0.9 else None)
+        elif kind == "mbi":
+            if v.mbi_valid(value):
+                near = kw.near("medicare", s, e)
+                yield Hit("mbi", value, s, e, 0.95 if near else 0.75, "medicare" if near else None)
+        elif kind == "dea":
+            if v.dea_valid(value):
+                near = kw.near("dea", s, e)
+                yield Hit("dea", value, s, e, 0.95 if near else 0.7, "dea" if near else None)
+        elif kind == "ndc":
+            if v.ndc_valid(value):
+                near = kw.near("ndc", s, e)
+                yield Hit("ndc", value, s, e, 0.9 if near else 0.5, "ndc" if near else None)
+        elif kind == "icd":
+            if icd is not None and icd.valid(value):
+                near = kw.near("icd", s, e, before=40, after=10)
+                if near or "." in value:
+                    yield Hit("icd10", value, s, e, 0.9 if near else 0.7, "icd" if near else None)
+        elif kind == "date":
+            if kw.near("dob", s, e, before=40, after=0) and _plausible_birth_date(value):
+                yield Hit("dob", value, s, e, 0.95, "dob")
+        elif kind == "phone":
+            if _nanp(value):
+                if kw.near("fax", s, e, before=30, after=5):
+                    yield Hit("fax", value, s, e, 0.5, "fax")
+                else:
+                    patient = patient_near(s, e, 40)
+                    yield Hit("phone", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)
+        elif kind == "ip":
+            yield Hit("ip", value, s, e, 0.4)
+        elif kind == "street":
+            patient = patient_near(s, e, 60)
+            yield Hit("address", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)
+    if len(lower) == len(text):
+        for t in _DOB_TRIGGER.finditer(lower):
+            m = MONTH_DATE.match(text, t.end())
+            if m is None:
+                continue
+            s, e = m.span("date")
+            if kw.near("dob", s, e, before=40, after=0) and _plausible_birth_date(m.group("date")):
+                yield Hit("dob", m.group("date"), s, e, 0.95, "dob")
+    if "@" in text:
+        for m in EMAIL.finditer(text):
+            s, e = m.span()
+            patient = patient_near(s, e, 40)
+            yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)
+    for m in anchored_matches(text, lower):
+        word = m.group("kw").lower()
+        if word.startswith(("member", "subscriber", "health", "insurance", "policy", "medicaid", "beneficiary")):
+            kind = "health_plan"
+        elif word.startswith(("acct", "account")) and not word.startswith("patient"):
+            kind = "account"
+        else:
+            kind = "mrn"
+        value = m.group("value")
+        if sum(c.isdigit() for c in value) < 4:
+            continue
+        yield Hit(kind, value, m.start("value"), m.end("value"), 0.9, kind)

@@ -1,0 +1,121 @@
+"""Person names: a spaCy pipeline when the site installs one, rule-based patterns always.
+
+There is no legitimate statistical English spaCy model on PyPI, so the model is a setting
+(`spacy_model`: an installed package name or a path to a saved pipeline). It is loaded once
+at start-up. Without it the check finds names only where the text labels them ("Patient:
+Jane Roe", "Jane Roe, DOB ...", "our patient Jane Roe", "Dear Ms. Roe") and says so once
+in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from .identifiers import Hit, Keywords
+
+log = logging.getLogger("outguard.plugins.phi")
+
+_NAME = r"[A-Z][a-z'\-]+(?:\ [A-Z]\.?)?\ (?:(?:Mc|Mac|O'|De|Van|Le)?[A-Z][A-Za-z'\-]+)"
+_LAST_FIRST = r"[A-Z][A-Za-z'\-]+,\ [A-Z][a-z'\-]+(?:\ [A-Z]\.?)?"
+
+# Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
+# text: a literal alternation there is several times faster than a case-insensitive pass).
+_TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name|beneficiary|insured"
+                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d")
+LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
+    r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|resident|"
+    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))(?P<name>" + _NAME + r"|" + _LAST_FIRST + r")",
+    regex.VERSION0)
+DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\-]+(?:\ [A-Z][a-z'\-]+)?)", regex.VERSION0)
+BEFORE_DOB = regex.compile(r"(?P<name>" + _NAME + r"),?\ \(?$", regex.VERSION0)
+_POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new")
+_STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident", "client")
+# Capitalised words the patterns can meet that are not names.
+_NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Address Please Thank Thanks Re Subject Patient "
+                       "Name Order Invoice Account Number Member Customer Mr Mrs Ms Dr".split())
+
+
+@dataclass
+class NameFinder:
+    nlp: Any = None
+    model: str | None = None
+    max_chars: int = 100_000
+
+    @classmethod
+    def create(cls, model: str | None, max_chars: int = 100_000, require: bool = False) -> NameFinder:
+        if not model:
+            log.info("phi: no spaCy model configured (spacy_model); person names by rule-based patterns only")
+            return cls(None, None, max_chars)
+        try:
+            import spacy
+
+            nlp = spacy.load(model)
+        except Exception as exc:  # an absent package, a bad path, an incompatible pipeline
+            if require:
+                raise RuntimeError(f"spaCy model could not be loaded ({type(exc).__name__})") from None
+            log.warning("phi: spaCy model %r could not be loaded (%s); person names by rule-based patterns only",
+                        model, type(exc).__name__)
+            return cls(None, None, max_chars)
+        keep = {"ner", "entity_ruler", "tok2vec", "transformer", "span_ruler"}
+        for name in [p for p in nlp.pipe_names if p not in keep]:
+            nlp.disable_pipe(name)   # only what finds entities runs per message
+        if not any(p in nlp.pipe_names for p in ("ner", "entity_ruler", "span_ruler")):
+            log.warning("phi: spaCy pipeline %r has no entity recogniser; names by patterns only", model)
+        log.info("phi: spaCy pipeline %r loaded (%s)", model, ", ".join(nlp.pipe_names) or "tokenizer only")
+        return cls(nlp, model, max_chars)
+
+    def find(self, text: str, kw: Keywords, lower: str | None = None) -> list[Hit]:
+        hits: list[Hit] = []
+        lower = lower if lower is not None else text.lower()
+        if len(lower) != len(text):
+            lower = text   # rare: lower-casing changed the length; triggers then see only lower-case words
+        seen_end = -1
+        for t in _TRIGGER.finditer(lower):
+            p = t.start()
+            word = t.group()
+            if p < seen_end or (p and lower[p - 1].isalnum()) or \
+                    (word[-1].isalpha() and t.end() < len(lower) and lower[t.end()].isalpha() and word != "patient"):
+                continue
+            if word.startswith(("dob", "d.o.b", "born", "date of", "y/o", "yo", "year", "age")):
+                m = BEFORE_DOB.search(text, max(0, p - 48), p)
+                if m and m.group("name").split()[0] not in _NOT_NAMES:
+                    hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.9, "dob"))
+                continue
+            if word == "dear ":
+                m = DEAR.match(text, p)
+                if m and m.group("name").split()[0] not in _NOT_NAMES:
+                    s, e = m.span("name")
+                    conf = 0.8 if kw.near("dob", s, e, 200, 200) else 0.5
+                    hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
+                    seen_end = e
+                continue
+            m = LABELLED.match(text, p)
+            if not m or m.group("name").split()[0].rstrip(",") in _NOT_NAMES:
+                continue
+            label = m.group("kw").lower()
+            s, e = m.span("name")
+            if m.group("sep").strip() in ("", ","):
+                # "our patient Jane Roe": only after a possessive, and only for patient-like labels
+                before = lower[max(0, p - 6):p].split()
+                if not before or before[-1] not in _POSSESSIVE or not label.startswith(_STRONG_LABELS):
+                    continue
+                conf = 0.9
+            else:
+                conf = 0.9 if label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100) else 0.6
+            hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
+            seen_end = e
+        if self.nlp is not None:
+            seen = {(h.start, h.end) for h in hits}
+            doc = self.nlp(text[: self.max_chars])
+            for ent in doc.ents:
+                if ent.label_ != "PERSON" or (ent.start_char, ent.end_char) in seen or " " not in ent.text.strip():
+                    continue
+                s, e = ent.start_char, ent.end_char
+                anchored = kw.near("patient", s, e, 80, 10) or kw.near("dob", s, e, 10, 80)
+                hits.append(Hit("name", ent.text, s, e, 0.85 if anchored else 0.6, "patient" if anchored else None))
+        return hits

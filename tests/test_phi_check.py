@@ -1,0 +1,199 @@
+"""The PHI check end to end: findings and their confidence, unique counts, names with and
+without a spaCy pipeline, per-recipient free-mail findings, and no raw value anywhere."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import outguard_command
+from outguard.message import Envelope, parse_message
+from outguard_plugins.phi import check, identifiers
+from outguard_plugins.phi.names import NameFinder
+from outguard_plugins.phi.validators import ICD10CM
+
+
+@pytest.fixture(scope="module")
+def state() -> check.State:
+    return check.build_state({})
+
+
+def findings_of(state: check.State, text: str, rcpts: tuple[str, ...] = ("b@partner.example",),
+                sender: str = "a@clinic.example") -> dict[str, object]:
+    raw = f"From: {sender}\nTo: {', '.join(rcpts)}\nSubject: note\n\n{text}\n".encode()
+    message = parse_message(raw, Envelope(sender, rcpts))
+    return {f.id if f.recipient is None else f"{f.id}:{f.recipient}": f for f in check.inspect_message(message, state)}
+
+
+def kinds(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for h in identifiers.scan(text, ICD10CM()):
+        out[h.kind] = max(out.get(h.kind, 0.0), h.confidence)
+    return out
+
+
+def test_ssn_confidence_rises_with_keywords_and_falls_for_bare_runs() -> None:
+    assert kinds("SSN: 536-90-4399")["ssn"] >= 0.95
+    assert kinds("social security number 536904399")["ssn"] >= 0.95
+    assert kinds("SS# 536 90 4399")["ssn"] >= 0.95
+    assert kinds("order 536-90-4399 shipped")["ssn"] < 0.8
+    assert "ssn" not in kinds("order 536904399 shipped")            # a bare nine-digit run without a keyword
+    assert "ssn" not in kinds("SSN 536-90 4399")                      # mixed separators are not an SSN
+    assert "ssn" not in kinds("SSN 078-05-1120, SSN 666-12-3456, SSN 123-45-6789")
+    assert "ssn" not in kinds("ref 1536-90-43991")                    # inside a longer number
+
+
+def test_other_identifiers_need_validation_and_keywords() -> None:
+    assert kinds("Medicare MBI 1EG4-TE5-MK73")["mbi"] >= 0.95
+    assert "mbi" not in kinds("MBI 1EG4-TS5-MK73")                    # S is never used
+    assert kinds("NPI 1234567893")["npi"] >= 0.95
+    assert "npi" not in kinds("NPI 1234567890")                       # check digit
+    assert "npi" not in kinds("invoice 1234567893")                   # no keyword: a ten-digit number
+    assert kinds("DEA # AB1234563")["dea"] >= 0.95
+    assert "dea" not in kinds("DEA AB1234567")
+    assert kinds("Medicare claim 536-90-4399A")["hicn"] >= 0.95
+    assert kinds("DOB: 04/12/1961")["dob"] >= 0.95
+    assert "dob" not in kinds("meeting on 04/12/2026")
+    assert kinds("MRN: RV-4821937")["mrn"] >= 0.9
+    assert kinds("Member ID XJK123456789")["health_plan"] >= 0.9
+    assert kinds("Dx: E11.9")["icd10"] >= 0.9
+    assert "icd10" not in kinds("Dx: E11.99")                         # not in the CMS list
+    assert kinds("NDC 0002-3227-30")["ndc"] >= 0.9
+    assert kinds("fax: (617) 555-0199") == {"fax": 0.5}
+
+
+def test_health_context_tells_a_chart_from_a_newsletter(state: check.State) -> None:
+    chart = findings_of(state, "Jane Roe, DOB 04/12/1961, HbA1c 9.1, started metformin.")
+    assert chart["phi.health_context"].confidence >= 0.9
+    newsletter = findings_of(state, "Join our fun run on Sunday! Water and snacks provided.")
+    assert "phi.health_context" not in newsletter or newsletter["phi.health_context"].confidence < 0.8
+
+
+def test_counts_are_unique_values(state: check.State) -> None:
+    table = "\n".join(f"row {i}, SSN 536-90-{4300 + i:04d}" for i in range(40))
+    found = findings_of(state, table + "\n" + table)   # every value twice
+    assert found["phi.ssn"].count == 40
+    once = findings_of(state, "SSN 536-90-4399 and again SSN 536904399 and 536 90 4399")
+    assert once["phi.ssn"].count == 1
+
+
+def test_senders_own_addresses_are_not_patient_email(state: check.State) -> None:
+    found = findings_of(state, "Reply to a@clinic.example or frontdesk@clinic.example.\nPatient email: jroe@example.net")
+    assert found["phi.email"].count == 1
+
+
+def test_freemail_recipient_only_when_phi_is_seen(state: check.State) -> None:
+    phi = findings_of(state, "Patient: John Smith, MRN 4820193, diagnosed with asthma.",
+                      rcpts=("x@gmail.com", "y@hospital.example"))
+    assert "recipient.freemail:x@gmail.com" in phi and "recipient.freemail:y@hospital.example" not in phi
+    lunch = findings_of(state, "Lunch on Friday?", rcpts=("x@gmail.com",))
+    assert not any(k.startswith("recipient.") for k in lunch)
+
+
+def test_free_mail_settings_add_and_exempt() -> None:
+    s = check.build_state({"free_mail_extra": ["MyISP.example"], "free_mail_exempt": ["gmail.com"]})
+    assert "myisp.example" in s.free_mail and "gmail.com" not in s.free_mail and "yahoo.com" in s.free_mail
+
+
+def test_rule_based_names_without_a_model(state: check.State) -> None:
+    assert state.names.nlp is None
+    found = findings_of(state, "Patient: Jane Roe\nDear Mr. Smith, thanks.")
+    assert found["phi.name"].count == 2 and found["phi.name"].confidence >= 0.9
+    weak = findings_of(state, "Dear Ms. Jones, your order has shipped.")
+    assert weak["phi.name"].confidence < 0.8
+
+
+def test_no_model_is_said_once_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="outguard.plugins.phi"):
+        finder = NameFinder.create(None)
+    assert finder.nlp is None
+    assert [r.message for r in caplog.records].count(
+        "phi: no spaCy model configured (spacy_model); person names by rule-based patterns only") == 1
+
+
+def test_a_missing_model_degrades_or_refuses(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    with caplog.at_level(logging.WARNING, logger="outguard.plugins.phi"):
+        finder = NameFinder.create(str(tmp_path / "no-such-pipeline"))
+    assert finder.nlp is None and "could not be loaded" in caplog.text
+    with pytest.raises(RuntimeError):
+        NameFinder.create(str(tmp_path / "no-such-pipeline"), require=True)
+
+
+@pytest.fixture
+def saved_pipeline(tmp_path: Path) -> Path:
+    """A small spaCy pipeline the test builds and saves: blank English + an entity ruler that
+    knows two people. It stands for the statistical model a site installs."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": [{"LOWER": "maria"}, {"LOWER": "gonzalez"}]},
+                        {"label": "PERSON", "pattern": [{"LOWER": "tom"}, {"LOWER": "baker"}]},
+                        {"label": "ORG", "pattern": [{"LOWER": "acme"}]}])
+    path = tmp_path / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+def test_spacy_pipeline_is_loaded_once_and_finds_names(saved_pipeline: Path, outguard_harness) -> None:
+    harness = outguard_harness(config={"plugins": {"settings": {"phi": {"spacy_model": str(saved_pipeline)}}}})
+    assert check._state is not None and check._state.names.nlp is not None
+    result = harness.check("From: a@clinic.example\nTo: b@partner.example\nSubject: follow-up\n\n"
+                           "Seen today: Maria Gonzalez, born 03/02/1950, with COPD, on tiotropium 18 mcg.\n"
+                           "Acme called about Tom Baker's invoice.\n")
+    names = [f for f in result.findings if f.id == "phi.name"]
+    assert names and names[0].count == 2 and names[0].confidence >= 0.85
+    assert result.decision.verdict == "encrypt"
+
+
+PLANTED = {
+    "ssn": "536-90-4399", "ssn_bare": "536904399", "mbi": "1EG4-TE5-MK73", "mbi_bare": "1EG4TE5MK73",
+    "name": "Jane Roe", "dob": "04/12/1961", "mrn": "RV-4821937", "npi": "1234567893", "dea": "AB1234563",
+    "phone": "617-555-0123", "email": "jane.roe@example.net", "member": "XJK123456789",
+}
+
+
+def test_planted_values_never_reach_output_or_logs(tmp_path: Path) -> None:
+    msg = tmp_path / "planted.eml"
+    msg.write_text(
+        "From: nurse@clinic.example\nTo: someone@gmail.com\nSubject: [secure] Jane Roe\n\n"
+        f"Patient: {PLANTED['name']}, DOB {PLANTED['dob']}, SSN {PLANTED['ssn']} ({PLANTED['ssn_bare']}).\n"
+        f"Medicare MBI {PLANTED['mbi']} / {PLANTED['mbi_bare']}, MRN {PLANTED['mrn']}, Member ID {PLANTED['member']}.\n"
+        f"Referring NPI {PLANTED['npi']}, DEA {PLANTED['dea']}. Patient phone {PLANTED['phone']}, "
+        f"patient email {PLANTED['email']}.\nHbA1c 9.1, started metformin 500 mg, Dx E11.9.\n")
+    outputs = []
+    for mode in ("--json", "--explain"):
+        proc = subprocess.run([*outguard_command(), "check", "--log-level", "debug", mode, str(msg)],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-1000:]
+        outputs.append(proc.stdout + proc.stderr)
+    both = "\n".join(outputs)
+    assert '"verdict": "quarantine"' in outputs[0]
+    for label in ("phi.ssn", "phi.mbi", "phi.name", "phi.dob", "phi.mrn", "phi.npi", "phi.dea"):
+        assert label in outputs[0]
+    for what, value in PLANTED.items():
+        assert value not in both, f"{what} leaked"
+        assert value.replace("-", "") not in both.replace("-", ""), f"{what} leaked without separators"
+    for part in ("Jane", "Roe", "4399", "4821937"):
+        assert part not in both.replace(str(msg), ""), f"{part!r} leaked"
+
+
+def test_name_triggers_are_whole_words(state: check.State) -> None:
+    # "Dobkin" holds "dob", "Renamed" holds "name": neither is a label
+    found = findings_of(state, "A Site by and About Jake Dobkin\nRenamed: John Smith")
+    assert "phi.name" not in found
+
+
+def test_month_name_birth_dates_only_right_after_the_keyword() -> None:
+    assert kinds("She was born March 3, 1950 in Ohio.")["dob"] >= 0.95
+    found = [h.value for h in identifiers.scan("DOB: 12 Jan 1961. Meeting Jan 5, 2020", ICD10CM()) if h.kind == "dob"]
+    assert found == ["12 Jan 1961"]
+
+
+def test_text_past_the_limit_is_reported_not_scanned() -> None:
+    small = check.build_state({"max_chars": 1000})
+    found = findings_of(small, "x" * 2000 + "\nSSN 536-90-4399")
+    assert "phi.ssn" not in found and found["scan.truncated"].detail == "phi check scanned the first 1000 characters"

@@ -1,0 +1,51 @@
+"""Health lexicons: built from the real sources, common words kept out, signals graded."""
+
+from __future__ import annotations
+
+import pytest
+
+from outguard_plugins.phi import context
+
+
+@pytest.fixture(scope="module")
+def lex() -> context.Lexicon:
+    return context.load_lexicon()
+
+
+def kinds(lex: context.Lexicon) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for kind in lex.phrases.values():
+        out[kind] = out.get(kind, 0) + 1
+    return out
+
+
+def test_lexicon_comes_from_the_sources_not_a_handful(lex: context.Lexicon) -> None:
+    counts = kinds(lex)
+    assert counts["condition"] > 10000      # CMS ICD-10-CM descriptions and inclusion terms
+    assert counts["medication"] > 5000      # MedlinePlus-documented drug names
+    for term in ("asthma", "hypertension", "schizophrenia", "type 2 diabetes mellitus", "malignant neoplasm"):
+        assert lex.phrases.get(tuple(term.split())) == "condition", term
+    for term in ("metformin", "lisinopril", "atorvastatin", "amlodipine", "albuterol"):
+        assert lex.phrases.get((term,)) == "medication", term
+
+
+@pytest.mark.parametrize("word", ["focus", "today", "fall", "skull", "minimal", "substance", "alt", "bp", "code"])
+def test_common_words_are_not_health_terms(lex: context.Lexicon, word: str) -> None:
+    assert context.scan(f"Press {word} to continue with the report.", lex).terms == {}
+
+
+def test_abbreviated_labs_need_a_value(lex: context.Lexicon) -> None:
+    assert context.scan("ALT 45, AST 30", lex).terms == {"alt": "lab", "ast": "lab"}
+    assert context.scan("press Alt and the AST tree", lex).terms == {}
+
+
+@pytest.mark.parametrize("text,low,high", [
+    ("Jane Roe, DOB 04/12/1961, HbA1c 9.1, started metformin.", 0.95, 1.0),
+    ("Continue lisinopril 10 mg daily.", 0.9, 0.9),
+    ("Hx of asthma.", 0.9, 0.9),
+    ("Diagnosed with asthma, hypertension and gout; prescribed inhaler.", 0.85, 1.0),
+    ("Tips on asthma and hypertension for the whole family.", 0.7, 0.7),
+    ("A flu shot is available this week.", 0.5, 0.5),   # one procedure term, no cue
+])
+def test_confidence_grades(lex: context.Lexicon, text: str, low: float, high: float) -> None:
+    assert low <= context.scan(text, lex).confidence() <= high
