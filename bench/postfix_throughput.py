@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from outguard.sandbox import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir
+from outguard.sandbox import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, process_tree
 
 PROJECT = Path(__file__).resolve().parent.parent
 HAM = PROJECT.parent / "shared" / "corpora" / "spamassassin" / "easy-ham-1"
@@ -54,23 +54,6 @@ def real_text_messages(count: int, size: int, folder: Path) -> list[Path]:
         path.write_text(raw, encoding="utf-8", errors="replace")
         files.append(path)
     return files
-
-
-def tree_pids(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -138,7 +121,7 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
     total = per_file * len(files)
     try:
         with PostfixInstance(base / "pf", milter=milter, main_cf={"smtpd_client_connection_count_limit": "0"}) as pf:
-            pids = tree_pids(proc.pid) if proc else []
+            pids = process_tree(proc.pid) if proc else []
             cpu0, main0 = cpu_seconds(pids), cpu_seconds(pids[:1])
             started = time.monotonic()
             sources = [subprocess.Popen(["/usr/sbin/smtp-source", "-F", str(f), "-m", str(per_file),
@@ -152,7 +135,7 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
                 time.sleep(0.05)
             elapsed = time.monotonic() - started
             got = len(list(pf.sink.dump_dir.iterdir()))
-            pids = tree_pids(proc.pid) if proc else []
+            pids = process_tree(proc.pid) if proc else []
             cpu = cpu_seconds(pids) - cpu0
             main_cpu = cpu_seconds(pids[:1]) - main0
             rss = peak_rss_mb(pids)

@@ -1127,3 +1127,21 @@ class PostfixInstance:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{pattern!r} not in {self.log_path} within {timeout}s")
             time.sleep(0.05)
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (from /proc): the daemon, its forkserver and workers."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out

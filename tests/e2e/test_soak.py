@@ -17,7 +17,7 @@ import pytest
 
 from conftest import E2E_RULES, OutguardDaemon
 from helpers import CORPORA, PROJECT
-from outguard.sandbox import PostfixInstance
+from outguard.sandbox import PostfixInstance, process_tree
 
 pytestmark = pytest.mark.postfix
 SECONDS = float(os.environ.get("OUTGUARD_SOAK_SECONDS", "40"))
@@ -34,19 +34,7 @@ def bodies() -> list[bytes]:
 
 def tree_stats(pid: int) -> tuple[int, int]:
     """(RSS in kB of the daemon and its workers, open fds of the milter process)."""
-    pids, todo = [], [pid]
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        todo += children.get(p, [])
+    pids = process_tree(pid)
     rss = 0
     for p in pids:
         try:
