@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__, suppress_cli
+from . import __version__, ingest_cli, oneclick_server, suppress_cli
 from .audit import AuditLog, record_of
 from .config import Config, ConfigError, load_config, merge
 from .decision import plan_of
@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         qp = q_sub.add_parser(name, help=text)
         qp.add_argument("queue_ids", nargs="+", metavar="QUEUE_ID")
     suppress_cli.add_parser(sub)
+    ingest_cli.add_parser(sub)
+    oneclick_server.add_parser(sub)
     return parser
 
 
@@ -281,7 +283,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Any] = {"audit": cmd_audit, "sandbox": cmd_sandbox, "check": cmd_check, "rules": cmd_rules, "run": cmd_run,
                             "check-config": cmd_check_config, "quarantine": cmd_quarantine,
-                            "suppress": suppress_cli.run}
+                            "suppress": suppress_cli.run, "ingest": ingest_cli.run,
+                            "oneclick": oneclick_server.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,87 @@
+"""RFC 3464 delivery status notifications (multipart/report; report-type=delivery-status)."""
+
+from __future__ import annotations
+
+from email.message import Message
+from email.parser import HeaderParser
+
+from ..store.policy import Policy
+from .events import DeliveryEvent, Report, classify, find_code
+from .util import clean_address, header_addresses, original_headers, part_text
+
+_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
+def _blocks(part: Message) -> list[Message]:
+    """The per-message block and the per-recipient blocks of a delivery-status part."""
+    payload = part.get_payload()
+    if isinstance(payload, list):  # the email package parses it into header blocks already
+        return [p for p in payload if isinstance(p, Message)]
+    text = part_text(part).replace("\r\n", "\n")
+    blocks = []
+    for chunk in text.split("\n\n"):
+        if chunk.strip():
+            blocks.append(HeaderParser().parsestr(chunk.strip() + "\n", headersonly=True))
+    return blocks
+
+
+def status_parts(msg: Message) -> list[Message]:
+    return [p for p in msg.walk() if p.get_content_type() in _STATUS_TYPES]
+
+
+def _one(v: object) -> str:
+    return " ".join(str(v or "").split())
+
+
+def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
+    parts = status_parts(msg)
+    if not parts:
+        return None
+    report = Report(kind="dsn", detail="rfc3464")
+    orig = original_headers(msg)
+    if orig is not None:
+        report.original_message_id = _one(orig.get("Message-ID")) or None
+        senders = header_addresses(orig, "Return-Path", "From")
+        report.original_sender = senders[0] if senders else None
+    human: str | None = None
+    for part in parts:
+        blocks = _blocks(part)
+        if not blocks:
+            report.problems.append("empty delivery-status part")
+            continue
+        for block in blocks[1:] if len(blocks) > 1 else blocks:
+            # The address we sent to: Original-Recipient (as we gave it, rfc822 type), else the final one.
+            original = str(block.get("Original-Recipient") or "")
+            rcpt = clean_address(original) if original.strip().lower().startswith("rfc822") else None
+            rcpt = rcpt or clean_address(str(block.get("Final-Recipient") or "")) \
+                or clean_address(original) or clean_address(str(block.get("X-Actual-Recipient") or ""))
+            if rcpt is None:
+                if block.get("Action") or block.get("Status"):
+                    report.problems.append("recipient block without a readable recipient")
+                continue
+            action = _one(block.get("Action")).lower()
+            if action in ("delivered", "relayed", "expanded"):
+                report.events.append(DeliveryEvent(rcpt, "delivered", original_message_id=report.original_message_id,
+                                                   original_sender=report.original_sender))
+                continue
+            if action not in ("failed", "delayed", ""):
+                report.problems.append(f"unknown action {action[:20]!r}")
+                continue
+            status = _one(block.get("Status")) or None
+            diag = _one(block.get("Diagnostic-Code"))
+            diag_text = diag.split(";", 1)[1].strip() if ";" in diag[:20] else diag
+            remote = _one(block.get("Remote-MTA")).split(";", 1)[-1].strip() or None
+            final = action != "delayed" and not (action == "" and (status or "").startswith("4"))
+            code = find_code(diag_text)
+            for_class = diag_text
+            if not diag_text:
+                # no Diagnostic-Code: what the human-readable part says, for the phrasing only
+                if human is None:
+                    from .nonstandard import _report_text
+                    human = " ".join(_report_text(msg).split())[:4000]
+                for_class = human
+            kind, eff, reason = classify(status, code, for_class, policy, final=final)
+            report.events.append(DeliveryEvent(
+                rcpt, kind, eff, code, reason, remote, diag_text[:1000] or None,
+                original_message_id=report.original_message_id, original_sender=report.original_sender))
+    return report
