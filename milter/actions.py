@@ -30,6 +30,7 @@ class Actions:
     tempfail: Reply | None = None
     discard: bool = False
     drop_recipients: bool = False
+    add_unsubscribe: bool = False
     notify: tuple[str, ...] = ()
 
     @property
@@ -58,7 +59,8 @@ def _check_template(text: str, path: tuple[Any, ...]) -> None:
         raise ConditionError(path, f"unknown template field(s) {sorted(unknown)}; allowed: {sorted(TEMPLATE_FIELDS)}")
 
 
-def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | None, path: tuple[Any, ...]) -> Actions:
+def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | None, path: tuple[Any, ...],
+                    oneclick_ready: bool = True) -> Actions:
     tags_spec = spec.get("tag", [])
     tags_list = [tags_spec] if isinstance(tags_spec, dict) else list(tags_spec)
     tags = []
@@ -70,6 +72,9 @@ def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | N
     if route is not None and routes is not None and route not in routes:
         raise ConditionError(path + ("encrypt",), f"route {route!r} is not defined in the config "
                                                   f"(routes: {', '.join(sorted(routes)) or 'none'})")
+    if spec.get("add_unsubscribe") and not oneclick_ready:
+        raise ConditionError(path + ("add_unsubscribe",), "add_unsubscribe needs oneclick.base_url (and a secret) "
+                                                           "in the config")
     reject = None
     if "reject" in spec:
         r = spec["reject"]
@@ -96,5 +101,6 @@ def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | N
         tempfail=tempfail,
         discard=bool(spec.get("discard")),
         drop_recipients=bool(spec.get("drop_recipients")),
+        add_unsubscribe=bool(spec.get("add_unsubscribe")),
         notify=tuple(a for group in notify for a in ([group] if isinstance(group, str) else group)),
     )

@@ -49,6 +49,7 @@ class Decision:
     monitored: list[tuple[str, str]] = field(default_factory=list)
     deciding_rule: str | None = None
     rules_version: str = ""
+    add_unsubscribe: bool = False
 
     @property
     def rule_ids(self) -> list[str]:
@@ -110,6 +111,7 @@ def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce") -> Decision:
             named = [f.recipient for f in outcome.findings if f.recipient] + outcome.recipients
             decision.drop_recipients += [r for r in dict.fromkeys(named) if r not in decision.drop_recipients]
         decision.notify += [a for a in acts.notify if a not in decision.notify]
+        decision.add_unsubscribe = decision.add_unsubscribe or acts.add_unsubscribe
     decision.subject_prefix = " ".join(prefixes) or None
 
     recipients = {r.lower() for r in facts.envelope.recipients}

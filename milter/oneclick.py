@@ -86,3 +86,9 @@ class TokenCodec:
     def key_of(token: str) -> str:
         """An idempotency key for a token (its hash: the token itself is never stored)."""
         return hashlib.sha256(token.strip().rstrip("=").encode()).hexdigest()[:32]
+
+
+def unsubscribe_headers(codec: TokenCodec, base_url: str, address: str, scope: str = "global") -> list[tuple[str, str]]:
+    """The RFC 2369 + RFC 8058 headers for one recipient: an https link with a sealed token."""
+    return [("List-Unsubscribe", f"<{base_url.rstrip('/')}/u/{codec.make(address, scope)}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]

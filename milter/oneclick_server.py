@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .config import ConfigError, load_config
-from .oneclick import SecretError, TokenCodec, TokenError, load_secret
+from .oneclick import SecretError, TokenCodec, TokenError, load_secret, unsubscribe_headers
 from .store import Event, StoreUnavailable, SuppressionStore, resolve
 from .store.policy import Policy
 
@@ -172,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
         if not base:
             print("outguard: no base URL (oneclick.base_url or --base-url)", file=sys.stderr)
             return 2
-        print(f"List-Unsubscribe: <{base}/u/{codec.make(args.address, args.scope)}>")
-        print("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        for name, value in unsubscribe_headers(codec, base, args.address, args.scope):
+            print(f"{name}: {value}")
         return 0
     store_cfg = config.section("store")
     store = SuppressionStore(resolve(args.store, store_cfg), Policy.from_config(store_cfg.get("policy")), create=True,

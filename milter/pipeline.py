@@ -19,6 +19,7 @@ from .message import Envelope, Message, ScanLimits, parse_message
 from .message import envelope_from_headers as fill_envelope
 from .plugins import PluginHost, where_it_broke
 from .rules import RuleSet, load_rules
+from .unsubscribe import Unsubscriber
 
 log = logging.getLogger("outguard.pipeline")
 
@@ -44,6 +45,7 @@ class Inspector:
                  rule_paths: list[Path] | None = None, include_defaults: bool | None = None,
                  owned_services: list[Any] | None = None) -> None:
         self.config = config
+        self.unsubscriber = Unsubscriber.from_config(config) if ruleset.adds_unsubscribe else None
         self._owned_services = list(owned_services or [])  # made from the config here: closed with us
         self._include_defaults = include_defaults
         self.host = host
@@ -72,8 +74,12 @@ class Inspector:
     def reload(self, config: Config | None = None) -> RuleSet:
         """Load and validate a new rule set; on any error raise and keep the old one."""
         new = load_rules(config or self.config, self._rule_paths, self._include_defaults)
+        unsubscriber = self.unsubscriber
+        if new.adds_unsubscribe and (unsubscriber is None or config is not None):
+            unsubscriber = Unsubscriber.from_config(config or self.config)
         with self._lock:
             self._ruleset = new
+            self.unsubscriber = unsubscriber
             if config is not None:
                 self.config = config
                 self.limits = ScanLimits.from_config(config.scan)
@@ -103,6 +109,8 @@ class Inspector:
                                      services=self.host.services)
             findings = message.scan_findings + extraction_errors + self.host.inspect(message, context)
             decision = decide(rules, Facts(message, findings), self.config.mode)
+            if self.unsubscriber is not None:
+                self.unsubscriber.apply(decision, message)
         except Exception as exc:
             log.error("%s: inspection failed: %s; applying on_error=%s",
                       envelope.queue_id or "NOQUEUE", where_it_broke(exc), self.config.on_error)

@@ -63,6 +63,10 @@ class RuleSet:
     files: tuple[str, ...] = ()
     version: str = ""  # digest of the rule files' bytes: which rules decided, in the audit trail
 
+    @property
+    def adds_unsubscribe(self) -> bool:
+        return any(r.then.add_unsubscribe for r in self.rules)
+
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
@@ -169,7 +173,8 @@ def load_rules(
                 table[spec["id"]] = _Entry(merged, loaded, (kind, i))
 
     routes = set(config.routes) if check_routes else None
-    compiled_rules = [r for r in (_compile_rule(e, routes, errors) for e in rules.values()
+    oneclick_ready = bool(config.section("oneclick").get("base_url")) or not check_routes
+    compiled_rules = [r for r in (_compile_rule(e, routes, errors, oneclick_ready) for e in rules.values()
                                   if e.spec.get("enabled", True)) if r]
     compiled_patterns = []
     for entry in patterns.values():
@@ -186,11 +191,12 @@ def load_rules(
     return RuleSet(tuple(compiled_rules), PatternSet(compiled_patterns), tuple(map(str, paths)), digest.hexdigest()[:16])
 
 
-def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceError]) -> Rule | None:
+def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceError],
+                  oneclick_ready: bool = True) -> Rule | None:
     spec, loaded, path = entry.spec, entry.loaded, entry.path
     try:
         when = compile_condition(spec["when"], path + ("when",))
-        then = compile_actions(spec["then"], spec["description"], routes, path + ("then",))
+        then = compile_actions(spec["then"], spec["description"], routes, path + ("then",), oneclick_ready)
     except ConditionError as exc:
         errors.append(loaded.error(exc.path, f"rule {spec['id']}: {exc}"))
         return None
