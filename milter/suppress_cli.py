@@ -175,19 +175,15 @@ def run(args: argparse.Namespace) -> int:
 
 # -- add / remove -----------------------------------------------------------------------------
 
+_OUTCOME_TEXT = {
+    "ignored": "ignored", "newly_suppressed": "newly suppressed", "lifted": "lifted",
+    "already_suppressed": "already suppressed (updated)",
+    "recorded": "recorded, not suppressed (policy rejection or below the soft-bounce threshold)",
+}
+
+
 def _summary(changes: list[Change], dry_run: bool, extra: Counter[str] | None = None) -> str:
-    c: Counter[str] = Counter()
-    for ch in changes:
-        if ch.after is None:
-            c["ignored"] += 1
-        elif ch.newly_suppressed:
-            c["newly suppressed"] += 1
-        elif ch.lifted:
-            c["lifted"] += 1
-        elif ch.after.in_force(ch.event.at):
-            c["already suppressed (updated)"] += 1
-        else:
-            c["recorded, not suppressed (policy rejection or below the soft-bounce threshold)"] += 1
+    c: Counter[str] = Counter(_OUTCOME_TEXT[ch.outcome] for ch in changes)
     c.update(extra or {})
     parts = [f"{n} {what}" for what, n in c.items() if n]
     return ("dry run, nothing changed: " if dry_run else "") + (", ".join(parts) or "nothing to do")

@@ -38,18 +38,7 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)  # why events were not recorded (no address)
 
     def summary(self) -> dict[str, int]:
-        c: Counter[str] = Counter()
-        for ch in self.changes:
-            if ch.after is None:
-                c["ignored"] += 1
-            elif ch.newly_suppressed:
-                c["newly_suppressed"] += 1
-            elif ch.lifted:
-                c["lifted"] += 1
-            elif ch.after.in_force(ch.event.at):
-                c["already_suppressed"] += 1
-            else:
-                c["recorded"] += 1
+        c: Counter[str] = Counter(ch.outcome for ch in self.changes)
         if self.duplicates:
             c["duplicates"] = self.duplicates
         if self.skipped:

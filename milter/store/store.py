@@ -47,6 +47,17 @@ class Change:
         return bool(self.before and self.before.in_force(self.event.at)
                     and not (self.after and self.after.in_force(self.event.at)))
 
+    @property
+    def outcome(self) -> str:
+        """One word for summaries: ignored, newly_suppressed, lifted, already_suppressed, recorded."""
+        if self.after is None:
+            return "ignored"
+        if self.newly_suppressed:
+            return "newly_suppressed"
+        if self.lifted:
+            return "lifted"
+        return "already_suppressed" if self.after.in_force(self.event.at) else "recorded"
+
 
 _s = schema.suppressions
 # Built once: per message only the parameters change (SQLAlchemy caches the compiled form).
