@@ -42,6 +42,7 @@ Settings (`plugins.settings.bulk`): `compliance_min_confidence` (0.5), `many_rec
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 import threading
@@ -49,7 +50,6 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -144,7 +144,10 @@ def find_postal_address(text: str) -> str | None:
     """The kind of postal address found in `text` ("us-street", "po-box", "uk", "ca", "eu"),
     or None. Looks at candidate lines only; the CRF parser confirms US candidates."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    digits = [any(ch.isdigit() for ch in ln) for ln in lines]
     for i, line in enumerate(lines):
+        if not any(digits[i : i + 3]):
+            continue  # every address form below needs a digit in its three-line window
         window = " ".join(lines[i : i + 3])[:300]
         if _PO_BOX.search(line):
             return "po-box"
@@ -194,6 +197,7 @@ def _is_known_domain(host: str) -> bool:
 class State:
     phrases: PhraseMatcher | None = None
     esp_headers: tuple[str, ...] = ()
+    esp_header_match: Any = None  # the globs above as one compiled regex (per message, per header)
     mass_mailers: tuple[str, ...] = ()
     counter: Any = None
     compliance_min: float = 0.5
@@ -213,6 +217,8 @@ def make_state(settings: dict[str, Any], services: dict[str, Any] | None = None)
     return State(
         phrases=PhraseMatcher(data.get("families") or {}),
         esp_headers=tuple(str(h).lower() for h in data.get("esp_headers") or []),
+        esp_header_match=re.compile("|".join(fnmatch.translate(str(h).lower()) for h in data.get("esp_headers") or [])
+                                    ).match if data.get("esp_headers") else None,
         mass_mailers=tuple(str(m).lower() for m in data.get("mass_mailers") or []),
         counter=counter,
         compliance_min=float(settings.get("compliance_min_confidence", 0.5)),
@@ -246,7 +252,7 @@ def detect(message: Message, state: State, counts: dict[str, int]) -> tuple[floa
     if prec in ("bulk", "list", "junk"):
         signals[f"precedence {prec}"] = 0.7
     names = {k.lower() for k, _ in message.headers}
-    if any(fnmatchcase(n, g) for n in names for g in state.esp_headers):
+    if state.esp_header_match is not None and any(state.esp_header_match(n) for n in names):
         signals["esp headers"] = 0.7
     mailer = " ".join(message.header_all("X-Mailer") + message.header_all("User-Agent")).lower()
     if mailer and any(m in mailer for m in state.mass_mailers):
