@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from email.message import Message
 
-from .dsn import _blocks, _one
 from .events import DeliveryEvent, Report
-from .util import clean_address, header_addresses, original_headers
+from .util import clean_address, field_blocks, header_addresses, note_original, one_line
 
 # Feedback types that are a complaint about the mail (suppress the complaining recipient);
 # opt-out is an unsubscribe; the others (auth-failure, not-spam, virus) name no unwanted mail.
@@ -23,16 +22,12 @@ def parse_arf(msg: Message) -> Report | None:
     if not parts:
         return None
     report = Report(kind="arf", detail="rfc5965")
-    orig = original_headers(msg)
-    if orig is not None:
-        report.original_message_id = _one(orig.get("Message-ID")) or None
-        senders = header_addresses(orig, "Return-Path", "From")
-        report.original_sender = senders[0] if senders else None
+    orig = note_original(report, msg)
     for part in parts:
         fields: dict[str, list[str]] = {}
-        for block in _blocks(part):
+        for block in field_blocks(part):
             for k, v in block.items():
-                fields.setdefault(k.lower(), []).append(_one(v))
+                fields.setdefault(k.lower(), []).append(one_line(v))
         ftype = (fields.get("feedback-type") or ["abuse"])[0].lower()
         rcpts = [a for a in (clean_address(v) for v in fields.get("original-rcpt-to", [])) if a]
         if not rcpts:

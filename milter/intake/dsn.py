@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 from email.message import Message
-from email.parser import HeaderParser
 
 from ..store.policy import Policy
 from .events import DeliveryEvent, Report, classify, find_code
-from .util import clean_address, header_addresses, original_headers, part_text
+from .util import clean_address, field_blocks, note_original, one_line
 
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 
-def _blocks(part: Message) -> list[Message]:
-    """The per-message block and the per-recipient blocks of a delivery-status part."""
-    payload = part.get_payload()
-    if isinstance(payload, list):  # the email package parses it into header blocks already
-        return [p for p in payload if isinstance(p, Message)]
-    text = part_text(part).replace("\r\n", "\n")
-    blocks = []
-    for chunk in text.split("\n\n"):
-        if chunk.strip():
-            blocks.append(HeaderParser().parsestr(chunk.strip() + "\n", headersonly=True))
-    return blocks
-
-
 def status_parts(msg: Message) -> list[Message]:
     return [p for p in msg.walk() if p.get_content_type() in _STATUS_TYPES]
-
-
-def _one(v: object) -> str:
-    return " ".join(str(v or "").split())
 
 
 def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
@@ -38,14 +20,10 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
     if not parts:
         return None
     report = Report(kind="dsn", detail="rfc3464")
-    orig = original_headers(msg)
-    if orig is not None:
-        report.original_message_id = _one(orig.get("Message-ID")) or None
-        senders = header_addresses(orig, "Return-Path", "From")
-        report.original_sender = senders[0] if senders else None
+    note_original(report, msg)
     human: str | None = None
     for part in parts:
-        blocks = _blocks(part)
+        blocks = field_blocks(part)
         if not blocks:
             report.problems.append("empty delivery-status part")
             continue
@@ -59,7 +37,7 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
                 if block.get("Action") or block.get("Status"):
                     report.problems.append("recipient block without a readable recipient")
                 continue
-            action = _one(block.get("Action")).lower()
+            action = one_line(block.get("Action")).lower()
             if action in ("delivered", "relayed", "expanded"):
                 report.events.append(DeliveryEvent(rcpt, "delivered", original_message_id=report.original_message_id,
                                                    original_sender=report.original_sender))
@@ -67,10 +45,10 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
             if action not in ("failed", "delayed", ""):
                 report.problems.append(f"unknown action {action[:20]!r}")
                 continue
-            status = _one(block.get("Status")) or None
-            diag = _one(block.get("Diagnostic-Code"))
+            status = one_line(block.get("Status")) or None
+            diag = one_line(block.get("Diagnostic-Code"))
             diag_text = diag.split(";", 1)[1].strip() if ";" in diag[:20] else diag
-            remote = _one(block.get("Remote-MTA")).split(";", 1)[-1].strip() or None
+            remote = one_line(block.get("Remote-MTA")).split(";", 1)[-1].strip() or None
             final = action != "delayed" and not (action == "" and (status or "").startswith("4"))
             code = find_code(diag_text)
             for_class = diag_text

@@ -7,6 +7,10 @@ from email import policy as email_policy
 from email.message import Message
 from email.parser import BytesHeaderParser, HeaderParser
 from email.utils import getaddresses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events import Report
 
 ADDR_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 ROBOT_LOCALS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "daemon", "mdaemon", "root",
@@ -94,3 +98,30 @@ def original_headers(msg: Message) -> Message | None:
 
 def parse_headers_bytes(raw: bytes) -> Message:
     return BytesHeaderParser(policy=email_policy.compat32).parsebytes(raw, headersonly=True)
+
+
+def one_line(v: object) -> str:
+    return " ".join(str(v or "").split())
+
+
+def field_blocks(part: Message) -> list[Message]:
+    """The header-style field blocks of a delivery-status or feedback-report part."""
+    payload = part.get_payload()
+    if isinstance(payload, list):  # the email package parses it into header blocks already
+        return [p for p in payload if isinstance(p, Message)]
+    text = part_text(part).replace("\r\n", "\n")
+    blocks = []
+    for chunk in text.split("\n\n"):
+        if chunk.strip():
+            blocks.append(HeaderParser().parsestr(chunk.strip() + "\n", headersonly=True))
+    return blocks
+
+
+def note_original(report: Report, msg: Message) -> Message | None:
+    """Fill the report's original Message-ID and sender from the returned headers; return them."""
+    orig = original_headers(msg)
+    if orig is not None:
+        report.original_message_id = one_line(orig.get("Message-ID")) or None
+        senders = header_addresses(orig, "Return-Path", "From")
+        report.original_sender = senders[0] if senders else None
+    return orig
