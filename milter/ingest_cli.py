@@ -28,6 +28,7 @@ from .intake.events import Report
 from .intake.ingest import Ingestor, Outcome, report_key
 from .intake.parse import MAX_BYTES
 from .intake.postfix_log import FileFollower, journal_lines, parse_line
+from .plugins import where_it_broke
 from .sources import read_sources
 from .store import StoreUnavailable, SuppressionStore, hand_to_state_dir_owner, resolve
 from .store.policy import Policy
@@ -83,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"outguard: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
-    except Exception:
-        log.exception("ingest failed")
+    except Exception as exc:  # type and line only: an exception's text may quote the report
+        log.error("ingest failed: %s; the message stays queued", where_it_broke(exc))
         return EX_TEMPFAIL
 
 
