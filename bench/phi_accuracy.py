@@ -40,8 +40,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from outguard.config import load_config
-from outguard.message import Envelope, parse_message
+from outguard.core.config import load_config
+from outguard.core.message import Envelope, parse_message
 from outguard.pipeline import Inspector
 from outguard_plugins.phi import check, identifiers
 from outguard_plugins.phi.validators import ICD10CM, MBI_LETTERS

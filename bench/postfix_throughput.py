@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from outguard.sandbox import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, process_tree
+from outguard.sandbox.harness import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, process_tree
 
 PROJECT = Path(__file__).resolve().parent.parent
 HAM = PROJECT.parent / "shared" / "corpora" / "spamassassin" / "easy-ham-1"

@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_spam_weights import CORPUS, HAM, SPAM, auc, corpus_files, load, read_raw  # noqa: E402
 
-from outguard.message import Envelope, envelope_from_headers, parse_message  # noqa: E402
+from outguard.core.message import Envelope, envelope_from_headers, parse_message  # noqa: E402
 from outguard_plugins import bulk, spam  # noqa: E402
 
 TAG, HOLD = 5.0, 8.0

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from outguard.message import Envelope, parse_message
+from outguard.core.message import Envelope, parse_message
 from outguard_plugins.spam import Features
 
 ROOT = Path(__file__).resolve().parent.parent

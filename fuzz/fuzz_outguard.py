@@ -16,10 +16,10 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from outguard.config import load_config
-    from outguard.message import Envelope, parse_message
+    from outguard.core.config import load_config
+    from outguard.core.message import Envelope, parse_message
     from outguard.pipeline import Inspector
-    from outguard.rules import RuleSetError, load_rules
+    from outguard.rules.loader import RuleSetError, load_rules
 
 VERDICTS = {"deliver", "encrypt", "quarantine", "reject", "tempfail", "discard"}
 RULES = """

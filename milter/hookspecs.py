@@ -1,59 +1,8 @@
-"""The plugin API: every hook outguard calls, typed, prefixed `outguard_`.
+"""Compatibility for third-party plugins: `from outguard.hookspecs import hookimpl`.
 
-A plugin is a module or object with functions marked `@hookimpl`, registered under
-the entry-point group `outguard`. The core calls these only through `PluginHost`.
+The plugin API lives in `outguard.checks`; import from there in new code.
 """
 
-from __future__ import annotations
+from outguard.checks.spec import InspectContext, StartupContext, hookimpl, hookspec
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-import pluggy
-
-if TYPE_CHECKING:
-    from .findings import Finding
-    from .message import Attachment, Message
-    from .patterns import PatternSet
-
-PROJECT = "outguard"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
-
-
-@dataclass(frozen=True)
-class StartupContext:
-    """What a plugin gets once at start-up: its own settings and the core's services."""
-
-    plugin_name: str
-    settings: dict[str, Any]
-    services: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class InspectContext:
-    """Per-message extras: the custom identifier patterns of the rule set in force."""
-
-    patterns: PatternSet
-    pattern_timeout: float
-    services: dict[str, Any] = field(default_factory=dict)
-
-
-@hookspec
-def outguard_startup(context: StartupContext) -> None:
-    """Load heavy resources (pipelines, lists) once, before any message. Raise to refuse start."""
-
-
-@hookspec
-def outguard_shutdown() -> None:
-    """Release what `outguard_startup` took."""
-
-
-@hookspec(firstresult=True)
-def outguard_extract_text(attachment: Attachment) -> str | None:
-    """Return the text of an attachment you understand, or None to let others try."""
-
-
-@hookspec
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding] | None:
-    """Report findings (facts, with redacted details) about `message`. Never verdicts."""
+__all__ = ["InspectContext", "StartupContext", "hookimpl", "hookspec"]

@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .actions import Reply
-from .conditions import Facts
-from .config import Config
-from .decision import Decision, decide
-from .findings import Finding
-from .hookspecs import InspectContext
-from .message import Envelope, Message, ScanLimits, parse_message
-from .message import envelope_from_headers as fill_envelope
-from .plugins import PluginHost, where_it_broke
-from .rules import RuleSet, load_rules
-from .unsubscribe import Unsubscriber
+from outguard.checks.host import PluginHost, where_it_broke
+from outguard.checks.spec import InspectContext
+from outguard.core.config import Config
+from outguard.core.findings import Finding
+from outguard.core.message import Envelope, Message, ScanLimits, parse_message
+from outguard.core.message import envelope_from_headers as fill_envelope
+from outguard.rules.actions import Reply
+from outguard.rules.conditions import Facts
+from outguard.rules.decide import Decision, decide
+from outguard.rules.loader import RuleSet, load_rules
+from outguard.unsubscribe.action import Unsubscriber
 
 log = logging.getLogger("outguard.pipeline")
 
@@ -61,7 +61,7 @@ class Inspector:
         ruleset = load_rules(config, rule_paths, include_defaults)
         owned = services is None  # the core made them from the config, so the core closes them
         if services is None:
-            from .store import services_from_config
+            from outguard.store import services_from_config
             services = services_from_config(config)
         host = PluginHost.from_config(config.plugins, services=services, extra_plugins=extra_plugins)
         host.startup()

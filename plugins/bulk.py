@@ -56,9 +56,9 @@ from typing import Any, Protocol
 import usaddress
 import yaml
 
-from outguard.findings import Finding
-from outguard.hookspecs import InspectContext, StartupContext, hookimpl
-from outguard.message import Message
+from outguard.checks.spec import InspectContext, StartupContext, hookimpl
+from outguard.core.findings import Finding
+from outguard.core.message import Message
 from outguard_plugins.spam import PhraseMatcher, psl, registrable
 
 NAME = "bulk"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from outguard.findings import Finding
-from outguard.hookspecs import InspectContext, hookimpl
-from outguard.message import Message
+from outguard.checks.spec import InspectContext, hookimpl
+from outguard.core.findings import Finding
+from outguard.core.message import Message
 
 
 @hookimpl

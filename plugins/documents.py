@@ -24,11 +24,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from outguard.findings import Finding
-from outguard.hookspecs import InspectContext, StartupContext, hookimpl
-from outguard.message import Attachment, Message
+from outguard.checks.spec import InspectContext, StartupContext, hookimpl
+from outguard.core.findings import Finding
+from outguard.core.message import Attachment, Message
 
-log = logging.getLogger("outguard.plugins.documents")
+log = logging.getLogger("outguard.checks.host.documents")
 # pypdf logs structural warnings about broken files; they say nothing the finding does not.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 

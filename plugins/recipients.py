@@ -46,13 +46,13 @@ from disposable_email_domains import blocklist as disposable_blocklist
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from publicsuffixlist import PublicSuffixList
 
-from outguard.findings import WHERE_ENVELOPE, Finding
-from outguard.hookspecs import InspectContext, StartupContext, hookimpl
-from outguard.message import Message
+from outguard.checks.spec import InspectContext, StartupContext, hookimpl
+from outguard.core.findings import WHERE_ENVELOPE, Finding
+from outguard.core.message import Message
 from outguard.store import StoreUnavailable, try_normalise
 from outguard.store.hygiene import edit_distance, mailbox_providers, role_local_parts
 
-log = logging.getLogger("outguard.plugins.recipients")
+log = logging.getLogger("outguard.checks.host.recipients")
 
 NAME = "recipients"
 DROP_ALWAYS = ("recipient.suppressed", "recipient.trap", "recipient.invalid", "recipient.no_mx")

@@ -39,9 +39,9 @@ from urllib.parse import urlsplit
 import ahocorasick
 import yaml
 
-from outguard.findings import Finding
-from outguard.hookspecs import InspectContext, StartupContext, hookimpl
-from outguard.message import Message
+from outguard.checks.spec import InspectContext, StartupContext, hookimpl
+from outguard.core.findings import Finding
+from outguard.core.message import Message
 
 NAME = "spam"
 DATA = Path(__file__).with_name("data")

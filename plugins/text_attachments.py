@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from outguard.hookspecs import hookimpl
-from outguard.htmltext import html_to_text
-from outguard.message import Attachment
+from outguard.checks.spec import hookimpl
+from outguard.core.htmltext import html_to_text
+from outguard.core.message import Attachment
 
 TEXT_TYPES = {"text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/x-log",
               "application/csv", "text/rtf", "text/calendar", "text/vcard", "text/x-vcard"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import CORPORA
-from outguard.config import Config, load_config
+from outguard.core.config import Config, load_config
 
 
 @pytest.fixture
@@ -39,8 +39,8 @@ def write_rules(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="module")
 def outguard_harness_once(tmp_path_factory):
     """One Inspector for many generated examples (hypothesis calls the test repeatedly)."""
+    from outguard.checks.testing import Harness
     from outguard.pipeline import Inspector
-    from outguard.testing import Harness
 
     cfg = load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}})
     inspector = Inspector.create(cfg)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from outguard.audit import AuditLog, verify
-from outguard.cli import main
-from outguard.config import load_config
-from outguard.daemon import Daemon
-from outguard.decision import Plan
-from outguard.message import Envelope
-from outguard.runner import InlineRunner, Setup
+from outguard.cli.main import main
+from outguard.core.config import load_config
+from outguard.core.message import Envelope
+from outguard.daemon.milter import Daemon
+from outguard.daemon.runner import InlineRunner, Setup
+from outguard.ops.audit import AuditLog, verify
+from outguard.rules.decide import Plan
 
 
 def write(log: AuditLog, n: int, start: int = 0) -> None:
@@ -109,7 +109,7 @@ def test_unwritable_audit_trail_gets_the_failure_action(tmp_path: Path) -> None:
 
 def test_a_message_that_cannot_be_spooled_gets_the_failure_action(tmp_path: Path) -> None:
     """A spool that cannot be written (here: its folder is gone; in life: a full disk)."""
-    from outguard.daemon import Spool
+    from outguard.daemon.milter import Spool
 
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(f"rules: {{local: [], override: []}}\naudit: {{path: '{tmp_path}/a.jsonl'}}\n")

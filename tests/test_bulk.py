@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from outguard.message import Envelope, envelope_from_headers, parse_message
+from outguard.core.message import Envelope, envelope_from_headers, parse_message
 from outguard_plugins import bulk
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import PROJECT, outguard_command
-from outguard.cli import main
+from outguard.cli.main import main
 
 EXAMPLES = PROJECT / "examples"
 RIVERSIDE = EXAMPLES / "rules" / "riverside.yaml"

@@ -8,9 +8,9 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from outguard.findings import Finding
-from outguard.hookspecs import hookimpl
-from outguard.plugins import PluginError, PluginHost
+from outguard.checks.host import PluginError, PluginHost
+from outguard.checks.spec import hookimpl
+from outguard.core.findings import Finding
 
 MSG = "Subject: hi\n\nPatient SSN 219-99-1234 is in here\n"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from outguard.findings import Finding
-from outguard.hookspecs import hookimpl
+from outguard.checks.spec import hookimpl
+from outguard.core.findings import Finding
 
 RULES = """
 rules:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outguard.message import Envelope, parse_message
+from outguard.core.message import Envelope, parse_message
 
 CHARSETS = ["utf-8", "iso-8859-1", "windows-1252", "shift_jis", "koi8-r", "utf-16", "x-unknown", "", "\"utf-8\"",
             "us-ascii", "gb2312"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outguard.message import parse_message
+from outguard.core.message import parse_message
 
 CASES = {
     # atheris, fuzz/fuzz_outguard.py: codecs.lookup raised ValueError on a NUL in the charset
@@ -23,7 +23,7 @@ def test_fuzz_finding_no_longer_breaks_inspection(name: str, outguard_harness) -
 
 def test_control_character_in_a_rule_file_is_a_file_line_error(tmp_path, config) -> None:
     """atheris: yaml's reader raised outside the loader's error handling (a traceback, no file:line)."""
-    from outguard.rules import RuleSetError, load_rules
+    from outguard.rules.loader import RuleSetError, load_rules
 
     path = tmp_path / "r.yaml"
     path.write_bytes(b"rules: []\n# fine\nRRRR\x08RRR: 1\n")

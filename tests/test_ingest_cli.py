@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers import outguard_command
-from outguard.cli import main
+from outguard.cli.main import main
 from outguard.store import SuppressionStore, resolve
 
 DATA = Path(__file__).parent / "data" / "intake"

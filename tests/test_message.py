@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import eml
-from outguard.message import Envelope, ScanLimits, parse_message
+from outguard.core.message import Envelope, ScanLimits, parse_message
 
 
 def ids(msg) -> set[str]:

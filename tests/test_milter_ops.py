@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from outguard.actions import Reply
-from outguard.decision import Plan
-from outguard.milter_ops import HeaderNames, apply_plan
+from outguard.daemon.ops import HeaderNames, apply_plan
+from outguard.rules.actions import Reply
+from outguard.rules.decide import Plan
 
 
 class Recorder:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from outguard.cli import main
-from outguard.oneclick import SecretError, TokenCodec, TokenError, load_secret
-from outguard.oneclick_server import Endpoint, serve
+from outguard.cli.main import main
 from outguard.store import SuppressionStore, resolve
+from outguard.unsubscribe.server import Endpoint, serve
+from outguard.unsubscribe.tokens import SecretError, TokenCodec, TokenError, load_secret
 
 SECRET = b"s" * 40
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import outguard_command
-from outguard.message import Envelope, parse_message
+from outguard.core.message import Envelope, parse_message
 from outguard_plugins.phi import check, identifiers
 from outguard_plugins.phi.names import NameFinder
 from outguard_plugins.phi.validators import ICD10CM
@@ -107,7 +107,7 @@ def test_rule_based_names_without_a_model(state: check.State) -> None:
 
 
 def test_no_model_is_said_once_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="outguard.plugins.phi"):
+    with caplog.at_level(logging.INFO, logger="outguard.checks.host.phi"):
         finder = NameFinder.create(None)
     assert finder.nlp is None
     assert [r.message for r in caplog.records].count(
@@ -115,7 +115,7 @@ def test_no_model_is_said_once_in_the_log(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_a_missing_model_degrades_or_refuses(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
-    with caplog.at_level(logging.WARNING, logger="outguard.plugins.phi"):
+    with caplog.at_level(logging.WARNING, logger="outguard.checks.host.phi"):
         finder = NameFinder.create(str(tmp_path / "no-such-pipeline"))
     assert finder.nlp is None and "could not be loaded" in caplog.text
     with pytest.raises(RuntimeError):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from outguard.config import load_config
-from outguard.message import Envelope
+from outguard.core.config import load_config
+from outguard.core.message import Envelope
 from outguard.pipeline import Inspector
 from outguard_plugins.phi import identifiers
 from outguard_plugins.phi.validators import ICD10CM

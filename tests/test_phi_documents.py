@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from outguard.message import Attachment
+from outguard.core.message import Attachment
 from outguard_plugins import documents
 
 HERE = Path(__file__).resolve().parent
@@ -204,8 +204,8 @@ MEMORY_PROBE = textwrap.dedent("""
     import json, resource, sys, time
     sys.path.insert(0, sys.argv[1])
     from pathlib import Path
-    from outguard.config import load_config
-    from outguard.message import Envelope
+    from outguard.core.config import load_config
+    from outguard.core.message import Envelope
     from outguard.pipeline import Inspector
     from test_phi_documents import make_pdf, message_with
 

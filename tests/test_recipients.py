@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from outguard.findings import Finding
-from outguard.hookspecs import hookimpl
+from outguard.checks.spec import hookimpl
+from outguard.core.findings import Finding
 from outguard.store import Event, SuppressionStore, resolve
 from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 from outguard_plugins.recipients import typo_suggestion

@@ -16,8 +16,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from outguard.findings import Finding
-from outguard.hookspecs import hookimpl
+from outguard.checks.spec import hookimpl
+from outguard.core.findings import Finding
 
 NOTE = """\
 From: News <news@clinic.example>
@@ -155,7 +155,7 @@ def test_fcc_wireless_domains_are_dropped_from_bulk_mail(outguard_harness, tmp_p
 
 
 def test_a_configured_fcc_list_that_is_missing_refuses_to_start(outguard_harness, tmp_path: Path) -> None:
-    from outguard.plugins import PluginError
+    from outguard.checks.host import PluginError
 
     with pytest.raises(PluginError, match="recipients"):
         outguard_harness(enabled=["recipients"], config={

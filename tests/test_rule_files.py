@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from outguard.cli import main
-from outguard.rules import RuleSetError, lint, load_rules
+from outguard.cli.main import main
+from outguard.rules.loader import RuleSetError, lint, load_rules
 
 GOOD = """
 rules:

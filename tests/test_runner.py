@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from outguard.message import Envelope
-from outguard.runner import InlineRunner, InspectionFailed, Setup, WorkerPool
+from outguard.core.message import Envelope
+from outguard.daemon.runner import InlineRunner, InspectionFailed, Setup, WorkerPool
 
 RULES_OK = """
 patterns:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from helpers import PROJECT
-from outguard.findings import Finding
-from outguard.message import Envelope, parse_message
+from outguard.core.findings import Finding
+from outguard.core.message import Envelope, parse_message
 from outguard_plugins import spam
 
 

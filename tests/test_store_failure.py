@@ -147,7 +147,7 @@ def test_sqlite_file_replaced_by_garbage_tempfails_and_recovers(outguard_harness
 @pytest.fixture
 def postfix_stack(pg_url: str) -> Iterator[tuple[object, object, str]]:  # noqa: F811
     e2e = pytest.importorskip("e2e.conftest", reason="tests/e2e fixtures not importable")
-    from outguard.sandbox import PostfixInstance, make_shared_tmpdir
+    from outguard.sandbox.harness import PostfixInstance, make_shared_tmpdir
 
     e2e._require_postfix()
     seed(pg_url)

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from helpers import outguard_command
-from outguard.config import load_config
-from outguard.message import Envelope
+from outguard.core.config import load_config
+from outguard.core.message import Envelope
 from outguard.pipeline import Inspector
 from outguard.store import Event, SuppressionStore, resolve
 from outguard.store.testing import pg_server, pg_url  # noqa: F401  (fixtures)

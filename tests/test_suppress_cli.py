@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from outguard.cli import main
+from outguard.cli.main import main
 from outguard.store import SuppressionStore, resolve
 from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 

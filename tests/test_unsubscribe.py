@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from outguard.config import ConfigError
-from outguard.oneclick import TokenCodec, load_secret
-from outguard.rules import RuleSetError
+from outguard.core.config import ConfigError
+from outguard.rules.loader import RuleSetError
+from outguard.unsubscribe.tokens import TokenCodec, load_secret
 
 RULES = """
 rules:

@@ -8,7 +8,7 @@ events in a `SuppressionStore`, idempotently.
 
 from __future__ import annotations
 
-from .events import DeliveryEvent, Report, classify
-from .parse import MAX_BYTES, parse_message
+from outguard.intake.events import DeliveryEvent, Report, classify
+from outguard.intake.parse import MAX_BYTES, parse_message
 
 __all__ = ["DeliveryEvent", "MAX_BYTES", "Report", "classify", "parse_message"]

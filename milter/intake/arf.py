@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from email.message import Message
 
-from .events import DeliveryEvent, Report
-from .util import clean_address, field_blocks, header_addresses, note_original, one_line
+from outguard.intake.events import DeliveryEvent, Report
+from outguard.intake.util import clean_address, field_blocks, header_addresses, note_original, one_line
 
 # Feedback types that are a complaint about the mail (suppress the complaining recipient);
 # opt-out is an unsubscribe; the others (auth-failure, not-spam, virus) name no unwanted mail.

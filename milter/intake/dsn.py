@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from email.message import Message
 
-from ..store.policy import Policy
-from .events import DeliveryEvent, Report, classify, find_code
-from .util import clean_address, field_blocks, note_original, one_line
+from outguard.intake.events import DeliveryEvent, Report, classify, find_code
+from outguard.intake.util import clean_address, field_blocks, note_original, one_line
+from outguard.store.policy import Policy
 
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -55,7 +55,7 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
             if not diag_text:
                 # no Diagnostic-Code: what the human-readable part says, for the phrasing only
                 if human is None:
-                    from .nonstandard import _report_text
+                    from outguard.intake.nonstandard import _report_text
                     human = " ".join(_report_text(msg).split())[:4000]
                 for_class = human
             kind, eff, reason = classify(status, code, for_class, policy, final=final)

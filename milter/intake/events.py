@@ -6,7 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..store.policy import Policy
+from outguard.store.policy import Policy
 
 EVENT_TYPES = ("hard", "soft", "policy", "complaint", "unsubscribe", "autoreply", "delivered")
 REPORT_KINDS = ("dsn", "arf", "autoreply", "other")

@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..store import AddressError, Change, Event, SuppressionStore, normalise
-from .events import DeliveryEvent, Report
+from outguard.intake.events import DeliveryEvent, Report
+from outguard.store import AddressError, Change, Event, SuppressionStore, normalise
 
 log = logging.getLogger("outguard.intake")
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from ..store.policy import Policy
-from .events import DeliveryEvent, Report, classify, find_code, find_status, text_status
-from .util import addresses_in, header_addresses, is_robot, original_headers, part_text
+from outguard.intake.events import DeliveryEvent, Report, classify, find_code, find_status, text_status
+from outguard.intake.util import addresses_in, header_addresses, is_robot, original_headers, part_text
+from outguard.store.policy import Policy
 
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status notification|failure|failed|notification|problem|report)|returned mail|"

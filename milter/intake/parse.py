@@ -7,12 +7,12 @@ import logging
 import re
 from email import policy as email_policy
 
-from ..store.policy import Policy
-from .arf import parse_arf
-from .autoreply import is_autoreply
-from .dsn import parse_dsn
-from .events import Report
-from .nonstandard import parse_nonstandard
+from outguard.intake.arf import parse_arf
+from outguard.intake.autoreply import is_autoreply
+from outguard.intake.dsn import parse_dsn
+from outguard.intake.events import Report
+from outguard.intake.nonstandard import parse_nonstandard
+from outguard.store.policy import Policy
 
 _ROBOT_FROM = re.compile(r"mailer-daemon|postmaster|mail delivery (system|subsystem)|delivery subsystem", re.I)
 log = logging.getLogger("outguard.intake")

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..store.policy import Policy
-from .events import DeliveryEvent, classify, find_code
+from outguard.intake.events import DeliveryEvent, classify, find_code
+from outguard.store.policy import Policy
 
 log = logging.getLogger("outguard.intake")
 

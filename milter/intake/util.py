@@ -10,7 +10,7 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .events import Report
+    from outguard.intake.events import Report
 
 ADDR_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 ROBOT_LOCALS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "daemon", "mdaemon", "root",

@@ -8,11 +8,11 @@ Public API for the core and the CLI: `resolve`/`StoreLocation` (where), `Suppres
 
 from __future__ import annotations
 
-from .address import AddressError, normalise, normalise_scope, try_normalise
-from .engine import StoreLocation, hand_to_state_dir_owner, resolve
-from .policy import EVENT_KINDS, REASONS, Event, Policy, Record
-from .service import SuppressionLookup, SuppressionService, services_from_config
-from .store import Change, StoreError, StoreUnavailable, SuppressionStore
+from outguard.store.address import AddressError, normalise, normalise_scope, try_normalise
+from outguard.store.engine import StoreLocation, hand_to_state_dir_owner, resolve
+from outguard.store.policy import EVENT_KINDS, REASONS, Event, Policy, Record
+from outguard.store.service import SuppressionLookup, SuppressionService, services_from_config
+from outguard.store.store import Change, StoreError, StoreUnavailable, SuppressionStore
 
 __all__ = [
     "AddressError", "Change", "EVENT_KINDS", "Event", "Policy", "REASONS", "Record", "StoreError", "StoreLocation",

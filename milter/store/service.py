@@ -12,9 +12,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .engine import StoreLocation, resolve
-from .policy import Policy, Record
-from .store import StoreUnavailable, SuppressionStore
+from outguard.store.engine import StoreLocation, resolve
+from outguard.store.policy import Policy, Record
+from outguard.store.store import StoreUnavailable, SuppressionStore
 
 log = logging.getLogger("outguard.store")
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, exc, func, insert, or_, select, text, update
 
-from . import schema
-from .address import normalise_scope
-from .engine import StoreLocation, make_engine, sqlite_identity
-from .policy import ADMIN_ONLY, EVENT_KINDS, Event, Policy, Record, fold
+from outguard.store import schema
+from outguard.store.address import normalise_scope
+from outguard.store.engine import StoreLocation, make_engine, sqlite_identity
+from outguard.store.policy import ADMIN_ONLY, EVENT_KINDS, Event, Policy, Record, fold
 
 log = logging.getLogger("outguard.store")
 

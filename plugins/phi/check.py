@@ -22,16 +22,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from outguard.findings import Finding, redact
-from outguard.hookspecs import InspectContext, StartupContext, hookimpl
-from outguard.message import Message
+from outguard.checks.spec import InspectContext, StartupContext, hookimpl
+from outguard.core.findings import Finding, redact
+from outguard.core.message import Message
+from outguard_plugins.phi import context as health
+from outguard_plugins.phi import identifiers
+from outguard_plugins.phi.names import NameFinder
+from outguard_plugins.phi.validators import ICD10CM
 
-from . import context as health
-from . import identifiers
-from .names import NameFinder
-from .validators import ICD10CM
-
-log = logging.getLogger("outguard.plugins.phi")
+log = logging.getLogger("outguard.checks.host.phi")
 
 # How each kind shows its redacted sample: characters left unmasked.
 REVEAL = {"ssn": 2, "mbi": 2, "hicn": 2, "npi": 2, "dea": 2, "mrn": 2, "health_plan": 2, "account": 2,

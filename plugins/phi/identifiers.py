@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import regex
 
-from . import validators as v
+from outguard_plugins.phi import validators as v
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)

@@ -16,9 +16,9 @@ from typing import Any
 
 import regex
 
-from .identifiers import Hit, Keywords
+from outguard_plugins.phi.identifiers import Hit, Keywords
 
-log = logging.getLogger("outguard.plugins.phi")
+log = logging.getLogger("outguard.checks.host.phi")
 
 _NAME = r"[A-Z][a-z'\-]+(?:\ [A-Z]\.?)?\ (?:(?:Mc|Mac|O'|De|Van|Le)?[A-Z][A-Za-z'\-]+)"
 _LAST_FIRST = r"[A-Z][A-Za-z'\-]+,\ [A-Z][a-z'\-]+(?:\ [A-Z]\.?)?"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from outguard.sandbox import (
+from outguard.sandbox.harness import (
     PostfixInstance,
     ensure_postfix_installed,
     free_port,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import outguard_script
-from outguard.sandbox import PostfixInstance, SmtpSink
+from outguard.sandbox.harness import PostfixInstance, SmtpSink
 from outguard.store import SuppressionStore, resolve
 
 pytestmark = pytest.mark.postfix

@@ -1,4 +1,4 @@
-"""Self-check of outguard.sandbox (milter/sandbox.py) against a real Postfix.
+"""Self-check of outguard.sandbox.harness (milter/sandbox.py) against a real Postfix.
 
 A tiny pymilter milter (below) runs in a forked process on a unix socket and
 decides by a token in the Subject:
@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-import outguard.sandbox as ph
+import outguard.sandbox.harness as ph
 
 pytestmark = pytest.mark.postfix
 

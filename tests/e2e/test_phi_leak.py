@@ -8,8 +8,8 @@ import pytest
 from test_daemon_postfix import SENDER, message
 
 from conftest import OutguardDaemon, outguard_script
-from outguard.audit import verify
-from outguard.sandbox import PostfixInstance
+from outguard.ops.audit import verify
+from outguard.sandbox.harness import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import E2E_RULES, OutguardDaemon
 from helpers import CORPORA, PROJECT
-from outguard.sandbox import PostfixInstance, process_tree
+from outguard.sandbox.harness import PostfixInstance, process_tree
 
 pytestmark = pytest.mark.postfix
 SECONDS = float(os.environ.get("OUTGUARD_SOAK_SECONDS", "40"))

@@ -1,0 +1,2 @@
+"""The milter face: pymilter callbacks, spooling, the decision turned into milter
+operations, and the runner that inspects in worker processes or inline."""

@@ -1,0 +1,1 @@
+"""Operations: the audit trail, metrics, log setup and Postfix's hold queue."""

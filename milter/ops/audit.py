@@ -1,0 +1,201 @@
+"""The audit trail: one JSON line per decision, hash-chained so that an edited, deleted or
+reordered line is detected (`outguard audit verify`), rotated by size without losing one.
+
+A record holds ids, counts and the verdict, never a matched value: what an auditor needs
+to see that the policy ran, not the PHI it ran on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from outguard.rules.decide import Plan
+
+GENESIS = "0" * 64
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def record_of(plan: Plan, queue_id: str | None, message_id: str | None, sender: str,
+              recipients: int, source: str) -> dict[str, Any]:
+    """The audit fields of one decision (ids, counts, verdict: no message content)."""
+    actions = [a for a, on in (("encrypt", plan.route), ("quarantine", plan.verdict == "quarantine"),
+                               ("reply", plan.reply), ("subject_prefix", plan.subject_prefix)) if on]
+    return {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "source": source,
+        "queue_id": queue_id,
+        "message_id": message_id,
+        "sender": sender,
+        "recipients": recipients,
+        "verdict": plan.verdict,
+        "rules": list(plan.rule_ids),
+        "deciding_rule": plan.deciding_rule,
+        "findings": [{"id": fid, "count": count, "confidence": conf} for fid, count, conf in plan.findings],
+        "actions": actions + [f"tag:{h}" for h, _ in plan.add_headers]
+        + ([f"drop_recipients:{len(plan.drop_recipients)}"] if plan.drop_recipients else [])
+        + ([f"notify:{len(plan.notify)}"] if plan.notify else [])
+        + [f"monitor:{r}={w}" for r, w in plan.monitored],
+        "route": plan.route,
+        "rules_version": plan.rules_version,
+    }
+
+
+def _last_line(path: Path) -> bytes | None:
+    """The last complete line of `path` (read from the end: logs grow large)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            end = fh.tell()
+            pos, chunk, tail = end, 4096, b""
+            while pos > 0:
+                pos = max(0, pos - chunk)
+                fh.seek(pos)
+                tail = fh.read(end - pos)
+                lines = tail.rstrip(b"\n").split(b"\n")
+                if len(lines) > 1 or pos == 0:
+                    return lines[-1] or None
+            return None
+    except FileNotFoundError:
+        return None
+
+
+class AuditLog:
+    """Append-only, hash-chained JSON lines. Safe to share between threads of one process."""
+
+    def __init__(self, path: Path, fsync: str = "always", rotate_bytes: int = 100 << 20, keep: int = 10,
+                 rotate_seconds: int = 0) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.rotate_bytes = rotate_bytes
+        self.rotate_seconds = rotate_seconds
+        self.keep = keep
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        last = _last_line(self.path) or _last_line(self._rotated(1))
+        self._prev = line_hash(last) if last else GENESIS
+        self._seq = json.loads(last).get("seq", 0) if last else 0
+        self._last_sync = time.monotonic()
+        self._file_started = self._first_time()
+
+    def _first_time(self) -> float:
+        """When the current file got its first record (for rotation by age)."""
+        try:
+            with self.path.open("rb") as fh:
+                first = fh.readline(1 << 16)  # bounded: a device like /dev/full never ends a line
+            return datetime.fromisoformat(json.loads(first)["time"]).timestamp()
+        except (OSError, ValueError, KeyError, TypeError):
+            return time.time()
+
+    @property
+    def head(self) -> str:
+        """Hash of the last line written: the value to keep elsewhere to detect a cut tail."""
+        return self._prev
+
+    def _rotated(self, n: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{n}")
+
+    def write(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._seq += 1
+            line = json.dumps({"seq": self._seq, **record, "prev": self._prev}, separators=(",", ":"),
+                              ensure_ascii=False).encode() + b"\n"
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, line)
+                if self.fsync == "always" or (self.fsync == "interval" and time.monotonic() - self._last_sync > 1):
+                    os.fsync(fd)
+                    self._last_sync = time.monotonic()
+            finally:
+                os.close(fd)
+            self._prev = line_hash(line)
+            too_big = self.rotate_bytes and self.path.stat().st_size >= self.rotate_bytes
+            too_old = self.rotate_seconds and time.time() - self._file_started >= self.rotate_seconds
+            if too_big or too_old:
+                self._rotate()
+                self._file_started = time.time()
+
+    def _rotate(self) -> None:
+        """Shift FILE.n -> FILE.n+1 and FILE -> FILE.1; the chain continues into the new FILE."""
+        for n in range(self.keep - 1, 0, -1):
+            if self._rotated(n).exists():
+                os.replace(self._rotated(n), self._rotated(n + 1))
+        os.replace(self.path, self._rotated(1))
+
+
+@dataclass(frozen=True)
+class Break:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+def _lines(files: list[Path]) -> Iterator[tuple[str, int, bytes]]:
+    for f in files:
+        with f.open("rb") as fh:
+            for n, line in enumerate(fh, 1):
+                yield str(f), n, line
+
+
+def verify(files: list[Path], partial: bool = False) -> tuple[int, str, Break | None]:
+    """Check the chain through `files` (oldest first): (lines checked, head hash, first break).
+
+    Unless `partial` (the oldest rotated file is gone), the chain must start at record 1.
+    Lines cut from the end leave no trace in the file itself: compare the head hash with
+    one kept elsewhere (the daemon logs it at start and stop).
+    """
+    prev: str | None = None
+    seq: int | None = None
+    count = 0
+    prev_name, prev_n = "", 0
+    for name, n, line in _lines(files):
+        count += 1
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return count, prev or GENESIS, Break(name, n, "not a JSON record (edited or truncated)")
+        if not line.endswith(b"\n"):
+            return count, prev or GENESIS, Break(name, n, "incomplete last line")
+        if prev is None and not partial and (record.get("seq") != 1 or record.get("prev") != GENESIS):
+            return count, GENESIS, Break(name, n, f"chain does not start at record 1 (seq {record.get('seq')}): "
+                                                  "lines removed before it (use --partial for a rotated tail)")
+        if seq is not None and record.get("seq") != seq + 1:
+            jump = f"sequence jumps from {seq} to {record.get('seq')}: lines removed or moved here"
+            return count, prev or GENESIS, Break(name, n, jump)
+        if prev is not None and record.get("prev") != prev:
+            # Sequence intact, link broken: the line before was edited after this one was written.
+            return count, prev, Break(prev_name, prev_n,
+                                      f"edited: no longer matches the hash recorded by {name}:{n}")
+        prev_name, prev_n = name, n
+        prev, seq = line_hash(line), record.get("seq")
+    return count, prev or GENESIS, None
+
+
+def search(files: list[Path], since: str | None = None, until: str | None = None, queue_id: str | None = None,
+           verdict: str | None = None, rule: str | None = None) -> Iterator[dict[str, Any]]:
+    for _, _, line in _lines(files):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if since and r.get("time", "") < since or until and r.get("time", "") > until:
+            continue
+        if queue_id and r.get("queue_id") != queue_id or verdict and r.get("verdict") != verdict:
+            continue
+        if rule and rule not in r.get("rules", []):
+            continue
+        yield r

@@ -1,0 +1,61 @@
+"""Prometheus metrics on a loopback port (prometheus-client). Labels carry verdicts, rule ids,
+finding ids and plugin names: values from code and rule files, never from a message."""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from outguard.core.budget import abandoned_calls
+from outguard.rules.decide import Plan
+
+log = logging.getLogger("outguard.ops.metrics")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages = Counter("outguard_messages", "Messages decided, by verdict", ["verdict"], registry=r)
+        self.findings = Counter("outguard_findings", "Findings reported, by finding id", ["finding"], registry=r)
+        self.rule_hits = Counter("outguard_rule_hits", "Rules that matched, by rule id", ["rule"], registry=r)
+        self.plugin_errors = Counter("outguard_plugin_errors", "Checks that failed or overran their budget",
+                                     ["plugin"], registry=r)
+        self.inspection_failures = Counter("outguard_inspection_failures",
+                                           "Messages that got on_error (timeout, dead worker, internal error)",
+                                           registry=r)
+        self.store_errors = Counter("outguard_store_errors", "Suppression store failures seen by checks", registry=r)
+        self.latency = Histogram("outguard_inspection_seconds", "End-of-message to decision, in seconds",
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+                                 registry=r)
+        self.in_flight = Gauge("outguard_inspections_in_flight", "Messages waiting for or under inspection",
+                               registry=r)
+        self.abandoned = Gauge("outguard_abandoned_calls", "Check calls still running past their budget",
+                               registry=r)
+        self.abandoned.set_function(abandoned_calls)
+
+    def observe(self, plan: Plan, seconds: float) -> None:
+        self.messages.labels(plan.verdict).inc()
+        self.latency.observe(seconds)
+        for rule in plan.rule_ids:
+            self.rule_hits.labels(rule).inc()
+        for fid, count, _ in plan.findings:
+            self.findings.labels(fid).inc(count)
+            if fid == "error.internal":
+                self.inspection_failures.inc()
+            elif fid.startswith("error."):
+                self.plugin_errors.labels(fid.removeprefix("error.")).inc()
+                if fid == "error.recipients":
+                    self.store_errors.inc()
+
+    def serve(self, listen: str) -> bool:
+        """Start the exposition thread; a port in use is logged, never fatal."""
+        host, _, port = listen.rpartition(":")
+        try:
+            start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)
+        except OSError as exc:
+            log.error("metrics: cannot listen on %s: %s", listen, exc.strerror)
+            return False
+        log.info("metrics on http://%s/metrics", listen)
+        return True

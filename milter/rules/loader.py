@@ -1,0 +1,232 @@
+"""Rule files: load, validate (`file:line` errors), layer defaults/local/override, compile.
+
+Layers, after rspamd: the shipped defaults; local files that add rules and patterns;
+override files whose entries replace fields of an existing rule or pattern by id
+(`enabled: false` switches one off). A set loads whole or not at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from outguard.core.config import Config, load_schema
+from outguard.core.patterns import Pattern, PatternError, PatternSet
+from outguard.core.yamlsource import Loaded, SourceError, load_file, validate
+from outguard.rules.actions import Actions, compile_actions
+from outguard.rules.conditions import Condition, ConditionError, compile_condition
+
+
+class RuleSetError(Exception):
+    """The rule set cannot be used; `errors` each name `file:line`."""
+
+    def __init__(self, errors: list[SourceError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    name: str
+    expect: str
+    message: str | None
+    file: Path | None
+    sender: str | None
+    recipients: tuple[str, ...]
+    auth_user: str | None
+    client_address: str | None
+    matches: bool | None
+    findings: tuple[str, ...]
+    origin: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    status: str
+    mode: str
+    when: Condition
+    then: Actions
+    tests: tuple[RuleTest, ...]
+    origin: str  # file:line
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    patterns: PatternSet
+    files: tuple[str, ...] = ()
+    version: str = ""  # digest of the rule files' bytes: which rules decided, in the audit trail
+
+    @property
+    def adds_unsubscribe(self) -> bool:
+        return any(r.then.add_unsubscribe for r in self.rules)
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def enforcing(self, rule_id: str) -> RuleSet:
+        """This set with one rule forced to enforce mode (its own tests judge its actions)."""
+        return replace(self, rules=tuple(replace(r, mode="enforce") if r.id == rule_id else r for r in self.rules))
+
+
+def shipped_rules_dir() -> Path:
+    return Path(str(resources.files("outguard_rules")))
+
+
+def _yaml_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path] if path.exists() else []
+
+
+@dataclass
+class _Entry:
+    spec: dict[str, Any]
+    loaded: Loaded
+    path: tuple[Any, ...]
+
+    @property
+    def origin(self) -> str:
+        return f"{self.loaded.file}:{self.loaded.line_of(self.path)}"
+
+
+def _override_schema() -> dict[str, Any]:
+    schema = copy.deepcopy(load_schema("rules"))
+    schema["$defs"]["rule"]["required"] = ["id"]
+    schema["$defs"]["pattern"]["required"] = ["id"]
+    schema["$defs"]["pattern"]["properties"]["enabled"] = {"type": "boolean"}
+    return schema
+
+
+def load_rules(
+    config: Config,
+    extra: list[Path] | None = None,
+    include_defaults: bool | None = None,
+    check_routes: bool = True,
+) -> RuleSet:
+    """Load the rule set the config names, plus `extra` local files or folders.
+
+    A folder given in `extra` adds its `*.yaml` as local rules and its `override.d/` as overrides.
+    """
+    rules_cfg = config.rules
+    defaults = rules_cfg.get("defaults", True) if include_defaults is None else include_defaults
+    base_files: list[Path] = _yaml_files(shipped_rules_dir()) if defaults else []
+    local_files: list[Path] = [f for p in rules_cfg.get("local", []) for f in _yaml_files(Path(p))]
+    override_files: list[Path] = [f for p in rules_cfg.get("override", []) for f in _yaml_files(Path(p))]
+    for p in extra or []:
+        if not p.exists():
+            raise RuleSetError([SourceError(str(p), 1, "no such rule file or folder")])
+        local_files += _yaml_files(p)
+        if p.is_dir():
+            override_files += _yaml_files(p / "override.d")
+
+    errors: list[SourceError] = []
+    rules: dict[str, _Entry] = {}
+    patterns: dict[str, _Entry] = {}
+    rule_schema, over_schema = load_schema("rules"), _override_schema()
+
+    def read(path: Path, schema: dict[str, Any]) -> Loaded | None:
+        try:
+            loaded = load_file(path)
+        except SourceError as exc:
+            errors.append(exc)
+            return None
+        if loaded.data is None:
+            return Loaded(loaded.file, {}, loaded.lines)
+        problems = validate(loaded, schema)
+        errors.extend(problems)
+        return None if problems else loaded
+
+    for path in base_files + local_files:
+        loaded = read(path, rule_schema)
+        if loaded is None:
+            continue
+        for kind, table in (("rules", rules), ("patterns", patterns)):
+            for i, spec in enumerate(loaded.data.get(kind, [])):
+                entry = _Entry(spec, loaded, (kind, i))
+                if spec["id"] in table:
+                    errors.append(loaded.error((kind, i, "id"), f"{kind[:-1]} id {spec['id']!r} already defined at "
+                                                                f"{table[spec['id']].origin}; change it in an override file"))
+                    continue
+                table[spec["id"]] = entry
+
+    for path in override_files:
+        loaded = read(path, over_schema)
+        if loaded is None:
+            continue
+        for kind, table in (("rules", rules), ("patterns", patterns)):
+            for i, spec in enumerate(loaded.data.get(kind, [])):
+                target = table.get(spec["id"])
+                if target is None:
+                    errors.append(loaded.error((kind, i, "id"), f"override names no existing {kind[:-1]} {spec['id']!r}"))
+                    continue
+                if spec.get("enabled") is False:
+                    del table[spec["id"]]
+                    continue
+                merged = {**target.spec, **{k: v for k, v in spec.items() if k != "enabled"}}
+                table[spec["id"]] = _Entry(merged, loaded, (kind, i))
+
+    routes = set(config.routes) if check_routes else None
+    oneclick_ready = bool(config.section("oneclick").get("base_url")) or not check_routes
+    compiled_rules = [r for r in (_compile_rule(e, routes, errors, oneclick_ready) for e in rules.values()
+                                  if e.spec.get("enabled", True)) if r]
+    compiled_patterns = []
+    for entry in patterns.values():
+        try:
+            compiled_patterns.append(Pattern.from_spec(entry.spec))
+        except PatternError as exc:
+            errors.append(entry.loaded.error(entry.path + ("regex",), f"pattern {entry.spec['id']}: {exc}"))
+    if errors:
+        raise RuleSetError(sorted(errors, key=lambda e: (e.file, e.line)))
+    paths = base_files + local_files + override_files
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return RuleSet(tuple(compiled_rules), PatternSet(compiled_patterns), tuple(map(str, paths)), digest.hexdigest()[:16])
+
+
+def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceError],
+                  oneclick_ready: bool = True) -> Rule | None:
+    spec, loaded, path = entry.spec, entry.loaded, entry.path
+    try:
+        when = compile_condition(spec["when"], path + ("when",))
+        then = compile_actions(spec["then"], spec["description"], routes, path + ("then",), oneclick_ready)
+    except ConditionError as exc:
+        errors.append(loaded.error(exc.path, f"rule {spec['id']}: {exc}"))
+        return None
+    except KeyError as exc:  # an override left a required field missing
+        errors.append(loaded.error(path, f"rule {spec.get('id')}: missing {exc.args[0]!r}"))
+        return None
+    tests = []
+    for i, t in enumerate(spec.get("tests", [])):
+        file = None
+        if "file" in t:
+            file = (Path(loaded.file).parent / t["file"]).resolve()
+            if not file.exists():
+                errors.append(loaded.error(path + ("tests", i, "file"), f"test file {t['file']!r} not found"))
+        tests.append(RuleTest(
+            name=t["name"], expect=t["expect"], message=t.get("message"), file=file,
+            sender=t.get("sender"), recipients=tuple(t.get("recipients", [])),
+            auth_user=t.get("auth_user"), client_address=t.get("client_address"),
+            matches=t.get("matches"), findings=tuple(t.get("findings", [])),
+            origin=f"{loaded.file}:{loaded.line_of(path + ('tests', i))}",
+        ))
+    return Rule(
+        id=spec["id"], description=spec["description"], status=spec["status"],
+        mode=spec.get("mode", "enforce"), when=when, then=then, tests=tuple(tests), origin=entry.origin,
+    )
+
+
+def lint(ruleset: RuleSet) -> list[str]:
+    """Problems that do not stop a load but must not ship: a stable rule with no tests."""
+    problems = []
+    for rule in ruleset.rules:
+        if rule.status == "stable" and not rule.tests:
+            problems.append(f"{rule.origin}: rule {rule.id} is stable but has no tests")
+    return problems
