@@ -225,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from outguard.daemon.milter import Daemon, block_signals, serve
     from outguard.daemon.runner import InlineRunner, InspectionFailed, Setup, WorkerPool
 
-    block_signals()  # before any thread: see FIELD-NOTES trap 3
+    block_signals()  # before any thread: see docs/postfix-and-pymilter.md#trap-3
     config = _load_config(args)
     if args.audit_log:
         config = Config(raw=merge(config.raw, {"audit": {"path": str(args.audit_log)}}), source=config.source)

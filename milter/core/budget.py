@@ -1,7 +1,7 @@
 """Run a call in a Python-made thread with a wall-clock budget.
 
 Threads made by Python also keep C extensions that use PyGILState_* (spaCy) safe when
-the caller is a libmilter thread (FIELD-NOTES trap 1). A call that overruns is
+the caller is a libmilter thread (docs/postfix-and-pymilter.md#trap-1). A call that overruns is
 abandoned, not killed: the caller gets BudgetExceeded and goes on. Threads come from
 long-lived pools (a new thread per call cost ~0.1 ms a message, measured), one pool per
 kind of call so an outer call never waits on an inner one queued behind it.

@@ -1,7 +1,7 @@
 """`outguard run`: the pymilter edge. Collects one message per transaction, hands it to the
 runner, and applies the Plan. Nothing here decides anything; the pipeline does.
 
-Signals (FIELD-NOTES trap 3): TERM/INT/HUP/USR1 are blocked before any thread starts;
+Signals (docs/postfix-and-pymilter.md#trap-3): TERM/INT/HUP/USR1 are blocked before any thread starts;
 libmilter's own thread takes TERM/INT/HUP and stops cleanly, ours takes USR1 to reload.
 """
 

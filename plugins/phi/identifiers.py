@@ -1,6 +1,6 @@
 """Find identifier candidates with one `regex` pass over raw text, then validate them.
 
-spaCy's tokenizer splits `123-45-6789` into five tokens (FIELD-NOTES trap 4), so every
+spaCy's tokenizer splits `123-45-6789` into five tokens (docs/postfix-and-pymilter.md#trap-4), so every
 identifier is found here on raw text. Context keywords are found in a second pass and
 matched by character distance.
 """

@@ -117,7 +117,7 @@ def _import_pymilter() -> Any:
 
 def _run_test_milter(sock_path: str, events_path: str) -> None:
     """Child-process entry point: block signals first, then hand over to libmilter."""
-    # FIELD-NOTES trap 3: libmilter blocks TERM/INT/HUP only in its own threads;
+    # docs/postfix-and-pymilter.md#trap-3: libmilter blocks TERM/INT/HUP only in its own threads;
     # block them here before any thread exists so libmilter's signal thread
     # handles SIGTERM and runmilter() returns cleanly.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
@@ -327,7 +327,7 @@ def test_sendmail_route_and_reject(milter_pf: ph.PostfixInstance, selfcheck_milt
     raw, token = _message("[route-tls] local")
     assert milter_pf.sendmail(raw, SENDER, [RCPT]) == 0
     milter_pf.tls_sink.wait_for_match(token.encode())
-    # FIELD-NOTES trap 7: via sendmail(1) a milter reject becomes a bounce (exit 0).
+    # docs/postfix-and-pymilter.md#trap-7: via sendmail(1) a milter reject becomes a bounce (exit 0).
     raw, token = _message("[reject] local")
     assert milter_pf.sendmail(raw, SENDER, [RCPT]) == 0
     [bounce] = milter_pf.sink.wait_for_match(token.encode())
