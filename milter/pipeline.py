@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from outguard.checks.host import PluginHost, where_it_broke
 from outguard.checks.spec import InspectContext
 from outguard.core.config import Config
+from outguard.core.decision import Decision, Reply, Result
 from outguard.core.findings import Finding
 from outguard.core.message import Envelope, Message, ScanLimits, parse_message
 from outguard.core.message import envelope_from_headers as fill_envelope
-from outguard.rules.actions import Reply
+from outguard.core.verdict import Verdict
 from outguard.rules.conditions import Facts
-from outguard.rules.decide import Decision, decide
+from outguard.rules.decide import decide
 from outguard.rules.loader import RuleSet, load_rules
 from outguard.unsubscribe.action import Unsubscriber
 
@@ -25,17 +25,6 @@ log = logging.getLogger("outguard.pipeline")
 
 INTERNAL_ERROR = "error.internal"
 ON_ERROR_REPLY = Reply("451", "4.3.0", "Message could not be inspected; try again later")
-
-
-@dataclass
-class Result:
-    message: Message | None
-    decision: Decision
-    elapsed: float
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.decision.findings
 
 
 class Inspector:
@@ -117,6 +106,10 @@ class Inspector:
             decision = self.failure_decision(f"inspection failed: {type(exc).__name__}")
         return Result(message, decision, time.monotonic() - started)
 
+    def dry_run(self, raw: bytes, envelope: Envelope, ruleset: RuleSet | None = None) -> Result:
+        """`inspect` as `check` and the rule tests use it: a missing envelope comes from the headers."""
+        return self.inspect(raw, envelope, ruleset, envelope_from_headers=True)
+
     def failure_decision(self, detail: str) -> Decision:
         return failure_decision(self.config.on_error, detail)
 
@@ -130,12 +123,12 @@ class Inspector:
 def failure_decision(on_error: str, detail: str) -> Decision:
     """The configured `on_error` action, for failures no rule could see."""
     finding = Finding(INTERNAL_ERROR, detail=detail, plugin="core")
-    verdict = {"accept": "deliver"}.get(on_error, on_error)
+    verdict = Verdict.DELIVER if on_error == "accept" else Verdict(on_error)
     decision = Decision(verdict=verdict, findings=[finding], deciding_rule="on_error")
-    if verdict == "tempfail":
+    if verdict == Verdict.TEMPFAIL:
         decision.reply = ON_ERROR_REPLY
-    elif verdict == "reject":
+    elif verdict == Verdict.REJECT:
         decision.reply = Reply("550", "5.3.0", "Message could not be inspected")
-    elif verdict == "quarantine":
+    elif verdict == Verdict.QUARANTINE:
         decision.quarantine_reason = "inspection failed"
     return decision

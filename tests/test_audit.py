@@ -9,11 +9,11 @@ import pytest
 
 from outguard.cli.main import main
 from outguard.core.config import load_config
+from outguard.core.decision import Decision
 from outguard.core.message import Envelope
 from outguard.daemon.milter import Daemon
 from outguard.daemon.runner import InlineRunner, Setup
 from outguard.ops.audit import AuditLog, verify
-from outguard.rules.decide import Plan
 
 
 def write(log: AuditLog, n: int, start: int = 0) -> None:
@@ -101,8 +101,8 @@ def test_unwritable_audit_trail_gets_the_failure_action(tmp_path: Path) -> None:
     try:
         daemon = Daemon.create(runner, config)
         envelope = Envelope("a@example.org", ("b@example.net",), queue_id="Q1")
-        plan: Plan = daemon.decide(lambda: b"Subject: hi\n\nhello\n", envelope, "<m@x>")
-        assert plan.verdict == "tempfail" and plan.reply is not None and plan.reply.code == "451"
+        decision: Decision = daemon.decide(lambda: b"Subject: hi\n\nhello\n", envelope, "<m@x>")
+        assert decision.verdict == "tempfail" and decision.reply is not None and decision.reply.code == "451"
     finally:
         runner.close()
 
@@ -119,8 +119,8 @@ def test_a_message_that_cannot_be_spooled_gets_the_failure_action(tmp_path: Path
         spool = Spool(limit=10, directory=str(tmp_path / "no-such-folder"))
         spool.write(b"Subject: big\r\n\r\n" + b"x" * 100)   # past the limit: the file cannot be made
         assert spool.error is not None
-        plan = daemon.decide(spool.payload, Envelope("a@example.org", ("b@example.net",), queue_id="Q2"), None)
-        assert plan.verdict == "tempfail"
+        decision = daemon.decide(spool.payload, Envelope("a@example.org", ("b@example.net",), queue_id="Q2"), None)
+        assert decision.verdict == "tempfail"
         assert json.loads((tmp_path / "a.jsonl").read_text())["verdict"] == "tempfail"
     finally:
         runner.close()

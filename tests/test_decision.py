@@ -76,7 +76,7 @@ def test_stronger_verdict_wins_and_route_is_kept_for_release(outguard_harness) -
     assert d.verdict == "quarantine" and d.deciding_rule == "hold-many"
     assert d.route == "tls-required", "a held message released later must still leave encrypted"
     assert d.quarantine_reason == "too many identifiers"
-    assert {m.rule.id for m in d.matches} == {"enc", "hold-many"}
+    assert {m.rule_id for m in d.matches} == {"enc", "hold-many"}
 
 
 def test_reject_drops_modifiers_and_renders_text(outguard_harness) -> None:

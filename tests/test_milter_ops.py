@@ -1,10 +1,10 @@
-"""Plan -> milter operations, checked against a recording stand-in for pymilter's context."""
+"""Decision -> milter operations, checked against a recording stand-in for pymilter's context."""
 
 from __future__ import annotations
 
-from outguard.daemon.ops import HeaderNames, apply_plan
-from outguard.rules.actions import Reply
-from outguard.rules.decide import Plan
+from outguard.core.decision import Decision, Match, Reply
+from outguard.core.verdict import Verdict
+from outguard.daemon.ops import HeaderNames, apply_decision
 
 
 class Recorder:
@@ -35,16 +35,18 @@ HEADERS = [("Received", "from x"), ("X-Outguard-Route", "tls-required"), ("Subje
 RCPTS = ["<Ann@Example.net>", "<bob@example.net>"]
 
 
-def apply(plan: Plan) -> tuple[str, list[tuple]]:
+def apply(decision: Decision) -> tuple[str, list[tuple]]:
     ops = Recorder()
-    return apply_plan(ops, plan, HeaderNames(), HEADERS, RCPTS), ops.calls
+    return apply_decision(ops, decision, HeaderNames(), HEADERS, RCPTS), ops.calls
 
 
 def test_encrypt_quarantine_tags_recipients_and_lookalike_stripping() -> None:
-    plan = Plan(verdict="quarantine", rule_ids=("enc", "hold"), route="tls-required",
-                quarantine_reason="bulk export", add_headers=(("X-PHI", "phi.mrn"),), subject_prefix="[secure]",
+    decision = Decision(verdict="quarantine", matches=[Match("enc", Verdict.ENCRYPT, False),
+                                                   Match("hold", Verdict.QUARANTINE, False)],
+                    route="tls-required", quarantine_reason="bulk export", add_headers=(("X-PHI", "phi.mrn"),),
+                    subject_prefix="[secure]",
                 drop_recipients=("ann@example.net",), notify=("audit@example.org",))
-    verdict, calls = apply(plan)
+    verdict, calls = apply(decision)
     assert verdict == "quarantine"
     assert calls == [
         ("chgheader", "X-Outguard-Route", 2, None),   # the sender's own, last first
@@ -62,18 +64,18 @@ def test_encrypt_quarantine_tags_recipients_and_lookalike_stripping() -> None:
 
 
 def test_reject_only_sets_the_reply_and_escapes_percent() -> None:
-    verdict, calls = apply(Plan(verdict="reject", reply=Reply("554", "5.7.1", "100% not allowed\r\nX-Injected: 1"),
+    verdict, calls = apply(Decision(verdict="reject", reply=Reply("554", "5.7.1", "100% not allowed\r\nX-Injected: 1"),
                                 add_headers=(("X-A", "b"),)))
     assert verdict == "reject"
     assert calls == [("setreply", "554", "5.7.1", "100%% not allowed X-Injected: 1")]
 
 
 def test_deliver_still_carries_the_verdict_header_and_monitor_notes() -> None:
-    verdict, calls = apply(Plan(verdict="deliver", monitored=(("watch", "discard"),)))
+    verdict, calls = apply(Decision(verdict="deliver", monitored=(("watch", "discard"),)))
     assert verdict == "deliver"
     assert ("addheader", "X-Outguard-Verdict", "deliver; rules=none") in calls
     assert ("addheader", "X-Outguard-Monitor", "watch=discard") in calls
 
 
 def test_discard_does_nothing_else() -> None:
-    assert apply(Plan(verdict="discard", add_headers=(("X-A", "b"),))) == ("discard", [])
+    assert apply(Decision(verdict="discard", add_headers=(("X-A", "b"),))) == ("discard", [])

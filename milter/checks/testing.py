@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from outguard.core.config import load_config
+from outguard.core.decision import Result
 from outguard.core.message import Envelope
-from outguard.pipeline import Inspector, Result
+from outguard.pipeline import Inspector
 
 
 class Harness:

@@ -22,10 +22,10 @@ from outguard.cli import suppress as suppress_cli
 from outguard.core.config import Config, ConfigError, load_config, merge
 from outguard.core.message import Envelope
 from outguard.core.sources import read_sources
+from outguard.core.verdict import VERDICTS
 from outguard.ops.audit import AuditLog, record_of
 from outguard.ops.logs import setup_logging
 from outguard.pipeline import Inspector
-from outguard.rules.decide import plan_of
 from outguard.rules.explain import as_json, explain
 from outguard.rules.loader import RuleSetError, lint, load_rules
 from outguard.rules.ruletests import run_all
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     asr.add_argument("--since", help="ISO time, e.g. 2026-11-27T10:00")
     asr.add_argument("--until", help="ISO time")
     asr.add_argument("--queue-id")
-    asr.add_argument("--verdict", choices=["deliver", "encrypt", "quarantine", "reject", "tempfail", "discard"])
+    asr.add_argument("--verdict", choices=VERDICTS)
     asr.add_argument("--rule", help="a rule id that matched")
     asr.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
@@ -147,7 +147,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             result = inspector.inspect(source.raw, envelope, envelope_from_headers=True)
             if audit is not None and result.message is not None:
                 env = result.message.envelope
-                audit.write(record_of(plan_of(result.decision), env.queue_id, result.message.header("Message-ID"),
+                audit.write(record_of(result.decision, env.queue_id, result.message.header("Message-ID"),
                                       env.sender, len(env.recipients), f"check:{source.label}"))
             if args.json:
                 print(json.dumps(as_json(source.label, result), ensure_ascii=False))
@@ -178,7 +178,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM if problems else EXIT_OK
     inspector = Inspector.create(config, args.paths, include_defaults=include)
     try:
-        outcomes, problems = run_all(inspector)
+        outcomes, problems = run_all(inspector.ruleset, inspector.dry_run)
     finally:
         inspector.close()
     for o in outcomes:

@@ -1,5 +1,5 @@
 """`outguard run`: the pymilter edge. Collects one message per transaction, hands it to the
-runner, and applies the Plan. Nothing here decides anything; the pipeline does.
+runner, and applies the Decision. Nothing here decides anything; the pipeline does.
 
 Signals (docs/postfix-and-pymilter.md#trap-3): TERM/INT/HUP/USR1 are blocked before any thread starts;
 libmilter's own thread takes TERM/INT/HUP and stops cleanly, ours takes USR1 to reload.
@@ -23,21 +23,22 @@ import Milter
 
 from outguard.checks.host import where_it_broke
 from outguard.core.config import Config
+from outguard.core.decision import Decision
 from outguard.core.message import Envelope
-from outguard.daemon.ops import HeaderNames, apply_plan
+from outguard.core.verdict import Verdict
+from outguard.daemon.ops import HeaderNames, apply_decision
 from outguard.daemon.runner import InspectionFailed, Payload, Runner
 from outguard.daemon.sdnotify import notify
 from outguard.ops.audit import AuditLog, record_of
 from outguard.ops.logs import setup_logging
 from outguard.ops.metrics import Metrics
 from outguard.pipeline import failure_decision
-from outguard.rules.decide import Plan, plan_of
 
 log = logging.getLogger("outguard.daemon.milter")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 RELOAD_SIGNAL = signal.SIGUSR1
 ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.QUARANTINE
-RESULT = {"reject": Milter.REJECT, "tempfail": Milter.TEMPFAIL, "discard": Milter.DISCARD}
+RESULT = {Verdict.REJECT: Milter.REJECT, Verdict.TEMPFAIL: Milter.TEMPFAIL, Verdict.DISCARD: Milter.DISCARD}
 
 
 def block_signals() -> None:
@@ -139,30 +140,30 @@ class Daemon:
     def daemon_settings(self) -> dict[str, Any]:
         return self.config.section("daemon")
 
-    def decide(self, payload: Callable[[], Payload], envelope: Envelope, message_id: str | None) -> Plan:
+    def decide(self, payload: Callable[[], Payload], envelope: Envelope, message_id: str | None) -> Decision:
         """Inspect, then write the audit record; no decision is carried out without its record."""
         started = time.monotonic()
         if self.metrics:
             self.metrics.in_flight.inc()
         try:
-            plan = self.runner.inspect(payload(), envelope)
+            decision = self.runner.inspect(payload(), envelope)
         except InspectionFailed as exc:
             log.error("%s: %s; applying on_error=%s", envelope.queue_id or "NOQUEUE", exc, self.config.on_error)
-            plan = plan_of(failure_decision(self.config.on_error, str(exc)))
+            decision = failure_decision(self.config.on_error, str(exc))
         finally:
             if self.metrics:
                 self.metrics.in_flight.dec()
         if self.audit is not None:
-            record = record_of(plan, envelope.queue_id, message_id, envelope.sender, len(envelope.recipients), "milter")
+            record = record_of(decision, envelope.queue_id, message_id, envelope.sender, len(envelope.recipients), "milter")
             try:
                 self.audit.write(record)
             except OSError as exc:
                 log.error("%s: audit trail not writable (%s); applying on_error=%s",
                           envelope.queue_id or "NOQUEUE", exc.strerror, self.config.on_error)
-                plan = plan_of(failure_decision(self.config.on_error, "audit trail not writable"))
+                decision = failure_decision(self.config.on_error, "audit trail not writable")
         if self.metrics:
-            self.metrics.observe(plan, time.monotonic() - started)
-        return plan
+            self.metrics.observe(decision, time.monotonic() - started)
+        return decision
 
     def reload(self) -> None:
         try:
@@ -244,22 +245,22 @@ class OutguardMilter(Milter.Base):
         size = self.spool.size
         try:
             message_id = next((v.strip() for n, v in self.headers if n.lower() == "message-id"), None)
-            plan = self.daemon.decide(self.spool.payload, envelope, message_id)
-            verdict = apply_plan(self, plan, self.daemon.names, self.headers, self.recipients)
+            decision = self.daemon.decide(self.spool.payload, envelope, message_id)
+            verdict = apply_decision(self, decision, self.daemon.names, self.headers, self.recipients)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
             log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))
-            plan = plan_of(failure_decision(self.daemon.config.on_error, "internal error"))
-            verdict = plan.verdict
-            if plan.reply is not None:
-                self.setreply(plan.reply.code, plan.reply.status, plan.reply.text)
+            decision = failure_decision(self.daemon.config.on_error, "internal error")
+            verdict = decision.verdict
+            if decision.reply is not None:
+                self.setreply(decision.reply.code, decision.reply.status, decision.reply.text)
         finally:
             self.spool.discard()
         self.daemon.messages += 1
-        log.info("%s: verdict=%s rules=%s findings=%s from=<%s> nrcpt=%d size=%d ms=%.1f", queue_id, plan.verdict,
-                 ",".join(plan.rule_ids) or "-", plan.finding_summary(), self.sender, len(self.recipients), size,
+        log.info("%s: verdict=%s rules=%s findings=%s from=<%s> nrcpt=%d size=%d ms=%.1f", queue_id, decision.verdict,
+                 ",".join(decision.rule_ids) or "-", decision.finding_summary(), self.sender, len(self.recipients), size,
                  (time.monotonic() - started) * 1000)
-        if plan.verdict == "quarantine":
-            log.info("%s: held in quarantine: %s", queue_id, plan.quarantine_reason)
+        if decision.verdict == Verdict.QUARANTINE:
+            log.info("%s: held in quarantine: %s", queue_id, decision.quarantine_reason)
         return RESULT.get(verdict, Milter.ACCEPT)
 
     def abort(self) -> int:

@@ -1,4 +1,4 @@
-"""The one place a Plan becomes milter operations (add/change headers, recipients,
+"""The one place a Decision becomes milter operations (add/change headers, recipients,
 quarantine, reply). Written against a small protocol so it is tested without pymilter."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from outguard.rules.decide import Plan
+from outguard.core.decision import Decision
+from outguard.core.verdict import Verdict
 
 OUR_HEADER_PREFIX = "x-outguard-"
 
@@ -37,18 +38,18 @@ def safe_reply_text(text: str) -> str:
     return " ".join(text.replace("%", "%%").split())[:400] or "Refused by policy"
 
 
-def apply_plan(ops: MilterOps, plan: Plan, names: HeaderNames, headers_seen: list[tuple[str, str]],
+def apply_decision(ops: MilterOps, decision: Decision, names: HeaderNames, headers_seen: list[tuple[str, str]],
                recipients: list[str]) -> str:
-    """Apply `plan`; return the verdict for the milter's end-of-message answer.
+    """Apply `decision`; return the verdict for the milter's end-of-message answer.
 
     `headers_seen` are the sender's own headers (to strip look-alikes of ours and to prefix
     the Subject); `recipients` are the envelope recipients exactly as RCPT TO gave them.
     """
-    if plan.verdict in ("reject", "tempfail") and plan.reply is not None:
-        ops.setreply(plan.reply.code, plan.reply.status, safe_reply_text(plan.reply.text))
-        return plan.verdict
-    if plan.verdict == "discard":
-        return "discard"
+    if decision.verdict in (Verdict.REJECT, Verdict.TEMPFAIL) and decision.reply is not None:
+        ops.setreply(decision.reply.code, decision.reply.status, safe_reply_text(decision.reply.text))
+        return decision.verdict
+    if decision.verdict == Verdict.DISCARD:
+        return decision.verdict
 
     # A sender must never pre-set our headers (milter_header_checks only sees milter-added
     # ones, but downstream systems read them too). Delete from the last so indexes hold.
@@ -62,29 +63,29 @@ def apply_plan(ops: MilterOps, plan: Plan, names: HeaderNames, headers_seen: lis
     for name, idx in reversed(ours):
         ops.chgheader(name, idx, None)
 
-    verdict_value = f"{plan.verdict}; rules={','.join(plan.rule_ids) or 'none'}"
+    verdict_value = f"{decision.verdict}; rules={','.join(decision.rule_ids) or 'none'}"
     ops.addheader(names.verdict, verdict_value)
-    if plan.route:
-        ops.addheader(names.route, plan.route)
-    for header, value in plan.add_headers:
+    if decision.route:
+        ops.addheader(names.route, decision.route)
+    for header, value in decision.add_headers:
         ops.addheader(header, value)
-    if plan.monitored:
-        ops.addheader(names.monitor, ", ".join(f"{rule}={would}" for rule, would in plan.monitored))
-    if plan.subject_prefix:
+    if decision.monitored:
+        ops.addheader(names.monitor, ", ".join(f"{rule}={would}" for rule, would in decision.monitored))
+    if decision.subject_prefix:
         subject = next((v for n, v in headers_seen if n.lower() == "subject"), None)
         if subject is None:
-            ops.addheader("Subject", plan.subject_prefix)
-        elif not subject.strip().startswith(plan.subject_prefix):
-            ops.chgheader("Subject", 1, f"{plan.subject_prefix} {subject.strip()}")
+            ops.addheader("Subject", decision.subject_prefix)
+        elif not subject.strip().startswith(decision.subject_prefix):
+            ops.chgheader("Subject", 1, f"{decision.subject_prefix} {subject.strip()}")
     by_address = {_bare(r): r for r in recipients}
-    for address in plan.drop_recipients:
+    for address in decision.drop_recipients:
         original = by_address.get(_bare(address))
         if original is not None:
             ops.delrcpt(original)
-    for address in plan.notify:
+    for address in decision.notify:
         ops.addrcpt(f"<{_bare(address)}>")
-    if plan.verdict == "quarantine":
-        reason = plan.quarantine_reason or "held by outguard"
+    if decision.verdict == Verdict.QUARANTINE:
+        reason = decision.quarantine_reason or "held by outguard"
         ops.addheader(names.quarantine, reason)
         ops.quarantine(reason)
-    return plan.verdict
+    return decision.verdict

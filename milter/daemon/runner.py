@@ -1,7 +1,7 @@
 """Where inspection runs for the daemon: inline (a Python thread in the milter process)
 or in a pool of worker processes started before the milter.
 
-Both take raw bytes (or a spool file path) plus an Envelope and return a Plan, or raise
+Both take raw bytes (or a spool file path) plus an Envelope and return a Decision, or raise
 InspectionFailed; the milter then applies the configured on_error action. The pool also
 contains what a thread cannot: a check that segfaults or hangs forever is killed and
 its worker replaced, and two cores inspect at once despite the GIL.
@@ -22,16 +22,16 @@ from typing import Any, Protocol
 
 from outguard.core.budget import BudgetExceeded, call_with_budget
 from outguard.core.config import Config, load_config, merge
+from outguard.core.decision import Decision
 from outguard.core.message import Envelope
 from outguard.pipeline import Inspector
-from outguard.rules.decide import Plan, plan_of
 from outguard.rules.loader import load_rules
 
 log = logging.getLogger("outguard.daemon.runner")
 
 
 class InspectionFailed(Exception):
-    """Inspection did not produce a plan (timeout, dead worker, no worker free)."""
+    """Inspection did not produce a decision (timeout, dead worker, no worker free)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def read_payload(payload: Payload) -> bytes:
 
 
 class Runner(Protocol):
-    def inspect(self, payload: Payload, envelope: Envelope) -> Plan: ...
+    def inspect(self, payload: Payload, envelope: Envelope) -> Decision: ...
     def reload(self) -> Config: ...
     def close(self) -> None: ...
 
@@ -80,7 +80,7 @@ class InlineRunner:
         self.timeout = timeout
         self.inspector = setup.inspector()
 
-    def inspect(self, payload: Payload, envelope: Envelope) -> Plan:
+    def inspect(self, payload: Payload, envelope: Envelope) -> Decision:
         try:
             result = call_with_budget(lambda: self.inspector.inspect(read_payload(payload), envelope),
                                       self.timeout, "inspect")
@@ -88,7 +88,7 @@ class InlineRunner:
             raise InspectionFailed(f"inspection exceeded {self.timeout:g} s") from None
         except OSError as exc:
             raise InspectionFailed(f"spool unreadable: {exc.strerror}") from None
-        return plan_of(result.decision)
+        return result.decision
 
     def reload(self) -> Config:
         config = self.setup.validate()
@@ -123,7 +123,7 @@ def _worker_main(conn: Connection, setup: Setup) -> None:
         except OSError as exc:
             conn.send(("error", f"spool unreadable: {exc.strerror}"))
             continue
-        conn.send(("plan", plan_of(inspector.inspect(raw, envelope).decision)))
+        conn.send(("decision", inspector.inspect(raw, envelope).decision))
     inspector.close()
 
 
@@ -223,7 +223,7 @@ class WorkerPool:
             if not alive:
                 self._replace_later(self._generation)
 
-    def inspect(self, payload: Payload, envelope: Envelope) -> Plan:
+    def inspect(self, payload: Payload, envelope: Envelope) -> Decision:
         if self._closed:
             raise InspectionFailed("shutting down")
         worker = self._take()
@@ -241,7 +241,7 @@ class WorkerPool:
             self._replace_later(worker.generation)
             raise InspectionFailed("worker died during inspection") from None
         self._idle.put(worker)
-        if kind != "plan":
+        if kind != "decision":
             raise InspectionFailed(str(value))
         return value  # type: ignore[no-any-return]
 

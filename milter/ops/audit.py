@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from outguard.rules.decide import Plan
+from outguard.core.decision import Decision
+from outguard.core.verdict import Verdict
 
 GENESIS = "0" * 64
 
@@ -27,11 +28,11 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
 
 
-def record_of(plan: Plan, queue_id: str | None, message_id: str | None, sender: str,
+def record_of(decision: Decision, queue_id: str | None, message_id: str | None, sender: str,
               recipients: int, source: str) -> dict[str, Any]:
     """The audit fields of one decision (ids, counts, verdict: no message content)."""
-    actions = [a for a, on in (("encrypt", plan.route), ("quarantine", plan.verdict == "quarantine"),
-                               ("reply", plan.reply), ("subject_prefix", plan.subject_prefix)) if on]
+    actions = [a for a, on in (("encrypt", decision.route), ("quarantine", decision.verdict == Verdict.QUARANTINE),
+                               ("reply", decision.reply), ("subject_prefix", decision.subject_prefix)) if on]
     return {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "source": source,
@@ -39,16 +40,16 @@ def record_of(plan: Plan, queue_id: str | None, message_id: str | None, sender: 
         "message_id": message_id,
         "sender": sender,
         "recipients": recipients,
-        "verdict": plan.verdict,
-        "rules": list(plan.rule_ids),
-        "deciding_rule": plan.deciding_rule,
-        "findings": [{"id": fid, "count": count, "confidence": conf} for fid, count, conf in plan.findings],
-        "actions": actions + [f"tag:{h}" for h, _ in plan.add_headers]
-        + ([f"drop_recipients:{len(plan.drop_recipients)}"] if plan.drop_recipients else [])
-        + ([f"notify:{len(plan.notify)}"] if plan.notify else [])
-        + [f"monitor:{r}={w}" for r, w in plan.monitored],
-        "route": plan.route,
-        "rules_version": plan.rules_version,
+        "verdict": decision.verdict,
+        "rules": list(decision.rule_ids),
+        "deciding_rule": decision.deciding_rule,
+        "findings": [{"id": f.id, "count": f.count, "confidence": round(f.confidence, 3)} for f in decision.findings],
+        "actions": actions + [f"tag:{h}" for h, _ in decision.add_headers]
+        + ([f"drop_recipients:{len(decision.drop_recipients)}"] if decision.drop_recipients else [])
+        + ([f"notify:{len(decision.notify)}"] if decision.notify else [])
+        + [f"monitor:{r}={w}" for r, w in decision.monitored],
+        "route": decision.route,
+        "rules_version": decision.rules_version,
     }
 
 

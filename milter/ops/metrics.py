@@ -8,7 +8,7 @@ import logging
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from outguard.core.budget import abandoned_calls
-from outguard.rules.decide import Plan
+from outguard.core.decision import Decision
 
 log = logging.getLogger("outguard.ops.metrics")
 
@@ -35,13 +35,14 @@ class Metrics:
                                registry=r)
         self.abandoned.set_function(abandoned_calls)
 
-    def observe(self, plan: Plan, seconds: float) -> None:
-        self.messages.labels(plan.verdict).inc()
+    def observe(self, decision: Decision, seconds: float) -> None:
+        self.messages.labels(decision.verdict).inc()
         self.latency.observe(seconds)
-        for rule in plan.rule_ids:
+        for rule in decision.rule_ids:
             self.rule_hits.labels(rule).inc()
-        for fid, count, _ in plan.findings:
-            self.findings.labels(fid).inc(count)
+        for finding in decision.findings:
+            fid = finding.id
+            self.findings.labels(fid).inc(finding.count)
             if fid == "error.internal":
                 self.inspection_failures.inc()
             elif fid.startswith("error."):

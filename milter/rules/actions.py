@@ -6,18 +6,11 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
+from outguard.core.decision import Reply
+from outguard.core.verdict import Verdict
 from outguard.rules.conditions import ConditionError
 
-VERDICTS = ("deliver", "encrypt", "quarantine", "discard", "tempfail", "reject")
-RANK = {v: i for i, v in enumerate(VERDICTS)}
 TEMPLATE_FIELDS = {"rule_id", "finding_ids"}
-
-
-@dataclass(frozen=True)
-class Reply:
-    code: str
-    status: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -34,13 +27,14 @@ class Actions:
     notify: tuple[str, ...] = ()
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """The terminal verdict this rule asks for on its own (deliver if none)."""
-        for verdict, on in (("reject", self.reject), ("tempfail", self.tempfail), ("discard", self.discard),
-                            ("quarantine", self.quarantine), ("encrypt", self.encrypt)):
+        for verdict, on in ((Verdict.REJECT, self.reject), (Verdict.TEMPFAIL, self.tempfail),
+                            (Verdict.DISCARD, self.discard), (Verdict.QUARANTINE, self.quarantine),
+                            (Verdict.ENCRYPT, self.encrypt)):
             if on:
                 return verdict
-        return "deliver"
+        return Verdict.DELIVER
 
 
 def render(template: str, rule_id: str, finding_ids: list[str]) -> str:

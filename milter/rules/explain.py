@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outguard.pipeline import Result
+from outguard.core.decision import Result
 
 
 def as_json(label: str, result: Result) -> dict[str, Any]:
@@ -48,8 +48,8 @@ def explain(label: str, result: Result) -> str:
     lines.append(f"Rules matched ({len(d.matches)}):" if d.matches else "Rules matched: none")
     for m in d.matches:
         mode = "monitor: would" if m.monitor else "->"
-        lines.append(f"  * {m.rule.id} [{m.rule.status}] {mode} {m.verdict}   ({m.rule.origin})")
-        lines.append(f"      {m.rule.description}")
+        lines.append(f"  * {m.rule_id} [{m.status}] {mode} {m.verdict}   ({m.origin})")
+        lines.append(f"      {m.description}")
         for reason in m.reasons:
             lines.append(f"      because {reason}")
     actions = d.actions()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from outguard.core.decision import Result
 from outguard.core.message import Envelope
-from outguard.pipeline import Inspector, Result
-from outguard.rules.loader import Rule, RuleTest, lint
+from outguard.rules.loader import Rule, RuleSet, RuleTest, lint
+
+# How a test message is inspected: raw bytes, envelope, the rule set to decide with. The
+# caller passes the real pipeline (outguard.pipeline.Inspector), so a rule test sees
+# exactly what the daemon does, and this module needs nothing but the core.
+Inspect = Callable[[bytes, Envelope, RuleSet], Result]
 
 
 @dataclass(frozen=True)
@@ -25,11 +31,10 @@ def test_message(test: RuleTest) -> bytes:
     return (test.message or "").encode("utf-8")
 
 
-def run_test(inspector: Inspector, rule: Rule, test: RuleTest) -> TestOutcome:
+def run_test(inspect: Inspect, ruleset: RuleSet, rule: Rule, test: RuleTest) -> TestOutcome:
     envelope = Envelope(sender=test.sender or "", recipients=test.recipients,
                         auth_user=test.auth_user, client_address=test.client_address)
-    ruleset = inspector.ruleset.enforcing(rule.id)
-    result: Result = inspector.inspect(test_message(test), envelope, ruleset, envelope_from_headers=True)
+    result = inspect(test_message(test), envelope, ruleset.enforcing(rule.id))
     problems = []
     verdict = result.decision.verdict
     if verdict != test.expect:
@@ -44,7 +49,7 @@ def run_test(inspector: Inspector, rule: Rule, test: RuleTest) -> TestOutcome:
     return TestOutcome(rule.id, test.name, test.origin, not problems, tuple(problems))
 
 
-def run_all(inspector: Inspector) -> tuple[list[TestOutcome], list[str]]:
+def run_all(ruleset: RuleSet, inspect: Inspect) -> tuple[list[TestOutcome], list[str]]:
     """Every test of every rule, plus lint problems (a stable rule without tests fails)."""
-    outcomes = [run_test(inspector, rule, t) for rule in inspector.ruleset.rules for t in rule.tests]
-    return outcomes, lint(inspector.ruleset)
+    outcomes = [run_test(inspect, ruleset, rule, t) for rule in ruleset.rules for t in rule.tests]
+    return outcomes, lint(ruleset)

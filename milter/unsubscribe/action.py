@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from outguard.core.config import Config, ConfigError
+from outguard.core.decision import Decision, Reply
 from outguard.core.message import Message
-from outguard.rules.actions import Reply
-from outguard.rules.decide import Decision
+from outguard.core.verdict import Verdict
 from outguard.unsubscribe.tokens import SecretError, TokenCodec, load_secret, unsubscribe_headers
 
 ONE_RECIPIENT_ONLY = Reply("550", "5.7.1", "Bulk mail without an unsubscribe link must be sent one recipient per "
@@ -41,7 +41,7 @@ class Unsubscriber:
         dropped = {r.lower() for r in decision.drop_recipients}
         recipients = [r for r in message.envelope.recipients if r.lower() not in dropped]
         if len(recipients) != 1:  # one message, one link: a shared link would unsubscribe the wrong person
-            decision.verdict, decision.reply, decision.deciding_rule = "reject", ONE_RECIPIENT_ONLY, "add_unsubscribe"
+            decision.verdict, decision.reply, decision.deciding_rule = Verdict.REJECT, ONE_RECIPIENT_ONLY, "add_unsubscribe"
             return
         list_id = message.header("List-Id")
         m = _LIST_ID.search(list_id or "")
