@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,19 +28,16 @@ ON_ERROR_REPLY = Reply("451", "4.3.0", "Message could not be inspected; try agai
 
 
 class Inspector:
-    """Holds the plugins and the rule set in force; `reload()` swaps rules atomically."""
+    """The checks and the rule set in force, for one config. A reload builds a new one
+    (new check objects, start-up run again) and swaps it in whole (`outguard.daemon.runner`)."""
 
     def __init__(self, config: Config, host: PluginHost, ruleset: RuleSet,
-                 rule_paths: list[Path] | None = None, include_defaults: bool | None = None,
                  owned_services: list[Any] | None = None) -> None:
         self.config = config
         self.unsubscriber = Unsubscriber.from_config(config) if ruleset.adds_unsubscribe else None
         self._owned_services = list(owned_services or [])  # made from the config here: closed with us
-        self._include_defaults = include_defaults
         self.host = host
         self._ruleset = ruleset
-        self._rule_paths = list(rule_paths or [])
-        self._lock = threading.Lock()
         self.limits = ScanLimits.from_config(config.scan)
 
     @classmethod
@@ -54,25 +51,11 @@ class Inspector:
             services = services_from_config(config)
         host = PluginHost.from_config(config.plugins, services=services, extra_plugins=extra_plugins)
         host.startup()
-        return cls(config, host, ruleset, rule_paths, include_defaults, list(services.values()) if owned else [])
+        return cls(config, host, ruleset, list(services.values()) if owned else [])
 
     @property
     def ruleset(self) -> RuleSet:
         return self._ruleset
-
-    def reload(self, config: Config | None = None) -> RuleSet:
-        """Load and validate a new rule set; on any error raise and keep the old one."""
-        new = load_rules(config or self.config, self._rule_paths, self._include_defaults)
-        unsubscriber = self.unsubscriber
-        if new.adds_unsubscribe and (unsubscriber is None or config is not None):
-            unsubscriber = Unsubscriber.from_config(config or self.config)
-        with self._lock:
-            self._ruleset = new
-            self.unsubscriber = unsubscriber
-            if config is not None:
-                self.config = config
-                self.limits = ScanLimits.from_config(config.scan)
-        return new
 
     def inspect(self, raw: bytes, envelope: Envelope, ruleset: RuleSet | None = None,
                 envelope_from_headers: bool = False) -> Result:
@@ -87,16 +70,16 @@ class Inspector:
             message = parse_message(raw, envelope, self.limits)
             if envelope_from_headers:
                 message.envelope = fill_envelope(message, envelope)
-            extraction_errors: list[Finding] = []
+            extracted: list[Finding] = []
             for att in message.attachments:
-                text, errors = self.host.extract_text(att, envelope.queue_id)
-                extraction_errors += errors
+                text, about = self.host.extract_text(att, envelope.queue_id)
+                extracted += about
                 if text:
                     message.add_text(f"attachment:{att.label}", text)
             context = InspectContext(patterns=rules.patterns,
                                      pattern_timeout=float(self.config.scan.get("pattern_timeout_seconds", 0.25)),
                                      services=self.host.services)
-            findings = message.scan_findings + extraction_errors + self.host.inspect(message, context)
+            findings = message.scan_findings + merged(extracted) + self.host.inspect(message, context)
             decision = decide(rules, Facts(message, findings), self.config.mode)
             if self.unsubscriber is not None:
                 self.unsubscriber.apply(decision, message)
@@ -118,6 +101,18 @@ class Inspector:
         for service in self._owned_services:
             if hasattr(service, "close"):
                 service.close()
+
+
+def merged(findings: list[Finding]) -> list[Finding]:
+    """Findings about attachments, one per (id, detail): three password-protected PDFs are
+    one `attachment.unreadable` with count 3, seen in all three."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.id, f.detail, f.plugin), []).append(f)
+    return [group[0] if len(group) == 1 else
+            dataclasses.replace(group[0], count=sum(f.count for f in group),
+                                where=tuple(dict.fromkeys(w for f in group for w in f.where)))
+            for group in groups.values()]
 
 
 def failure_decision(on_error: str, detail: str) -> Decision:

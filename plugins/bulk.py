@@ -56,10 +56,8 @@ from typing import Any, Protocol
 import usaddress
 import yaml
 
-from outguard.checks.spec import InspectContext, StartupContext, hookimpl
-from outguard.core.findings import Finding
-from outguard.core.message import Message
-from outguard_plugins.spam import PhraseMatcher, psl, registrable
+from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl
+from outguard_plugins.helpers import PhraseMatcher, psl, registrable
 
 NAME = "bulk"
 PHRASES_FILE = Path(__file__).with_name("data") / "bulk_phrases.yaml"
@@ -206,8 +204,6 @@ class State:
     image_only_max_words: int = 25
 
 
-_state = State()
-
 
 def make_state(settings: dict[str, Any], services: dict[str, Any] | None = None) -> State:
     path = Path(settings["phrases_file"]) if settings.get("phrases_file") else PHRASES_FILE
@@ -226,12 +222,6 @@ def make_state(settings: dict[str, Any], services: dict[str, Any] | None = None)
         same_body_recipients=int(settings.get("same_body_recipients", 50)),
         image_only_max_words=int(settings.get("image_only_max_words", 25)),
     )
-
-
-@hookimpl
-def outguard_startup(context: StartupContext) -> None:
-    global _state
-    _state = make_state(context.settings, context.services)
 
 
 def _noisy_or(ps: list[float]) -> float:
@@ -376,6 +366,29 @@ def inspect(message: Message, state: State) -> list[Finding]:
     return findings
 
 
-@hookimpl
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
-    return inspect(message, _state)
+class BulkCheck:
+    """Bulk-mail compliance: unsubscribe, postal address, honest headers."""
+
+    emits = ("bulk.*",)
+    settings_schema = {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "phrases_file": {"type": ["string", "null"]},
+            "same_body_window_seconds": {"type": "number", "exclusiveMinimum": 0},
+            "compliance_min_confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "many_recipients": {"type": "integer", "minimum": 1},
+            "same_body_recipients": {"type": "integer", "minimum": 1},
+            "image_only_max_words": {"type": "integer", "minimum": 0},
+        },
+    }
+
+    def __init__(self) -> None:
+        self.state = State()
+
+    @hookimpl
+    def outguard_startup(self, context: StartupContext) -> None:
+        self.state = make_state(context.settings, context.services)
+
+    @hookimpl
+    def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
+        return inspect(message, self.state)

@@ -24,11 +24,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from outguard.checks.spec import InspectContext, StartupContext, hookimpl
-from outguard.core.findings import Finding
-from outguard.core.message import Attachment, Message
+from outguard.checks import Attachment, Extracted, Finding, StartupContext, hookimpl
 
-log = logging.getLogger("outguard.checks.host.documents")
+log = logging.getLogger("outguard.checks.documents")
 # pypdf logs structural warnings about broken files; they say nothing the finding does not.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -37,11 +35,9 @@ DOCX_TYPES = {"application/vnd.openxmlformats-officedocument.wordprocessingml.do
 XLSX_TYPES = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-zip"}
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".log", ".md", ".htm", ".html", ".xml", ".json")
-_NOTE = "_outguard_unreadable"   # reason an attachment could not be read, kept on the Attachment
-_PARTIAL = "_outguard_partial"   # reason only part of its text was extracted
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     max_bytes: int = 10 * 1024 * 1024
     max_text_chars: int = 2_000_000
@@ -53,21 +49,18 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> Limits:
-        known = {k: type(getattr(cls(), k))(v) for k, v in settings.items() if hasattr(cls(), k)}
-        return cls(**known)
+        """Settings are validated against `DocumentsCheck.settings_schema` before this."""
+        return cls(**{k: type(getattr(cls(), k))(v) for k, v in settings.items()})
 
 
-LIMITS = Limits()
+def _limits_schema() -> dict[str, Any]:
+    props = {name: {"type": "integer" if isinstance(value, int) else "number", "exclusiveMinimum": 0}
+             for name, value in vars(Limits()).items()}
+    return {"type": "object", "additionalProperties": False, "properties": props}
 
 
 class Unreadable(Exception):
     """Carries a short, content-free reason."""
-
-
-@hookimpl
-def outguard_startup(context: StartupContext) -> None:
-    global LIMITS
-    LIMITS = Limits.from_settings(context.settings)
 
 
 def kind_of(name: str, ctype: str, data: bytes) -> str | None:
@@ -230,10 +223,9 @@ def _extract(kind: str, data: bytes, lim: Limits, clock: _Clock, out: _Text) -> 
     _EXTRACTORS[kind](data, lim, clock, out)
 
 
-def extract(attachment: Attachment, lim: Limits | None = None) -> tuple[str | None, str | None]:
+def extract(attachment: Attachment, lim: Limits = Limits()) -> tuple[str | None, str | None]:  # noqa: B008 (frozen)
     """(text, None) for a document it understands, (partial text or None, reason) when it
     cannot read it, (None, None) for a format it does not handle."""
-    lim = lim or LIMITS
     kind = kind_of(attachment.filename or "", attachment.content_type, attachment.data[:8])
     if kind is None:
         return None, None
@@ -253,28 +245,27 @@ def extract(attachment: Attachment, lim: Limits | None = None) -> tuple[str | No
     return out.value(), None
 
 
-@hookimpl
-def outguard_extract_text(attachment: Attachment) -> str | None:
-    text, reason = extract(attachment)
-    if reason is not None:
-        setattr(attachment, _PARTIAL if " text past " in reason else _NOTE, reason)
-        return text or ""   # "" claims the attachment so no other extractor guesses at it
-    return text
+class DocumentsCheck:
+    """Reads PDF, DOCX, XLSX and ZIP attachments for the other checks."""
 
+    emits = ("attachment.unreadable", "scan.truncated")
+    settings_schema = _limits_schema()
 
-@hookimpl
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
-    reasons: dict[str, list[str]] = {}
-    partial: dict[str, list[str]] = {}
-    for att in message.attachments:
-        if reason := getattr(att, _NOTE, None):
-            reasons.setdefault(reason, []).append(att.label)
-        if reason := getattr(att, _PARTIAL, None):
-            partial.setdefault(reason, []).append(att.label)
-    findings = [Finding("attachment.unreadable", confidence=1.0, count=len(labels), where=("attachment",),
-                        detail=f"{len(labels)} attachment(s): {reason}")
-                for reason, labels in sorted(reasons.items())]
-    findings += [Finding("scan.truncated", count=len(labels), where=("attachment",),
-                         detail=f"{len(labels)} attachment(s): {reason}, the rest not inspected")
-                 for reason, labels in sorted(partial.items())]
-    return findings
+    def __init__(self) -> None:
+        self.limits = Limits()
+
+    @hookimpl
+    def outguard_startup(self, context: StartupContext) -> None:
+        self.limits = Limits.from_settings(context.settings)
+
+    @hookimpl
+    def outguard_extract_text(self, attachment: Attachment) -> str | Extracted | None:
+        text, reason = extract(attachment, self.limits)
+        if reason is None:
+            return text
+        where = (f"attachment:{attachment.label}",)
+        if " text past " in reason:
+            finding = Finding("scan.truncated", where=where, detail=f"{reason}, the rest not inspected")
+        else:
+            finding = Finding("attachment.unreadable", confidence=1.0, where=where, detail=reason)
+        return Extracted(text or "", (finding,))   # "" claims the attachment so no other extractor guesses at it

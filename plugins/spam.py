@@ -29,90 +29,20 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import ahocorasick
 import yaml
 
-from outguard.checks.spec import InspectContext, StartupContext, hookimpl
-from outguard.core.findings import Finding
-from outguard.core.message import Message
+from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl
+from outguard_plugins.helpers import PhraseMatcher, psl, registrable
 
 NAME = "spam"
 DATA = Path(__file__).with_name("data")
 PHRASES_FILE = DATA / "spam_phrases.yaml"
 WEIGHTS_FILE = DATA / "spam_weights.yaml"
-
-
-class PhraseMatcher:
-    """Many phrases, grouped in families, found in one pass (Aho-Corasick), on word boundaries.
-
-    `count(text)` lower-cases and collapses white space, so "Act\\n  NOW" matches "act now".
-    """
-
-    def __init__(self, families: dict[str, Iterable[str]]) -> None:
-        self.families = sorted(families)
-        self._auto = ahocorasick.Automaton()
-        index: dict[str, set[str]] = {}
-        for fam, phrases in families.items():
-            for p in phrases:
-                key = " ".join(str(p).lower().split())
-                if key:
-                    index.setdefault(key, set()).add(fam)
-        for key, fams in index.items():
-            self._auto.add_word(key, (len(key), tuple(sorted(fams))))
-        if index:
-            self._auto.make_automaton()
-        self._empty = not index
-
-    def count(self, text: str, normalised: bool = False) -> dict[str, int]:
-        """Occurrences per family. Overlapping phrases count once, as the longest that starts
-        first ("satisfaction guaranteed" is one guarantee, not two)."""
-        counts: dict[str, int] = {}
-        if self._empty:
-            return counts
-        t = text if normalised else " ".join(text.lower().split())
-        n = len(t)
-        hits = []
-        for end, (length, fams) in self._auto.iter(t):
-            start = end - length + 1
-            if start > 0 and (t[start - 1].isalnum() and t[start].isalnum()):
-                continue
-            if end + 1 < n and (t[end + 1].isalnum() and t[end].isalnum()):
-                continue
-            hits.append((start, -length, fams))
-        hits.sort()
-        covered = -1
-        for start, neg_len, fams in hits:
-            if start <= covered:
-                continue
-            covered = start - neg_len - 1
-            for fam in fams:
-                counts[fam] = counts.get(fam, 0) + 1
-        return counts
-
-
-@cache
-def psl() -> Any:
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
-def registrable(host: str) -> str:
-    """The registrable domain (eTLD+1) of `host`, lower-cased; the host itself if unknown."""
-    host = host.strip().strip(".").lower()
-    if not host:
-        return ""
-    try:
-        return psl().privatesuffix(host) or host
-    except Exception:
-        return host
 
 
 def url_host(href: str) -> str:
@@ -274,19 +204,14 @@ class State:
     min_score: float = 0.0
 
 
-_state = State()
 
-
-@hookimpl
-def outguard_startup(context: StartupContext) -> None:
-    global _state
-    s = context.settings
-    _state = State(
+def make_state(s: dict[str, Any]) -> State:
+    psl()  # load the public suffix list now, not on the first message
+    return State(
         features=Features(Path(s["phrases_file"]) if s.get("phrases_file") else PHRASES_FILE),
         model=Model.load(Path(s["weights_file"]) if s.get("weights_file") else WEIGHTS_FILE),
         min_score=float(s.get("min_score", 2.5)),
     )
-    psl()  # load the public suffix list now, not on the first message
 
 
 def inspect(message: Message, state: State) -> list[Finding]:
@@ -301,10 +226,26 @@ def inspect(message: Message, state: State) -> list[Finding]:
     probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
     where = tuple(w for w in ("subject", "body", "html") if any(True for _ in message.texts(w)))
     return [Finding("spam.phrasing", confidence=round(probability, 3), count=1, where=where, score=score,
-                    detail=f"score {score:.1f}" + (f": {', '.join(why)}" if why else ""),
-                    extra={"features": feats})]
+                    detail=f"score {score:.1f}" + (f": {', '.join(why)}" if why else ""))]
 
 
-@hookimpl
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
-    return inspect(message, _state)
+class SpamCheck:
+    """Spam-like phrasing and structure as one scored `spam.phrasing` finding."""
+
+    emits = ("spam.*",)
+    settings_schema = {
+        "type": "object", "additionalProperties": False,
+        "properties": {"weights_file": {"type": ["string", "null"]}, "phrases_file": {"type": ["string", "null"]},
+                       "min_score": {"type": "number"}},
+    }
+
+    def __init__(self) -> None:
+        self.state = State()
+
+    @hookimpl
+    def outguard_startup(self, context: StartupContext) -> None:
+        self.state = make_state(context.settings)
+
+    @hookimpl
+    def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
+        return inspect(message, self.state)

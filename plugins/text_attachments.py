@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from outguard.checks.spec import hookimpl
-from outguard.core.htmltext import html_to_text
-from outguard.core.message import Attachment
+from outguard.checks import NO_SETTINGS, Attachment, hookimpl, html_to_text
 
 TEXT_TYPES = {"text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/x-log",
               "application/csv", "text/rtf", "text/calendar", "text/vcard", "text/x-vcard"}
 TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".log", ".md", ".htm", ".html")
 
 
-@hookimpl
-def outguard_extract_text(attachment: Attachment) -> str | None:
+class TextAttachments:
+    """Text, CSV and HTML attachments are text already: hand them to the checks as they are."""
+
+    emits: tuple[str, ...] = ()
+    settings_schema = NO_SETTINGS
+
+    @hookimpl
+    def outguard_extract_text(self, attachment: Attachment) -> str | None:
+        return text_of(attachment)
+
+
+def text_of(attachment: Attachment) -> str | None:
+    """The decoded text of a text-like attachment, None for anything else."""
     name = (attachment.filename or "").lower()
     is_html = attachment.content_type == "text/html" or name.endswith((".htm", ".html"))
     if not (is_html or attachment.content_type in TEXT_TYPES or name.endswith(TEXT_SUFFIXES)):

@@ -107,7 +107,7 @@ def test_rule_based_names_without_a_model(state: check.State) -> None:
 
 
 def test_no_model_is_said_once_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="outguard.checks.host.phi"):
+    with caplog.at_level(logging.INFO, logger="outguard.checks.phi"):
         finder = NameFinder.create(None)
     assert finder.nlp is None
     assert [r.message for r in caplog.records].count(
@@ -115,7 +115,7 @@ def test_no_model_is_said_once_in_the_log(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_a_missing_model_degrades_or_refuses(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
-    with caplog.at_level(logging.WARNING, logger="outguard.checks.host.phi"):
+    with caplog.at_level(logging.WARNING, logger="outguard.checks.phi"):
         finder = NameFinder.create(str(tmp_path / "no-such-pipeline"))
     assert finder.nlp is None and "could not be loaded" in caplog.text
     with pytest.raises(RuntimeError):

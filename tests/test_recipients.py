@@ -8,7 +8,7 @@ from outguard.checks.spec import hookimpl
 from outguard.core.findings import Finding
 from outguard.store import Event, SuppressionStore, resolve
 from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
-from outguard_plugins.recipients import typo_suggestion
+from outguard_plugins.recipients.check import typo_suggestion
 
 NOTE = """\
 From: News <news@clinic.example>

@@ -14,6 +14,7 @@ from helpers import PROJECT
 from outguard.core.findings import Finding
 from outguard.core.message import Envelope, parse_message
 from outguard_plugins import spam
+from outguard_plugins.helpers import PhraseMatcher
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +29,11 @@ def score_of(state: spam.State, raw: str) -> Finding:
 
 
 def test_phrase_matcher_word_boundaries_case_space_and_overlaps() -> None:
-    m = spam.PhraseMatcher({"urgency": ["act now", "now"], "guarantee": ["guaranteed", "satisfaction guaranteed"]})
+    m = PhraseMatcher({"urgency": ["act now", "now"], "guarantee": ["guaranteed", "satisfaction guaranteed"]})
     assert m.count("ACT\n   Now! Satisfaction Guaranteed.") == {"urgency": 1, "guarantee": 1}
     assert m.count("unguaranteed snowfall, nowhere, knowledge") == {}
     assert m.count("now, and now again") == {"urgency": 2}
-    assert spam.PhraseMatcher({}).count("anything") == {}
+    assert PhraseMatcher({}).count("anything") == {}
 
 
 def test_link_text_naming_another_domain() -> None:

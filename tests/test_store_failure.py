@@ -157,7 +157,8 @@ def postfix_stack(pg_url: str) -> Iterator[tuple[object, object, str]]:  # noqa:
         d.chmod(0o755)
     daemon = e2e.OutguardDaemon(base / "og", "rules: []\n", workers=1,
                                 extra_config=f"store: {{url: '{pg_url}', connect_timeout_seconds: 2}}\n"
-                                             "plugins: {enabled: [recipients]}\n")
+                                             "plugins: {disabled: [bulk, custom_patterns, documents, phi, spam,"
+                                             " text_attachments]}\n")
     daemon.start()
     try:
         with PostfixInstance(base / "pf", milter=daemon.spec) as pf:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from helpers import outguard_command
+from outguard.checks.host import exactly
 from outguard.core.config import load_config
 from outguard.core.message import Envelope
 from outguard.pipeline import Inspector
@@ -21,7 +22,7 @@ RCPTS = ("ann@partner.example", "bob@partner.example", "cat@partner.example")
 def relay(url: str) -> Inspector:
     """One relay's inspector, built the way a daemon worker builds it (services from the config)."""
     config = load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}, "store": {"url": url},
-                                             "plugins": {"enabled": ["recipients"]}})
+                                             "plugins": exactly(["recipients"])})
     return Inspector.create(config)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from outguard.checks.host import exactly
 from outguard.core.config import load_config
 from outguard.core.decision import Result
 from outguard.core.message import Envelope
@@ -41,16 +42,16 @@ class Harness:
 
 @pytest.fixture
 def outguard_harness(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
-    """Factory: `outguard_harness(plugins={name: obj}, rules=yaml_text_or_path, defaults=True,
-    enabled=[installed plugin names], config={overrides})`."""
+    """Factory: `outguard_harness(plugins={name: check object}, rules=yaml_text_or_path,
+    defaults=True, enabled=[installed checks to run, exactly], config={overrides})`."""
     made: list[Inspector] = []
 
     def make(plugins: dict[str, object] | None = None, rules: str | Path | None = None, defaults: bool = True,
              enabled: list[str] | None = None, config: dict[str, Any] | None = None) -> Harness:
         overrides = dict(config or {})
         overrides.setdefault("rules", {"local": [], "override": []})
-        if enabled is not None:
-            overrides.setdefault("plugins", {})["enabled"] = enabled
+        if enabled is not None:  # exactly these checks (shipped ones not named are disabled)
+            overrides.setdefault("plugins", {}).update(exactly(enabled))
         cfg = load_config(Path("/dev/null"), overrides)
         paths = []
         if isinstance(rules, Path):

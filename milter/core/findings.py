@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 FINDING_ID = re.compile(r"^[a-z0-9_][a-z0-9_-]*(\.[a-z0-9_][a-z0-9_-]*)*$")
 
-# Where a finding was seen; checks may add "attachment:<name>" and "header:<name>".
-WHERE_SUBJECT = "subject"
-WHERE_BODY = "body"
-WHERE_HTML = "html"
-WHERE_HEADER = "header"
-WHERE_ENVELOPE = "envelope"
-WHERE_ATTACHMENT = "attachment"
+# Where a finding was seen: "subject", "body", "html", "envelope", "header:<name>",
+# "attachment:<name>" (the text views of `Message.texts`).
 
 
 class FindingError(ValueError):
@@ -33,7 +28,6 @@ class Finding:
     score: float | None = None
     detail: str = ""
     plugin: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not FINDING_ID.match(self.id):

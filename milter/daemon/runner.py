@@ -91,8 +91,12 @@ class InlineRunner:
         return result.decision
 
     def reload(self) -> Config:
+        """Validate, then build a whole new inspector (new check objects, start-up run again,
+        as the pool's new worker generation does) and swap it in; the old one is closed."""
         config = self.setup.validate()
-        self.inspector.reload(config)
+        fresh = self.setup.inspector()
+        old, self.inspector = self.inspector, fresh
+        old.close()
         return config
 
     def close(self) -> None:

@@ -3,19 +3,19 @@
 Public API for the core and the CLI: `resolve`/`StoreLocation` (where), `SuppressionStore`
 (events in, records out), `Policy`/`Event`/`Record` (the rules and the data),
 `normalise` (the address key), and `services_from_config` (what checks get as
-`services["suppression"]`). Checks use only `SuppressionLookup.lookup`.
+`services["suppression"]`). Checks use only `outguard.checks.SuppressionLookup.lookup`.
 """
 
 from __future__ import annotations
 
-from outguard.store.address import AddressError, normalise, normalise_scope, try_normalise
+from outguard.core.addresses import AddressError, normalise, normalise_scope, try_normalise
 from outguard.store.engine import StoreLocation, hand_to_state_dir_owner, resolve
 from outguard.store.policy import EVENT_KINDS, REASONS, Event, Policy, Record
-from outguard.store.service import SuppressionLookup, SuppressionService, services_from_config
+from outguard.store.service import SuppressionService, services_from_config
 from outguard.store.store import Change, StoreError, StoreUnavailable, SuppressionStore
 
 __all__ = [
     "AddressError", "Change", "EVENT_KINDS", "Event", "Policy", "REASONS", "Record", "StoreError", "StoreLocation",
-    "StoreUnavailable", "SuppressionLookup", "SuppressionService", "SuppressionStore", "hand_to_state_dir_owner",
+    "StoreUnavailable", "SuppressionService", "SuppressionStore", "hand_to_state_dir_owner",
     "normalise", "normalise_scope", "resolve", "services_from_config", "try_normalise",
 ]

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from outguard.store.engine import StoreLocation, resolve
 from outguard.store.policy import Policy, Record
 from outguard.store.store import StoreUnavailable, SuppressionStore
 
 log = logging.getLogger("outguard.store")
-
-
-class SuppressionLookup(Protocol):
-    """The typed face checks program against (tests may hand in any object like it)."""
-
-    def lookup(self, addresses: Sequence[str], scopes: Sequence[str] = ("global",)) -> dict[str, list[Record]]: ...
 
 
 class SuppressionService:

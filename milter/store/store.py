@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, exc, func, insert, or_, select, text, update
 
+from outguard.checks.services import ServiceUnavailable
+from outguard.core.addresses import normalise_scope
 from outguard.store import schema
-from outguard.store.address import normalise_scope
 from outguard.store.engine import StoreLocation, make_engine, sqlite_identity
 from outguard.store.policy import ADMIN_ONLY, EVENT_KINDS, Event, Policy, Record, fold
 
@@ -25,7 +26,7 @@ class StoreError(Exception):
     """A request the store refuses (bad input, an admin-only lift without --force)."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, ServiceUnavailable):
     """The database cannot be reached or read. The text names the failure, never an address."""
 
 

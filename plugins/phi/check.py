@@ -22,15 +22,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from outguard.checks.spec import InspectContext, StartupContext, hookimpl
-from outguard.core.findings import Finding, redact
-from outguard.core.message import Message
+from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl, redact
 from outguard_plugins.phi import context as health
 from outguard_plugins.phi import identifiers
 from outguard_plugins.phi.names import NameFinder
 from outguard_plugins.phi.validators import ICD10CM
 
-log = logging.getLogger("outguard.checks.host.phi")
+log = logging.getLogger("outguard.checks.phi")
 
 # How each kind shows its redacted sample: characters left unmasked.
 REVEAL = {"ssn": 2, "mbi": 2, "hicn": 2, "npi": 2, "dea": 2, "mrn": 2, "health_plan": 2, "account": 2,

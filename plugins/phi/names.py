@@ -18,7 +18,7 @@ import regex
 
 from outguard_plugins.phi.identifiers import Hit, Keywords
 
-log = logging.getLogger("outguard.checks.host.phi")
+log = logging.getLogger("outguard.checks.phi")
 
 _NAME = r"[A-Z][a-z'\-]+(?:\ [A-Z]\.?)?\ (?:(?:Mc|Mac|O'|De|Van|Le)?[A-Z][A-Za-z'\-]+)"
 _LAST_FIRST = r"[A-Z][A-Za-z'\-]+,\ [A-Z][a-z'\-]+(?:\ [A-Z]\.?)?"

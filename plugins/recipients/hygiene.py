@@ -8,7 +8,7 @@ from importlib import resources
 
 
 def _lines(name: str) -> list[str]:
-    text = resources.files("outguard.store").joinpath("data", name).read_text(encoding="utf-8")
+    text = resources.files("outguard_plugins.recipients").joinpath("data", name).read_text(encoding="utf-8")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 

@@ -36,7 +36,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +43,20 @@ import dns.exception
 import dns.resolver
 from disposable_email_domains import blocklist as disposable_blocklist
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from publicsuffixlist import PublicSuffixList
 
-from outguard.checks.spec import InspectContext, StartupContext, hookimpl
-from outguard.core.findings import WHERE_ENVELOPE, Finding
-from outguard.core.message import Message
-from outguard.store import StoreUnavailable, try_normalise
-from outguard.store.hygiene import edit_distance, mailbox_providers, role_local_parts
+from outguard.checks import (
+    Finding,
+    InspectContext,
+    Message,
+    ServiceUnavailable,
+    StartupContext,
+    hookimpl,
+    try_normalise,
+)
+from outguard_plugins.helpers import psl, registrable
+from outguard_plugins.recipients.hygiene import edit_distance, mailbox_providers, role_local_parts
 
-log = logging.getLogger("outguard.checks.host.recipients")
+log = logging.getLogger("outguard.checks.recipients")
 
 NAME = "recipients"
 DROP_ALWAYS = ("recipient.suppressed", "recipient.trap", "recipient.invalid", "recipient.no_mx")
@@ -61,6 +65,21 @@ REASON_TEXT = {
     "hard_bounce": "hard bounce", "soft_bounce_threshold": "repeated soft bounces", "complaint": "complaint",
     "unsubscribe": "unsubscribed", "manual": "suppressed by an administrator", "invalid": "known invalid",
     "trap_suspect": "suspected spam trap",
+}
+
+
+_LIST = {"type": "array", "items": {"type": "string"}}
+SETTINGS_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "role": {"type": "boolean"}, "disposable": {"type": "boolean"}, "typo": {"type": "boolean"},
+        "extra_role_local_parts": _LIST, "not_role_local_parts": _LIST, "disposable_allow": _LIST,
+        "disposable_extra": _LIST, "typo_domains": _LIST, "trap_domains": _LIST,
+        "on_unavailable": {"enum": ["error", "finding"]},
+        "mx_check": {"type": "boolean"}, "mx_budget_seconds": {"type": "number", "exclusiveMinimum": 0},
+        "mx_cache_seconds": {"type": "number", "minimum": 0}, "dns_servers": _LIST,
+        "fcc_wireless_list": {"type": ["string", "null"]}, "fcc_max_age_days": {"type": "number", "minimum": 0},
+    },
 }
 
 
@@ -161,25 +180,19 @@ def load_wireless_list(path: str) -> tuple[frozenset[str], float]:
     return frozenset(domains), (time.time() - p.stat().st_mtime) / 86400
 
 
-_state = Settings()
-
 
 def _lower_set(values: Any) -> frozenset[str]:
     return frozenset(str(v).strip().lower() for v in (values or []) if str(v).strip())
 
 
-@hookimpl
-def outguard_startup(context: StartupContext) -> None:
-    global _state
+def make_settings(context: StartupContext) -> Settings:
     s = context.settings
     roles = dict(role_local_parts())
     roles.update({k: "site" for k in _lower_set(s.get("extra_role_local_parts"))})
     for k in _lower_set(s.get("not_role_local_parts")):
         roles.pop(k, None)
     on_unavailable = str(s.get("on_unavailable", "error"))
-    if on_unavailable not in ("error", "finding"):
-        raise ValueError("recipients: on_unavailable must be 'error' or 'finding'")
-    _state = Settings(
+    state = Settings(
         role=bool(s.get("role", True)),
         disposable=bool(s.get("disposable", True)),
         typo=bool(s.get("typo", True)),
@@ -192,24 +205,20 @@ def outguard_startup(context: StartupContext) -> None:
         store=context.services.get("suppression"),
     )
     if s.get("mx_check"):
-        _state.mx = MxChecker([str(x) for x in s.get("dns_servers") or []], float(s.get("mx_budget_seconds", 2.0)),
+        state.mx = MxChecker([str(x) for x in s.get("dns_servers") or []], float(s.get("mx_budget_seconds", 2.0)),
                               float(s.get("mx_cache_seconds", 3600)))
     if s.get("fcc_wireless_list"):
         domains, age = load_wireless_list(str(s["fcc_wireless_list"]))  # missing file: refuse to start
         max_age = float(s.get("fcc_max_age_days", 31))
-        _state.wireless = domains
-        _state.wireless_note = f"list {age:.0f} days old" + (f", older than {max_age:g}: update it" if age > max_age else "")
+        state.wireless = domains
+        state.wireless_note = f"list {age:.0f} days old" + (f", older than {max_age:g}: update it" if age > max_age else "")
         (log.warning if age > max_age else log.info)("FCC wireless-domain list %s: %d domains, %s",
-                                                    s["fcc_wireless_list"], len(domains), _state.wireless_note)
-    if _state.store is None:
+                                                    s["fcc_wireless_list"], len(domains), state.wireless_note)
+    if state.store is None:
         log.warning("no suppression store service: recipient.suppressed is not checked")
-    elif hasattr(_state.store, "prepare"):
-        _state.store.prepare()
-
-
-@hookimpl
-def outguard_shutdown() -> None:
-    _state.store = None
+    elif hasattr(state.store, "prepare"):
+        state.store.prepare()
+    return state
 
 
 def _valid(address: str) -> bool:
@@ -238,26 +247,17 @@ def _syntax_problem(address: str) -> str | None:
     return None
 
 
-@cache
-def _psl() -> PublicSuffixList:
-    return PublicSuffixList()
-
-
-def _registrable(domain: str) -> str:
-    return _psl().privatesuffix(domain) or domain
-
-
 def _split_domain(domain: str) -> tuple[str, str]:
     """(label left of the public suffix, public suffix): ("gmail", "com"), ("yahoo", "co.uk")."""
-    suffix = _psl().publicsuffix(domain) or domain.rsplit(".", 1)[-1]
+    suffix = psl().publicsuffix(domain) or domain.rsplit(".", 1)[-1]
     head = domain[: -len(suffix)].rstrip(".") if domain.endswith(suffix) and domain != suffix else domain
     return head.rsplit(".", 1)[-1], suffix
 
 
-def typo_suggestion(domain: str) -> str | None:
+def typo_suggestion(domain: str, providers: tuple[str, ...] = ()) -> str | None:
     """The provider domain `domain` most likely mistypes, or None."""
-    providers = _state.providers or mailbox_providers()
-    if domain in providers or _registrable(domain) in providers:
+    providers = providers or mailbox_providers()
+    if domain in providers or registrable(domain) in providers:
         return None
     label, suffix = _split_domain(domain)
     flat = domain.replace(".", "")
@@ -270,7 +270,7 @@ def typo_suggestion(domain: str) -> str | None:
             # right name, wrong ending: gmail.con, hotmail.co; but never another real ending of
             # the same provider (yahoo.fr is not a typo of yahoo.com)
             dist = edit_distance(suffix, p_suffix, 1)
-            if dist > 1 or (_psl().is_public(suffix) and len(suffix) >= 2
+            if dist > 1 or (psl().is_public(suffix) and len(suffix) >= 2
                             and suffix not in ("co", "cm", "om", "con", "cmo", "ocm", "nte", "ent", "comm", "coom")):
                 continue
         elif suffix == p_suffix and len(p_label) >= 5:
@@ -313,12 +313,32 @@ def _suppressed_finding(rcpt: str, records: list[Any]) -> Finding:
     if len(records) > 1:
         detail += f"; {len(records)} records"
     fid = "recipient.trap" if rec.reason == "trap_suspect" else "recipient.suppressed"
-    return Finding(fid, confidence=1.0, where=(WHERE_ENVELOPE,), recipient=rcpt, detail=detail,
-                   extra={"reason": rec.reason, "scope": rec.scope})
+    return Finding(fid, confidence=1.0, where=("envelope",), recipient=rcpt, detail=detail)
 
 
-@hookimpl
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
+class RecipientsCheck:
+    """Recipient hygiene against the suppression store and the reference lists."""
+
+    emits = ("recipient.*",)
+    settings_schema = SETTINGS_SCHEMA
+
+    def __init__(self) -> None:
+        self.state = Settings()
+
+    @hookimpl
+    def outguard_startup(self, context: StartupContext) -> None:
+        self.state = make_settings(context)
+
+    @hookimpl
+    def outguard_shutdown(self) -> None:
+        self.state.store = None
+
+    @hookimpl
+    def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
+        return inspect(self.state, message, context)
+
+
+def inspect(state: Settings, message: Message, context: InspectContext) -> list[Finding]:
     recipients = list(dict.fromkeys(message.envelope.recipients))
     if not recipients:
         return []
@@ -335,50 +355,50 @@ def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]
         problem = _syntax_problem(rcpt.strip().strip("<>"))
         key = try_normalise(rcpt)
         if problem or key is None:
-            add(Finding("recipient.invalid", where=(WHERE_ENVELOPE,), recipient=rcpt,
+            add(Finding("recipient.invalid", where=("envelope",), recipient=rcpt,
                         detail=f"address syntax: {problem or 'unusable'}"))
             continue
         keys[rcpt] = key
         local, domain = key.rsplit("@", 1)
-        if domain in _state.trap_domains or _registrable(domain) in _state.trap_domains:
-            add(Finding("recipient.trap", where=(WHERE_ENVELOPE,), recipient=rcpt, detail="domain listed in trap_domains"))
-        if _state.role:
+        if domain in state.trap_domains or registrable(domain) in state.trap_domains:
+            add(Finding("recipient.trap", where=("envelope",), recipient=rcpt, detail="domain listed in trap_domains"))
+        if state.role:
             base = local.split("+", 1)[0]
-            category = _state.roles.get(base)
+            category = state.roles.get(base)
             if category:
                 add(Finding("recipient.role", confidence=0.9 if category in ("rfc2142", "site") else 0.75,
-                            where=(WHERE_ENVELOPE,), recipient=rcpt, detail=f"role account ({category})"))
-        registrable = _registrable(domain)
-        if _state.disposable and not ({domain, registrable} & _state.disposable_allow) \
-                and ({domain, registrable} & _state.disposable_domains):
-            add(Finding("recipient.disposable", confidence=0.95, where=(WHERE_ENVELOPE,), recipient=rcpt,
+                            where=("envelope",), recipient=rcpt, detail=f"role account ({category})"))
+        reg = registrable(domain)
+        if state.disposable and not ({domain, reg} & state.disposable_allow) \
+                and ({domain, reg} & state.disposable_domains):
+            add(Finding("recipient.disposable", confidence=0.95, where=("envelope",), recipient=rcpt,
                         detail="disposable-mail domain"))
-        if _state.wireless and any(".".join(domain.split(".")[i:]) in _state.wireless
+        if state.wireless and any(".".join(domain.split(".")[i:]) in state.wireless
                                    for i in range(domain.count(".") + 1)):
-            add(Finding("recipient.wireless_domain", confidence=1.0, where=(WHERE_ENVELOPE,), recipient=rcpt,
-                        detail=f"domain on the FCC wireless-domain list ({_state.wireless_note})"))
-        if _state.typo:
-            suggestion = typo_suggestion(domain)
+            add(Finding("recipient.wireless_domain", confidence=1.0, where=("envelope",), recipient=rcpt,
+                        detail=f"domain on the FCC wireless-domain list ({state.wireless_note})"))
+        if state.typo:
+            suggestion = typo_suggestion(domain, state.providers)
             if suggestion:
-                add(Finding("recipient.typo_domain", confidence=0.8, where=(WHERE_ENVELOPE,), recipient=rcpt,
-                            detail=f"domain looks like a typo of {suggestion}", extra={"suggestion": suggestion}))
+                add(Finding("recipient.typo_domain", confidence=0.8, where=("envelope",), recipient=rcpt,
+                            detail=f"domain looks like a typo of {suggestion}"))
 
-    if _state.mx is not None and keys:
-        problems = _state.mx.problems([k.rsplit("@", 1)[1] for k in keys.values()
+    if state.mx is not None and keys:
+        problems = state.mx.problems([k.rsplit("@", 1)[1] for k in keys.values()
                                        if not k.rsplit("@", 1)[1].startswith("[")])
         for rcpt, key in keys.items():
             problem = problems.get(key.rsplit("@", 1)[1])
             if problem:
-                add(Finding("recipient.no_mx", confidence=0.95, where=(WHERE_ENVELOPE,), recipient=rcpt, detail=problem))
+                add(Finding("recipient.no_mx", confidence=0.95, where=("envelope",), recipient=rcpt, detail=problem))
 
-    store = context.services.get("suppression", _state.store)
+    store = context.services.get("suppression", state.store)
     if keys and store is not None:
         try:
             found = store.lookup(list(dict.fromkeys(keys.values())), _scopes(message))
-        except StoreUnavailable:
-            if _state.on_unavailable != "finding":
+        except ServiceUnavailable:
+            if state.on_unavailable != "finding":
                 raise
-            findings.append(Finding("recipient.store_unavailable", where=(WHERE_ENVELOPE,),
+            findings.append(Finding("recipient.store_unavailable", where=("envelope",),
                                     detail="suppression store unreachable; recipients not checked against it"))
             return findings
         for rcpt, key in keys.items():
@@ -394,5 +414,5 @@ def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]
                     counts[i] = counts.get(i, 0) + 1
             detail = f"{len(refused)} of {len(recipients)} recipients refused: " + ", ".join(
                 f"{n} {i.split('.', 1)[1]}" for i, n in sorted(counts.items()))
-            findings.append(Finding(fid, where=(WHERE_ENVELOPE,), detail=detail))
+            findings.append(Finding(fid, where=("envelope",), detail=detail))
     return findings

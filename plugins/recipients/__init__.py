@@ -1,0 +1,1 @@
+"""Recipient hygiene: suppressed, role, disposable, typo-domain and invalid recipients."""
