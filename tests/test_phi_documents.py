@@ -187,7 +187,7 @@ def test_unreadable_attachment_is_a_finding_through_the_pipeline(outguard_harnes
     result = harness.check(raw)
     unreadable = [f for f in result.findings if f.id == "attachment.unreadable"]
     assert len(unreadable) == 1 and unreadable[0].count == 1
-    assert unreadable[0].detail == "PDF password-protected" and unreadable[0].where[0].startswith("attachment:") and "locked.pdf" in unreadable[0].where[0]
+    assert unreadable[0].detail == "PDF password-protected" and unreadable[0].where == ("attachment:locked.pdf",)
     assert result.decision.verdict == "deliver"
 
 
