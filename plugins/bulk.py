@@ -369,7 +369,10 @@ def inspect(message: Message, state: State) -> list[Finding]:
 class BulkCheck:
     """Bulk-mail compliance: unsubscribe, postal address, honest headers."""
 
-    emits = ("bulk.*",)
+    emits = ("bulk.detected", "bulk.headers.display_name_domain", "bulk.headers.fake_reply",
+             "bulk.headers.reply_to_domain", "bulk.html.image_only", "bulk.postal_address.missing",
+             "bulk.text_alternative.missing", "bulk.unsubscribe.body_missing", "bulk.unsubscribe.missing",
+             "bulk.unsubscribe.no_https", "bulk.unsubscribe.one_click_missing")
     settings_schema = {
         "type": "object", "additionalProperties": False,
         "properties": {

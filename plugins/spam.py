@@ -232,7 +232,7 @@ def inspect(message: Message, state: State) -> list[Finding]:
 class SpamCheck:
     """Spam-like phrasing and structure as one scored `spam.phrasing` finding."""
 
-    emits = ("spam.*",)
+    emits = ("spam.phrasing",)
     settings_schema = {
         "type": "object", "additionalProperties": False,
         "properties": {"weights_file": {"type": ["string", "null"]}, "phrases_file": {"type": ["string", "null"]},

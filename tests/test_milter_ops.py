@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from outguard.core.config import load_config
 from outguard.core.decision import Decision, Match, Reply
+from outguard.core.headers import HeaderNames
 from outguard.core.verdict import Verdict
-from outguard.daemon.ops import HeaderNames, apply_decision
+from outguard.daemon.ops import apply_decision
 
 
 class Recorder:
@@ -30,6 +34,7 @@ class Recorder:
         self.calls.append(("setreply", rcode, xcode, msg))
 
 
+NAMES = HeaderNames.from_config(load_config(Path("/dev/null")).headers)
 HEADERS = [("Received", "from x"), ("X-Outguard-Route", "tls-required"), ("Subject", "Lab results"),
            ("x-outguard-verdict", "deliver"), ("X-Outguard-Route", "encryption-gateway")]
 RCPTS = ["<Ann@Example.net>", "<bob@example.net>"]
@@ -37,7 +42,7 @@ RCPTS = ["<Ann@Example.net>", "<bob@example.net>"]
 
 def apply(decision: Decision) -> tuple[str, list[tuple]]:
     ops = Recorder()
-    return apply_decision(ops, decision, HeaderNames(), HEADERS, RCPTS), ops.calls
+    return apply_decision(ops, decision, NAMES, HEADERS, RCPTS), ops.calls
 
 
 def test_encrypt_quarantine_tags_recipients_and_lookalike_stripping() -> None:

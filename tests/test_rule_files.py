@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from outguard.cli.main import main
-from outguard.rules.loader import RuleSetError, lint, load_rules
+from outguard.rules.lint import lint
+from outguard.rules.loader import RuleSetError, load_rules
 
 GOOD = """
 rules:

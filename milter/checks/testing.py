@@ -49,7 +49,7 @@ def outguard_harness(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     def make(plugins: dict[str, object] | None = None, rules: str | Path | None = None, defaults: bool = True,
              enabled: list[str] | None = None, config: dict[str, Any] | None = None) -> Harness:
         overrides = dict(config or {})
-        overrides.setdefault("rules", {"local": [], "override": []})
+        overrides.setdefault("rules", {"site": None, "local": [], "override": []})
         if enabled is not None:  # exactly these checks (shipped ones not named are disabled)
             overrides.setdefault("plugins", {}).update(exactly(enabled))
         cfg = load_config(Path("/dev/null"), overrides)

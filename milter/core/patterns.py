@@ -73,6 +73,11 @@ class PatternSet:
     def __len__(self) -> int:
         return len(self.patterns)
 
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The finding ids these patterns report (each pattern's own id)."""
+        return tuple(p.id for p in self.patterns)
+
     def scan(self, message: Message, timeout: float) -> list[Finding]:
         findings: list[Finding] = []
         for pattern in self.patterns:

@@ -14,12 +14,14 @@ JsonPath = tuple[Any, ...]
 
 
 class SourceError(Exception):
-    """An error in a YAML source file; `str()` starts with `file:line:`."""
+    """An error in a YAML source file; `str()` starts with `file:line:` (`file:line:column:`
+    where the parser knows the column of the mistake)."""
 
-    def __init__(self, file: str, line: int, message: str) -> None:
-        super().__init__(f"{file}:{line}: {message}")
+    def __init__(self, file: str, line: int, message: str, column: int | None = None) -> None:
+        super().__init__(f"{file}:{line}:{f'{column}:' if column else ''} {message}")
         self.file = file
         self.line = line
+        self.column = column
         self.message = message
 
 
@@ -55,8 +57,9 @@ def load_text(text: str, file: str) -> Loaded:
         data = None if node is None else _build(node, (), lines, loader, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise SourceError(file, line, f"YAML syntax: {exc.problem or exc}") from None
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, None)
+        context = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
+        raise SourceError(file, line, f"YAML syntax: {exc.problem or exc}{context}", column) from None
     except yaml.YAMLError as exc:
         raise SourceError(file, 1, f"YAML: {exc}") from None
     finally:
@@ -121,5 +124,6 @@ def validate(loaded: Loaded, schema: dict[str, Any]) -> list[SourceError]:
 
 def _describe(err: jsonschema.ValidationError) -> str:
     if err.validator == "additionalProperties":
-        return err.message.replace("Additional properties are not allowed", "unknown key(s)")
+        valid = ", ".join(sorted(err.schema.get("properties", {})))
+        return err.message.replace("Additional properties are not allowed", "unknown key(s)") + f" (valid: {valid})"
     return err.message

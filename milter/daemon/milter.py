@@ -24,9 +24,10 @@ import Milter
 from outguard.checks.host import where_it_broke
 from outguard.core.config import Config
 from outguard.core.decision import Decision
+from outguard.core.headers import HeaderNames
 from outguard.core.message import Envelope
 from outguard.core.verdict import Verdict
-from outguard.daemon.ops import HeaderNames, apply_decision
+from outguard.daemon.ops import apply_decision
 from outguard.daemon.runner import InspectionFailed, Payload, Runner
 from outguard.daemon.sdnotify import notify
 from outguard.ops.audit import AuditLog, record_of
@@ -108,15 +109,17 @@ class Daemon:
 
     runner: Runner
     config: Config
-    names: HeaderNames = field(default_factory=HeaderNames)
+    names: HeaderNames = field(init=False)
     messages: int = 0
     audit: AuditLog | None = None
     metrics: Metrics | None = None
 
+    def __post_init__(self) -> None:
+        self.apply_config(self.config)
+
     @classmethod
     def create(cls, runner: Runner, config: Config) -> Daemon:
         daemon = cls(runner, config)
-        daemon.apply_config(config)
         audit = config.section("audit")
         if audit.get("path"):
             daemon.audit = AuditLog(Path(audit["path"]), audit.get("fsync", "always"),
@@ -130,11 +133,8 @@ class Daemon:
         return daemon
 
     def apply_config(self, config: Config) -> None:
-        h = config.headers
         self.config = config
-        self.names = HeaderNames(verdict=h.get("verdict", "X-Outguard-Verdict"),
-                                 route=h.get("route", "X-Outguard-Route"),
-                                 monitor=h.get("monitor", "X-Outguard-Monitor"))
+        self.names = HeaderNames.from_config(config.headers)
 
     @property
     def daemon_settings(self) -> dict[str, Any]:

@@ -3,13 +3,11 @@ quarantine, reply). Written against a small protocol so it is tested without pym
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from outguard.core.decision import Decision
+from outguard.core.headers import OUR_HEADER_PREFIX, HeaderNames
 from outguard.core.verdict import Verdict
-
-OUR_HEADER_PREFIX = "x-outguard-"
 
 
 class MilterOps(Protocol):
@@ -19,14 +17,6 @@ class MilterOps(Protocol):
     def delrcpt(self, rcpt: str) -> None: ...
     def quarantine(self, reason: str) -> None: ...
     def setreply(self, rcode: str, xcode: str | None = None, msg: str | None = None) -> None: ...
-
-
-@dataclass(frozen=True)
-class HeaderNames:
-    verdict: str = "X-Outguard-Verdict"
-    route: str = "X-Outguard-Route"
-    monitor: str = "X-Outguard-Monitor"
-    quarantine: str = "X-Outguard-Quarantine"
 
 
 def _bare(address: str) -> str:

@@ -9,8 +9,7 @@ from email import policy
 from email.parser import BytesHeaderParser
 from typing import Any
 
-VERDICT_HEADER = "X-Outguard-Verdict"
-REASON_HEADER = "X-Outguard-Quarantine"
+from outguard.core.headers import HeaderNames
 
 
 class QueueError(Exception):
@@ -48,7 +47,7 @@ def headers_of(queue_id: str, config_dir: str | None = None) -> dict[str, str]:
     return {k: str(v) for k, v in msg.items()}
 
 
-def list_held(config_dir: str | None = None) -> list[Held]:
+def list_held(names: HeaderNames, config_dir: str | None = None) -> list[Held]:
     out = []
     for line in _run(["postqueue", *_conf(config_dir), "-j"]).splitlines():
         entry: dict[str, Any] = json.loads(line)
@@ -62,7 +61,7 @@ def list_held(config_dir: str | None = None) -> list[Held]:
             queue_id=entry["queue_id"], arrival_time=int(entry.get("arrival_time", 0)),
             sender=entry.get("sender", ""), recipients=tuple(r["address"] for r in entry.get("recipients", [])),
             size=int(entry.get("message_size", 0)),
-            verdict=headers.get(VERDICT_HEADER, "-"), reason=headers.get(REASON_HEADER, "-"),
+            verdict=headers.get(names.verdict, "-"), reason=headers.get(names.quarantine, "-"),
         ))
     return out
 

@@ -54,6 +54,21 @@ class Rule:
     then: Actions
     tests: tuple[RuleTest, ...]
     origin: str  # file:line
+    finding_refs: tuple[tuple[str, str], ...] = ()  # (finding glob, file:line) of every `finding:` in `when`
+
+
+def finding_refs(when: Any, loaded: Loaded, path: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Every `finding:` glob in a condition tree, with the file:line it was written at."""
+    out: list[tuple[str, str]] = []
+    if isinstance(when, dict):
+        if isinstance(when.get("finding"), str):
+            out.append((when["finding"], f"{loaded.file}:{loaded.line_of(path + ('finding',))}"))
+        for key in ("all", "any"):
+            for i, sub in enumerate(when.get(key) or []):
+                out += finding_refs(sub, loaded, path + (key, i))
+        if "not" in when:
+            out += finding_refs(when["not"], loaded, path + ("not",))
+    return out
 
 
 @dataclass(frozen=True)
@@ -66,9 +81,6 @@ class RuleSet:
     @property
     def adds_unsubscribe(self) -> bool:
         return any(r.then.add_unsubscribe for r in self.rules)
-
-    def get(self, rule_id: str) -> Rule | None:
-        return next((r for r in self.rules if r.id == rule_id), None)
 
     def enforcing(self, rule_id: str) -> RuleSet:
         """This set with one rule forced to enforce mode (its own tests judge its actions)."""
@@ -85,11 +97,65 @@ def _yaml_files(path: Path) -> list[Path]:
     return [path] if path.exists() else []
 
 
+@dataclass(frozen=True)
+class Layers:
+    """Which files a rule set is made of, in the order they apply."""
+
+    base: tuple[Path, ...]
+    local: tuple[Path, ...]
+    override: tuple[Path, ...]
+
+
+def site_layers(folder: Path, loose: bool) -> tuple[list[Path], list[Path]]:
+    """A site folder's (local, override) files: FOLDER/local.d and FOLDER/override.d, and
+    with `loose` the rule files lying in FOLDER itself too (a `--rules` folder; not
+    /etc/outguard, where outguard.yaml lives)."""
+    return ((_yaml_files(folder) if loose else []) + _yaml_files(folder / "local.d"),
+            _yaml_files(folder / "override.d"))
+
+
+def layers(config: Config, extra: list[Path] | None = None, include_defaults: bool | None = None) -> Layers:
+    """The files the config (and `--rules` folders or files in `extra`) name. A folder or
+    file named explicitly must exist; the site folder's subfolders may be absent."""
+    rules_cfg = config.rules
+    defaults = rules_cfg["defaults"] if include_defaults is None else include_defaults
+    local: list[Path] = []
+    override: list[Path] = []
+    if rules_cfg.get("site"):
+        site_local, site_override = site_layers(Path(rules_cfg["site"]), loose=False)
+        local += site_local
+        override += site_override
+    missing = []
+    for key, into in (("local", local), ("override", override)):
+        for name in rules_cfg[key]:
+            path = Path(name)
+            if not path.exists():
+                missing.append(SourceError(config.source, 1, f"rules.{key}: {path} does not exist"))
+            into += _yaml_files(path)
+    for path in extra or []:
+        if not path.exists():
+            missing.append(SourceError(str(path), 1, "no such rule file or folder"))
+        elif path.is_dir():
+            more_local, more_override = site_layers(path, loose=True)
+            local += more_local
+            override += more_override
+        else:
+            local.append(path)
+    if missing:
+        raise RuleSetError(missing)
+    return Layers(tuple(_yaml_files(shipped_rules_dir()) if defaults else ()), tuple(local), tuple(override))
+
+
 @dataclass
 class _Entry:
     spec: dict[str, Any]
     loaded: Loaded
     path: tuple[Any, ...]
+    when_at: tuple[Loaded, tuple[Any, ...]] | None = None  # where `when` was written (an override may keep it)
+
+    @property
+    def when_source(self) -> tuple[Loaded, tuple[Any, ...]]:
+        return self.when_at or (self.loaded, self.path)
 
     @property
     def origin(self) -> str:
@@ -112,19 +178,11 @@ def load_rules(
 ) -> RuleSet:
     """Load the rule set the config names, plus `extra` local files or folders.
 
-    A folder given in `extra` adds its `*.yaml` as local rules and its `override.d/` as overrides.
+    A folder given in `extra` is read like the site folder: its `*.yaml` and `local.d/` as
+    local rules, its `override.d/` as overrides.
     """
-    rules_cfg = config.rules
-    defaults = rules_cfg.get("defaults", True) if include_defaults is None else include_defaults
-    base_files: list[Path] = _yaml_files(shipped_rules_dir()) if defaults else []
-    local_files: list[Path] = [f for p in rules_cfg.get("local", []) for f in _yaml_files(Path(p))]
-    override_files: list[Path] = [f for p in rules_cfg.get("override", []) for f in _yaml_files(Path(p))]
-    for p in extra or []:
-        if not p.exists():
-            raise RuleSetError([SourceError(str(p), 1, "no such rule file or folder")])
-        local_files += _yaml_files(p)
-        if p.is_dir():
-            override_files += _yaml_files(p / "override.d")
+    chosen = layers(config, extra, include_defaults)
+    base_files, local_files, override_files = list(chosen.base), list(chosen.local), list(chosen.override)
 
     errors: list[SourceError] = []
     rules: dict[str, _Entry] = {}
@@ -170,7 +228,8 @@ def load_rules(
                     del table[spec["id"]]
                     continue
                 merged = {**target.spec, **{k: v for k, v in spec.items() if k != "enabled"}}
-                table[spec["id"]] = _Entry(merged, loaded, (kind, i))
+                when_at = None if "when" in spec else target.when_source
+                table[spec["id"]] = _Entry(merged, loaded, (kind, i), when_at)
 
     routes = set(config.routes) if check_routes else None
     oneclick_ready = bool(config.section("oneclick").get("base_url")) or not check_routes
@@ -217,16 +276,9 @@ def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceErr
             matches=t.get("matches"), findings=tuple(t.get("findings", [])),
             origin=f"{loaded.file}:{loaded.line_of(path + ('tests', i))}",
         ))
+    when_loaded, when_path = entry.when_source
     return Rule(
         id=spec["id"], description=spec["description"], status=spec["status"],
         mode=spec.get("mode", "enforce"), when=when, then=then, tests=tuple(tests), origin=entry.origin,
+        finding_refs=tuple(dict.fromkeys(finding_refs(spec["when"], when_loaded, when_path + ("when",)))),
     )
-
-
-def lint(ruleset: RuleSet) -> list[str]:
-    """Problems that do not stop a load but must not ship: a stable rule with no tests."""
-    problems = []
-    for rule in ruleset.rules:
-        if rule.status == "stable" and not rule.tests:
-            problems.append(f"{rule.origin}: rule {rule.id} is stable but has no tests")
-    return problems

@@ -8,7 +8,8 @@ from fnmatch import fnmatchcase
 
 from outguard.core.decision import Result
 from outguard.core.message import Envelope
-from outguard.rules.loader import Rule, RuleSet, RuleTest, lint
+from outguard.rules.lint import errors, lint
+from outguard.rules.loader import Rule, RuleSet, RuleTest
 
 # How a test message is inspected: raw bytes, envelope, the rule set to decide with. The
 # caller passes the real pipeline (outguard.pipeline.Inspector), so a rule test sees
@@ -52,4 +53,4 @@ def run_test(inspect: Inspect, ruleset: RuleSet, rule: Rule, test: RuleTest) -> 
 def run_all(ruleset: RuleSet, inspect: Inspect) -> tuple[list[TestOutcome], list[str]]:
     """Every test of every rule, plus lint problems (a stable rule without tests fails)."""
     outcomes = [run_test(inspect, ruleset, rule, t) for rule in ruleset.rules for t in rule.tests]
-    return outcomes, lint(ruleset)
+    return outcomes, [str(issue) for issue in errors(lint(ruleset))]

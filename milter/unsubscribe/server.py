@@ -13,22 +13,17 @@ reverse proxy; it listens on loopback by default.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
-import sys
 import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from outguard.core.config import ConfigError, load_config
-from outguard.store import Event, StoreUnavailable, SuppressionStore, resolve
-from outguard.store.policy import Policy
-from outguard.unsubscribe.tokens import SecretError, TokenCodec, TokenError, load_secret, unsubscribe_headers
+from outguard.store import Event, StoreUnavailable, SuppressionStore
+from outguard.unsubscribe.tokens import TokenCodec, TokenError
 
 log = logging.getLogger("outguard.unsubscribe.tokens")
 
@@ -138,54 +133,3 @@ def serve(endpoint: Endpoint, host: str, port: int) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), make_handler(endpoint))
     server.daemon_threads = True
     return server
-
-
-# -- command line ------------------------------------------------------------------------------
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("oneclick", help="one-click unsubscribe (RFC 8058): the endpoint and its links")
-    p.add_argument("--config", type=Path, help="site config (default /etc/outguard/outguard.yaml if present)")
-    p.add_argument("--store", metavar="URL", help="SQLAlchemy URL or SQLite file (default: config store.url)")
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help=argparse.SUPPRESS)
-    sub = p.add_subparsers(dest="oneclick_command", required=True)
-    s = sub.add_parser("serve", help="run the HTTP endpoint")
-    s.add_argument("--listen", metavar="HOST:PORT", help="default: oneclick.listen (127.0.0.1:8025)")
-    u = sub.add_parser("url", help="the List-Unsubscribe headers for one recipient")
-    u.add_argument("address")
-    u.add_argument("--scope", default="global", help="global (default), list:<List-Id> or domain:<sender domain>")
-    u.add_argument("--base-url", help="default: oneclick.base_url")
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-        cfg = config.section("oneclick") if "oneclick" in config.raw else {}
-        codec = TokenCodec(load_secret(cfg.get("secret_file")), int(cfg.get("max_age_days") or 0))
-    except (ConfigError, SecretError, OSError) as exc:
-        print(f"outguard: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=getattr(logging, (args.log_level or "info").upper()), stream=sys.stderr,
-                        format="outguard oneclick: %(message)s")
-    if args.oneclick_command == "url":
-        base = (args.base_url or cfg.get("base_url") or "").rstrip("/")
-        if not base:
-            print("outguard: no base URL (oneclick.base_url or --base-url)", file=sys.stderr)
-            return 2
-        for name, value in unsubscribe_headers(codec, base, args.address, args.scope):
-            print(f"{name}: {value}")
-        return 0
-    store_cfg = config.section("store")
-    store = SuppressionStore(resolve(args.store, store_cfg), Policy.from_config(store_cfg.get("policy")), create=True,
-                             connect_timeout=float(store_cfg.get("connect_timeout_seconds", 3)))
-    host, _, port = (args.listen or cfg.get("listen") or "127.0.0.1:8025").rpartition(":")
-    server = serve(Endpoint(codec, store), host.strip("[]") or "127.0.0.1", int(port))
-    log.info("listening on %s:%d", *server.server_address[:2])
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        store.close()
-    return 0

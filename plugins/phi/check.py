@@ -42,6 +42,8 @@ LABEL = {"ssn": "SSN", "mbi": "MBI", "hicn": "HICN", "npi": "NPI", "dea": "DEA",
          "ndc": "NDC"}
 ORDER = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "dob", "name", "phone", "fax",
          "email", "address", "ip", "icd10", "ndc")
+# The finding ids this check can produce (read by the host for `rules lint`).
+emits = (*(f"phi.{kind}" for kind in ORDER), "phi.health_context", "recipient.freemail", "scan.truncated")
 
 
 @dataclass

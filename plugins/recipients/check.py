@@ -319,7 +319,9 @@ def _suppressed_finding(rcpt: str, records: list[Any]) -> Finding:
 class RecipientsCheck:
     """Recipient hygiene against the suppression store and the reference lists."""
 
-    emits = ("recipient.*",)
+    emits = ("recipient.suppressed", "recipient.trap", "recipient.invalid", "recipient.role", "recipient.disposable",
+             "recipient.typo_domain", "recipient.no_mx", "recipient.wireless_domain", "recipient.store_unavailable",
+             "recipient.none_deliverable", "recipient.none_deliverable_bulk")
     settings_schema = SETTINGS_SCHEMA
 
     def __init__(self) -> None:
