@@ -63,6 +63,8 @@ def _event_json(ev: Any) -> dict[str, Any]:
 
 def _report_json(label: str, report: Report, outcome: Outcome | None, dry_run: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"file": label, "kind": report.kind, "events": [_event_json(e) for e in report.events]}
+    if report.events:  # the reason token per recipient (README: bounce reasons)
+        out["reasons"] = {e.recipient: e.cause for e in report.events}
     if report.original_message_id:
         out["original_message_id"] = report.original_message_id
     if report.problems:

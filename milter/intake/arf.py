@@ -51,6 +51,6 @@ def parse_arf(msg: Message) -> Report | None:
         reporter = (fields.get("reporting-mta") or [""])[0].split(";", 1)[-1].strip() or None
         for rcpt in rcpts:
             report.events.append(DeliveryEvent(rcpt, etype, reason=ftype, remote_mta=reporter, feedback_type=ftype,
-                                               original_message_id=report.original_message_id,
+                                               cause="feedback", original_message_id=report.original_message_id,
                                                original_sender=report.original_sender))
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.message import Message
 
 from ..store.policy import Policy
-from .events import DeliveryEvent, Report, classify, find_code
+from .events import DeliveryEvent, Report, assess, find_code
 from .util import clean_address, field_blocks, note_original, one_line
 
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
@@ -58,8 +58,8 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
                     from .nonstandard import _report_text
                     human = " ".join(_report_text(msg).split())[:4000]
                 for_class = human
-            kind, eff, reason = classify(status, code, for_class, policy, final=final)
+            v = assess(status, code, for_class, policy, final=final)
             report.events.append(DeliveryEvent(
-                rcpt, kind, eff, code, reason, remote, diag_text[:1000] or None,
-                original_message_id=report.original_message_id, original_sender=report.original_sender))
+                rcpt, v.kind, v.status, code, v.reason, remote, diag_text[:1000] or None,
+                original_message_id=report.original_message_id, original_sender=report.original_sender, cause=v.cause))
     return report

@@ -12,7 +12,7 @@ import re
 from email.message import Message
 
 from ..store.policy import Policy
-from .events import DeliveryEvent, Report, classify, find_code, find_status, text_status
+from .events import DeliveryEvent, Report, assess, find_code, find_status, text_status
 from .util import addresses_in, header_addresses, is_robot, original_headers, part_text
 
 _BOUNCE_SUBJECT = re.compile(
@@ -202,8 +202,8 @@ def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | No
         diag_for_class = diag
         if single and not text_status(ctx):
             diag_for_class = (diag + " " + " ".join(whole.split()))[:4000]
-        kind, eff, reason = classify(status, code, diag_for_class, policy, final=not warning)
-        report.events.append(DeliveryEvent(addr, kind, eff, code, reason, None, diag or None,
+        v = assess(status, code, diag_for_class, policy, final=not warning)
+        report.events.append(DeliveryEvent(addr, v.kind, v.status, code, v.reason, None, diag or None,
                                            original_message_id=report.original_message_id,
-                                           original_sender=report.original_sender))
+                                           original_sender=report.original_sender, cause=v.cause))
     return report
