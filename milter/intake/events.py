@@ -130,9 +130,8 @@ def assess(status: str | None, code: str | None, diagnostic: str | None, policy:
     `final` False (a DSN's Action: delayed, a "will retry" warning) is never hard."""
     policy = policy or Policy()
     diag = diagnostic or ""
-    status = (status or "").strip() or None
-    if status and not STATUS_RE.fullmatch(status):
-        status = None
+    m = STATUS_RE.match((status or "").strip())  # "4.4.1 (Persistent transient failure ...)": its code
+    status = m.group(0) if m else None
     inner = find_status(diag)
     if (not status or _generic(status)) and inner and (not status or inner[0] == status[0]):
         if not status or not _generic(inner) or inner.split(".")[1] != "0":
@@ -151,6 +150,8 @@ def assess(status: str | None, code: str | None, diagnostic: str | None, policy:
     cause = bounce_reason(reported, code, diag)
     if cause == "undefined" and reported is None and status is not None and phrase:
         cause = status_reason(status) or cause
+    if cause == "expired" and not final:  # a delay has not expired yet: why it is delayed, if the code says
+        cause = status_reason(reported) or "undefined"
     temporary = not final or (status or "").startswith("4") or (not status and (code or "").startswith("4"))
     kind = policy.classify_bounce(status, code, diag, cause, temporary=temporary)
     if status is None:

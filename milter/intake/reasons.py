@@ -25,18 +25,20 @@ REASONS = ("userunknown", "hostunknown", "notaccept", "hasmoved", "mailboxfull",
 # Phrasing per reason. Provider/MTA notes say where a phrase comes from; a phrase is listed
 # once, under the reason the receiver means by it.
 PHRASES: dict[str, tuple[str, ...]] = {
-    "virusdetected": (
-        r"virus", r"malware", r"infected", r"\bworm\b", r"trojan",
+    "virusdetected": (  # "scanned for viruses" footers are no virus report
+        r"virus(es)? .{0,20}(found|detected|infected)", r"(contains?|infected|detected|found)( with| by)? (a |an )?"
+        r"(virus|malware|worm|trojan)", r"\binfected (message|attachment|file|mail)", r"malware (found|detected)",
     ),
     "mesgtoobig": (
         r"message (is )?too (big|large)", r"message size exceeds", r"exceed(s|ed)? the (maximum )?(allowed |permitted )?"
         r"(incoming )?(message )?size", r"size (limit )?exceeded", r"message (length|size) exceeds",
         r"larger than (the )?(current )?(system )?(limit|maximum)", r"too big for (the )?system",
-        r"message size .{0,30}(exceeds|larger|too)", r"maximum (allowed )?(message )?size",
+        r"message size .{0,30}(exceeds|larger|too)", r"maximum (allowed )?(message )?size", r"class=size",
         r"mail size limit", r"message exceeded .{0,20}size", r"size of .{0,20}message .{0,20}exceeds",
     ),
     "spamdetected": (
-        r"\bspam\b", r"\bspamming\b", r"unsolicited (mail|e-?mail|commercial|bulk)", r"bulk (e-?)?mail",
+        r"\bspam(?!haus|cop| ?list)\w*", r"\bunsolicited\b", r"bulk (e-?)?mail", r"mass ?mail", r"anti-?spam",
+        r"\bdspam\b", r"uribl", r"surbl", r"content reject", r"spam ?signature",
         r"junk ?mail", r"content filter", r"message content rejected", r"spam ?assassin", r"scored? (too high|\d)",
         r"\bubc?e\b", r"likely (to be )?unsolicited", r"detected as (spam|junk)", r"looks like (spam|junk)",
         r"classified as (spam|junk)", r"considered (as )?(spam|junk)", r"barracuda", r"spam ?filter",
@@ -44,7 +46,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"message (was )?(identified|rejected) as", r"high probability of",
     ),
     "securityerror": (
-        r"\bspf\b", r"\bdkim\b", r"\bdmarc\b", r"authentication (is )?required", r"auth(entication)? ?(failed|failure)",
+        r"\bspf\b", r"sender policy framework", r"\bdkim\b", r"\bdmarc\b", r"authentication (is )?required",
+        r"auth(entication)? ?(failed|failure)",
         r"must (first )?(authenticate|login)", r"not authenticated", r"sender (address )?(forgery|spoof)",
         r"spoof", r"unauthenticated", r"starttls", r"tls (is )?required", r"encryption (is )?required",
         r"resolver\.rst\.authrequired", r"not authori[sz]ed to send", r"sender is not authori[sz]ed",
@@ -55,17 +58,18 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"\brbl\b", r"\bdnsbl\b", r"\bbarracudacentral\b", r"client host .{0,80}(blocked|rejected|refused)",
         r"blocked (using|by|because|for|due)", r"\bblocked\b", r"reputation", r"\bptr\b", r"reverse (dns|lookup)",
         r"rdns", r"no (reverse|dns) (record|entry)", r"cannot find your hostname", r"hostname .{0,40}(not|does not)"
-        r" .{0,20}(match|resolve)", r"your (ip|host|server|network)", r"ip address .{0,40}(block|reject|refuse|listed|"
+        r" .{0,20}(match|resolve)", r"your (ip|host|server|network) .{0,40}(block|listed|reject|refused|denied|"
+        r"not allowed|reputation)", r"\d+\.\d+\.\d+\.\d+\]? is not allowed", r"spam ?list",
+        r"ip address .{0,40}(block|reject|refuse|listed|"
         r"not (allowed|permitted))", r"(connection|access) (refused|denied|rejected) .{0,30}(ip|host|network)",
         r"access denied", r"traffic not accepted", r"not accepting (mail|messages|connections) from",
         r"not accepted for policy reasons", r"(?<!not )listed (at|in|on|by)", r"\bdenied\b.{0,20}\bip\b", r"banned",
         r"dynamic (ip|address|pool)", r"residential", r"\bdul\b", r"poor reputation", r"sender .{0,30}blocked",
         r"temporarily deferred", r"ts0[1-4]", r"\bdyn:", r"rejected due to", r"mail from .{0,60} refused",
         r"refused to talk to me", r"messages from .{0,80} (weren't|were not) sent", r"\bhelo\b .{0,40}(rejected|invalid)",
-        r"\bhost .{0,60}(refused|rejected)",
     ),
     "ratelimited": (
-        r"rate limit", r"too many (messages|mails|emails|recipients per)", r"sending rate", r"throttl",
+        r"rate limit", r"too many (messages|mails|emails|recipients per)(?! on the server)", r"sending rate", r"throttl",
         r"unusual (rate|amount|volume)", r"exceeded (the )?(daily|hourly|sending) (limit|quota)",
         r"try (again )?later.{0,40}(rate|many)", r"receiving mail at a rate", r"\bdeferred due to",
         r"temporarily (rate|limited)", r"frequency limit",
@@ -76,7 +80,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "norelaying": (
         r"relay(ing)? (access )?(denied|not permitted|not allowed|prohibited)", r"unable to relay",
         r"not (allowed|permitted) to relay", r"we do not relay", r"relay not", r"no relaying",
-        r"open relay", r"is not a (local|valid) domain .{0,20}relay", r"cannot relay",
+        r"open relay", r"is not a (local|valid) domain .{0,20}relay", r"cannot relay", r"as a relay", r"rcpthosts",
     ),
     "policyviolation": (
         r"polic(y|ies)", r"illegal attachment", r"attachment .{0,40}(not allowed|prohibited|blocked|rejected)",
@@ -95,7 +99,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"too much mail", r"storage space", r"exceeded (the )?(storage|mailbox|disk)", r"no (more )?space",
         r"out of (disk|storage|space)", r"not enough (space|storage)", r"user (is )?over", r"box (is )?full",
         r"size limit .{0,30}(mailbox|account|user)", r"exceeds? .{0,30}(storage|allocation)",
-        r"mailbox .{0,20}(would|will) exceed", r"maildir", r"overquota", r"too full",
+        r"mailbox .{0,20}(would|will) exceed", r"maildir", r"overquota", r"too full", r"mailbox exceeds",
+        r"too many messages on the server",
     ),
     "suspend": (
         r"(account|mailbox|address|user)( has been| was| is)? (temporarily )?(disabled|deactivated|inactive|"
@@ -123,7 +128,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"relay access denied.{0,10}$", r"user doesn'?t", r"no (such|valid) (e-?mail|user)", r"not recogni[sz]ed",
         r"addresses? (is |are )?(invalid|unknown)", r"(user|recipient) .{0,30}(unknown|not found)",
         r"rejected.{0,30}unknown", r"unable to (find|locate) .{0,20}(user|recipient|mailbox)",
-        r"local(-| )?part", r"invalid mailbox", r"not a recipient", r"unrouteable address",
+        r"local(-| )?part", r"invalid mailbox", r"not a recipient", r"unrouteable address", r"disabled or discontinued",
+        r"final (e-?mail )?delivery point", r"n'existe pas", r"bad[_ ]recipient", r"not an active (address|user|mailbox)",
+        r"invalid .{0,20}username", r"no mail ?box",
     ),
     "hostunknown": (
         r"host (name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
@@ -131,14 +138,17 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"host or domain name not found", r"invalid domain", r"bad destination (system|host)", r"nonexistent domain",
         r"domain .{0,40}is not (valid|accepted)", r"couldn'?t find any host", r"unknown domain",
         r"domain (is )?(invalid|unknown|not (found|hosted|exist))", r"nxdomain", r"no such host", r"host not found",
-        r"unrouteable mail domain", r"mx (record|lookup)", r"domain name (service|system)",
+        r"unrouteable mail domain", r"mx (record|lookup)", r"domain name (service|system)", r"name or service not known",
+        r"could not find a gateway",
     ),
     "notaccept": (
-        r"null mx", r"does not accept (e-?)?mail", r"not accept(ing)? (any )?(e-?)?mail", r"accepts no mail",
+        r"null mx", r"(domain|host) does not accept (e-?)?mail", r"accepts no mail", r"does not accept (any )?mail$",
     ),
     "expired": (
         r"expired", r"could not be delivered (for|within) \d+", r"(delivery )?time(d)? ?out", r"timeout",
-        r"retry (time|timeout) (not reached|exceeded)", r"giving up", r"given up", r"too long in (the )?queue",
+        r"retry (time|timeout) (not reached|exceeded)", r"too long in (the )?queue", r"in the queue too long",
+        r"failed (after )?\d+ attempts", r"failing for a long time", r"allowed queue period",
+        r"not delivered within \d+",
         r"has been delayed", r"not been delivered .{0,40}(days|hours)", r"(days|hours) .{0,40}(unable|could not)",
         r"message (was )?(queued|in the queue) too long", r"maximum (queue|delivery) time",
     ),
@@ -147,6 +157,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"establish an smtp connection", r"connection (refused|timed out|reset|lost|dropped|closed)",
         r"could not connect", r"unable to connect", r"no route to host", r"network (is )?unreachable",
         r"lost connection", r"connect(ion)? to .{0,60} failed", r"unexpected (connection|disconnect)",
+        r"did not respond", r"not responding", r"no answer from",
     ),
     "systemfull": (
         r"(system|server|disk|spool|queue) (is )?full", r"insufficient system (storage|resources)",
@@ -161,20 +172,22 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"unable to (create|write)", r"file create failed", r"configuration error", r"server error",
         r"service (not |un)available", r"temporary (failure|error|problem)", r"try (again )?later",
         r"transaction failed", r"unavailable", r"technical (problem|error|difficult)", r"malfunction",
+        r"error while (being )?processed",
     ),
     "syntaxerror": (
         r"syntax error", r"command (not )?(recogni[sz]ed|unrecogni[sz]ed|unknown)", r"bad sequence",
         r"unrecognized command", r"invalid command", r"parameter (not |un)recogni[sz]ed", r"line too long",
     ),
     "exceedlimit": (
-        r"exceeds? .{0,20}(recipient|your) (limit|size)", r"too many recipients", r"recipient limit",
+        r"exceeds? .{0,20}(recipient|your) (limit|size)", r"recipsizelimit", r"too large for this recipient",
+        r"too many recipients", r"recipient limit",
     ),
     "filtered": (
         r"rejected by (the )?(recipient|user|content|filter|domain)", r"user reject", r"refused by (the )?recipient",
         r"filtered", r"not accepted by (the )?recipient", r"recipient .{0,30}(does not|doesn'?t) (accept|want)",
         r"whitelist", r"allowed (senders|list)", r"approved senders", r"sender (is )?not (allowed|permitted)",
         r"not (authori[sz]ed|allowed) to (send|mail|post|email)", r"only accepts mail from", r"members only",
-        r"\bblock(ed)? sender", r"challenge", r"moderat",
+        r"\bblock(ed)? sender", r"challenge", r"not pre-?approved", r"not accepting mail with",
     ),
     "rejected": (
         r"sender (address )?(rejected|refused|denied|invalid|unknown|domain)", r"mail from .{0,40}(rejected|refused)",
@@ -191,16 +204,16 @@ PHRASES: dict[str, tuple[str, ...]] = {
 # ("Recipient address rejected: blocked using spamhaus" is a block), a catch-all like
 # "rejected" last. An address stated outright ("User unknown", `_STRONG_ADDRESS`) is tried
 # first unless the status is 5.7.x.
-ORDER = ("virusdetected", "mesgtoobig", "spamdetected", "securityerror", "norelaying", "ratelimited", "toomanyconn",
-         "blocked", "mailboxfull", "suspend", "hasmoved", "userunknown", "hostunknown", "notaccept", "policyviolation",
-         "contenterror", "expired", "networkerror", "systemfull", "mailererror", "exceedlimit", "syntaxerror",
+ORDER = ("virusdetected", "exceedlimit", "mailboxfull", "mesgtoobig", "spamdetected", "securityerror", "norelaying",
+         "ratelimited", "toomanyconn", "blocked", "suspend", "hasmoved", "hostunknown", "userunknown", "notaccept",
+         "policyviolation", "contenterror", "expired", "mailererror", "networkerror", "systemfull", "syntaxerror",
          "filtered", "systemerror", "onhold", "rejected")
 
 # Reasons a catch-all phrase gives: a precise enhanced status outranks them.
-WEAK = ("rejected", "systemerror", "filtered", "onhold", "policyviolation", "contenterror", "expired")
+WEAK = ("rejected", "systemerror", "onhold", "policyviolation", "contenterror", "expired")
 
 # Tried before ORDER when the text states the address outright.
-_ADDRESS_FIRST = ("userunknown", "hostunknown", "mailboxfull")
+_ADDRESS_FIRST = ("hostunknown", "userunknown", "mailboxfull")
 
 # Enhanced status (RFC 3463, plus the vendors' x.7.nnn) -> reason, when the text says nothing.
 STATUS_REASON: dict[str, str] = {
@@ -221,7 +234,7 @@ STATUS_REASON: dict[str, str] = {
     "7.27": "notaccept", "7.28": "spamdetected",
 }
 # Generic ones say nothing about the cause.
-_GENERIC_SUBJECTS = ("0.0", "1.0", "2.0", "3.0", "4.0", "5.0", "6.0")
+_GENERIC_SUBJECTS = ("0.0", "1.0", "2.0", "3.0", "5.0", "6.0")  # 4.0 is still "network"
 
 _COMPILED: dict[str, re.Pattern[str]] = {
     reason: re.compile("|".join(f"(?:{p})" for p in PHRASES[reason]), re.I) for reason in ORDER
@@ -260,20 +273,21 @@ def bounce_reason(status: str | None, code: str | None, text: str | None) -> str
     address_first = subject != "7" and st in (None, "userunknown", "hostunknown") and _strong_address(text)
     ph = phrase_reason(text, _ADDRESS_FIRST if address_first else ())
     if subject == "7":
-        if ph in _ADDRESS_FIRST or ph is None or ph in WEAK and st is not None:
+        if ph in ("userunknown", "hostunknown") or ph is None or ph in WEAK and st is not None:
             return st or "securityerror"
         return ph
     if ph is None:
         return st or "undefined"
-    if st is not None and ph in WEAK:
-        return st
+    if st is not None and ph in WEAK and not (ph == "expired" and (status or "").startswith("4")):
+        return st  # a final failure with a 4.x.x code that says it gave up has expired, whatever the 4.x.x
     return ph
 
 
 # "user unknown" stated outright: the address is the problem whatever else the line says.
 _STRONG_ADDRESS = re.compile(
     r"user unknown|unknown user|no such (user|mailbox|recipient)|recipientnotfound|not listed in|does ?n.?o?t exist|"
-    r"mailbox (unavailable|not found)|unknown recipient|invalid recipient|addressee unknown", re.I)
+    r"mailbox (unavailable|not found)|unknown recipient|invalid recipient|addressee unknown|disabled or discontinued",
+    re.I)
 
 
 def _strong_address(text: str | None) -> bool:
