@@ -8,7 +8,7 @@ import re
 from email import policy as email_policy
 
 from ..store.policy import Policy
-from .arf import parse_arf
+from .arf import parse_arf, parse_jmrp
 from .autoreply import is_autoreply
 from .dsn import parse_dsn
 from .events import Report
@@ -76,6 +76,10 @@ def _parse(msg: email.message.Message, policy: Policy | None) -> Report:
         arf = parse_arf(msg)
         if arf is not None:
             return arf
+    if not report_type:
+        jmrp = parse_jmrp(msg)  # Microsoft's non-standard complaint report
+        if jmrp is not None:
+            return jmrp
     # Some MTAs mark their bounces Auto-Submitted: auto-replied: a robot sender is a bounce.
     if is_autoreply(msg) and not report_type and not _from_robot(msg):
         return Report(kind="autoreply", detail="auto-reply")
