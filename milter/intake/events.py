@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 from ..store.policy import Policy
-from .reasons import bounce_reason, status_reason
+from .reasons import bounce_reason, gave_up, phrase_reason, status_reason
 
 EVENT_TYPES = ("hard", "soft", "policy", "complaint", "unsubscribe", "autoreply", "delivered")
 REPORT_KINDS = ("dsn", "arf", "autoreply", "other")
@@ -111,6 +111,10 @@ def _generic(status: str) -> bool:
     return detail == "0" and subject != "7"
 
 
+# Reasons a "gave up" text does not override: the receiver's verdict on the message itself.
+POLICY_FIRST = ("spamdetected", "virusdetected", "blocked", "mesgtoobig", "policyviolation", "securityerror")
+
+
 class Verdict(NamedTuple):
     """What one failure means: the store type, the effective status, a readable reason and
     the taxonomy token (`reasons.REASONS`) that decides the type."""
@@ -150,8 +154,10 @@ def assess(status: str | None, code: str | None, diagnostic: str | None, policy:
     cause = bounce_reason(reported, code, diag)
     if cause == "undefined" and reported is None and status is not None and phrase:
         cause = status_reason(status) or cause
-    if cause == "expired" and not final:  # a delay has not expired yet: why it is delayed, if the code says
-        cause = status_reason(reported) or "undefined"
+    if cause == "expired" and not final:  # a delay has not expired yet: why it is delayed
+        cause = phrase_reason(diag, skip=("expired",)) or status_reason(reported) or "undefined"
+    elif final and (reported or "").startswith("4") and cause not in POLICY_FIRST and gave_up(diag):
+        cause = "expired"  # retried on a temporary failure until it gave up, whatever the failure was
     temporary = not final or (status or "").startswith("4") or (not status and (code or "").startswith("4"))
     kind = policy.classify_bounce(status, code, diag, cause, temporary=temporary)
     if status is None:

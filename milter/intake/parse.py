@@ -29,6 +29,7 @@ def parse_message(raw: bytes, policy: Policy | None = None, max_bytes: int = MAX
         problems.append(f"message of {len(raw)} bytes: only the first {max_bytes} read")
         raw = raw[:max_bytes]
     try:
+        raw = _LEADING_BLANKS.sub(b"", raw, count=1)  # blank lines before the headers would make them body
         msg = _repair_boundary(email.message_from_bytes(raw, policy=email_policy.compat32))
         report = _parse(msg, policy)
     except Exception as exc:  # a parser bug or a pathological message must not stop the intake
@@ -39,6 +40,7 @@ def parse_message(raw: bytes, policy: Policy | None = None, max_bytes: int = MAX
     return report
 
 
+_LEADING_BLANKS = re.compile(rb"\A(?:[ \t]*\r?\n)+")
 _BOUNDARY = re.compile(r'boundary="([^"]+)"', re.I)
 
 

@@ -63,7 +63,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"ip address .{0,40}(block|reject|refuse|listed|"
         r"not (allowed|permitted))", r"(connection|access) (refused|denied|rejected) .{0,30}(ip|host|network)",
         r"access denied", r"traffic not accepted", r"not accepting (mail|messages|connections) from",
-        r"not accepted for policy reasons", r"(?<!not )listed (at|in|on|by)", r"\bdenied\b.{0,20}\bip\b", r"banned",
+        r"(?<!not )listed (at|in|on|by)", r"\bdenied\b.{0,20}\bip\b", r"banned",
         r"dynamic (ip|address|pool)", r"residential", r"\bdul\b", r"poor reputation", r"sender .{0,30}blocked",
         r"temporarily deferred", r"ts0[1-4]", r"\bdyn:", r"rejected due to", r"mail from .{0,60} refused",
         r"refused to talk to me", r"messages from .{0,80} (weren't|were not) sent", r"\bhelo\b .{0,40}(rejected|invalid)",
@@ -106,7 +106,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"(account|mailbox|address|user)( has been| was| is)? (temporarily )?(disabled|deactivated|inactive|"
         r"suspended|frozen|locked|blocked|on hold|not active)", r"is (inactive|not active|disabled|suspended)",
         r"suspended", r"inactive (account|mailbox|user)", r"(account|mailbox) (has )?expired",
-        r"not (currently )?(active|enabled)", r"deactivated",
+        r"not (currently )?(active|enabled)", r"deactivated", r"expirado por falta de uso",
     ),
     "hasmoved": (
         r"has moved", r"user has moved", r"no longer (with|at|work)", r"address changed", r"new address",
@@ -128,9 +128,9 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"relay access denied.{0,10}$", r"user doesn'?t", r"no (such|valid) (e-?mail|user)", r"not recogni[sz]ed",
         r"addresses? (is |are )?(invalid|unknown)", r"(user|recipient) .{0,30}(unknown|not found)",
         r"rejected.{0,30}unknown", r"unable to (find|locate) .{0,20}(user|recipient|mailbox)",
-        r"local(-| )?part", r"invalid mailbox", r"not a recipient", r"unrouteable address", r"disabled or discontinued",
+        r"local(-| )?part", r"invalid mailbox", r"not a recipient", r"disabled or discontinued",
         r"final (e-?mail )?delivery point", r"n'existe pas", r"bad[_ ]recipient", r"not an active (address|user|mailbox)",
-        r"invalid .{0,20}username", r"no mail ?box",
+        r"invalid .{0,20}username", r"no mail ?box", r"destinatario desconocido", r"usuario desconocido",
     ),
     "hostunknown": (
         r"host (name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
@@ -139,7 +139,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"domain .{0,40}is not (valid|accepted)", r"couldn'?t find any host", r"unknown domain",
         r"domain (is )?(invalid|unknown|not (found|hosted|exist))", r"nxdomain", r"no such host", r"host not found",
         r"unrouteable mail domain", r"mx (record|lookup)", r"domain name (service|system)", r"name or service not known",
-        r"could not find a gateway",
+        r"could not find a gateway", r"unrouteable address",  # Exim: the domain routes nowhere
     ),
     "notaccept": (
         r"null mx", r"(domain|host) does not accept (e-?)?mail", r"accepts no mail", r"does not accept (any )?mail$",
@@ -242,15 +242,21 @@ _COMPILED: dict[str, re.Pattern[str]] = {
 _STATUS_RE = re.compile(r"^[245]\.(\d{1,3})\.(\d{1,3})$")
 
 
-def phrase_reason(text: str | None, first: tuple[str, ...] = ()) -> str | None:
-    """The reason the diagnostic's phrasing means, if any; `first` are tried before `ORDER`."""
+def phrase_reason(text: str | None, first: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str | None:
+    """The reason the diagnostic's phrasing means, if any; `first` are tried before `ORDER`,
+    `skip` not at all."""
     flat = " ".join((text or "").split())
     if not flat:
         return None
     for reason in first + ORDER:
-        if _COMPILED[reason].search(flat):
+        if reason not in skip and _COMPILED[reason].search(flat):
             return reason
     return None
+
+
+def gave_up(text: str | None) -> bool:
+    """The text says the delivery expired (retries exhausted, in the queue too long)."""
+    return bool(_COMPILED["expired"].search(" ".join((text or "").split())))
 
 
 def status_reason(status: str | None) -> str | None:
