@@ -40,7 +40,7 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
             action = one_line(block.get("Action")).lower()
             if action in ("delivered", "relayed", "expanded"):
                 report.events.append(DeliveryEvent(rcpt, "delivered", original_message_id=report.original_message_id,
-                                                   original_sender=report.original_sender))
+                                                   original_sender=report.original_sender, cause="delivered"))
                 continue
             if action not in ("failed", "delayed", ""):
                 report.problems.append(f"unknown action {action[:20]!r}")
