@@ -63,6 +63,8 @@ def _event_json(ev: Any) -> dict[str, Any]:
 
 def _report_json(label: str, report: Report, outcome: Outcome | None, dry_run: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"file": label, "kind": report.kind, "events": [_event_json(e) for e in report.events]}
+    if report.events:  # the reason token per recipient (README: bounce reasons)
+        out["reasons"] = {e.recipient: e.cause for e in report.events}
     if report.original_message_id:
         out["original_message_id"] = report.original_message_id
     if report.problems:
@@ -120,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_messages(args: argparse.Namespace, ingestor: Ingestor, policy: Policy, max_bytes: int) -> int:
     totals: Counter[str] = Counter()
+    sender_side: Counter[str] = Counter()
     status = EX_OK
     for source in read_sources(args.paths or ["-"]):
         if source.raw is None:
@@ -128,6 +131,7 @@ def _run_messages(args: argparse.Namespace, ingestor: Ingestor, policy: Policy, 
             status = EX_PROBLEM
             continue
         report = parse_message(source.raw, policy, max_bytes)
+        sender_side.update(e.cause or "undefined" for e in report.events if e.type == "policy")
         totals["messages"] += 1
         totals[f"kind_{report.kind}"] += 1
         if report.problems:
@@ -142,11 +146,22 @@ def _run_messages(args: argparse.Namespace, ingestor: Ingestor, policy: Policy, 
     if not args.json:
         print(("dry run, nothing changed: " if args.dry_run else "")
               + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in totals.items() if n), file=sys.stderr)
+    sender_alert(sender_side)
     return status
+
+
+def sender_alert(counts: Counter[str]) -> None:
+    """The receivers refused the message or the sender (spam, blocklist, policy, size, ...):
+    no recipient is suppressed for it, so say it once, per reason, for whoever sends the
+    mail to fix (no address, no report text)."""
+    if counts:
+        print("outguard: sender-side rejections, recipients not suppressed (the sending needs fixing): "
+              + ", ".join(f"{why} {n}" for why, n in counts.most_common()), file=sys.stderr)
 
 
 def _run_log(args: argparse.Namespace, ingestor: Ingestor, policy: Policy, cfg: dict[str, Any]) -> int:
     totals: Counter[str] = Counter()
+    sender_side: Counter[str] = Counter()
     stopping = False
 
     def stop(*_: Any) -> None:
@@ -161,6 +176,8 @@ def _run_log(args: argparse.Namespace, ingestor: Ingestor, policy: Policy, cfg: 
         if parsed is None:
             return
         totals["log_events"] += 1
+        if parsed.event.type == "policy":
+            sender_side[parsed.event.cause or "undefined"] += 1
         outcome = ingestor.ingest(Report(kind="log", events=[parsed.event]),
                                   report_key(line.encode("utf-8", "replace")), source="postfix-log")
         for k, v in outcome.summary().items():
@@ -191,4 +208,5 @@ def _run_log(args: argparse.Namespace, ingestor: Ingestor, policy: Policy, cfg: 
         print(("dry run, nothing changed: " if args.dry_run else "")
               + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in totals.items() if n) or "no delivery lines"),
               file=sys.stderr)
+    sender_alert(sender_side)
     return EX_OK

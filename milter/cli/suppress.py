@@ -273,7 +273,9 @@ def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
               f"{r.count} event(s)" + (f", expires {_iso(r.expires)}" if r.expires else ""))
     print("events:")
     for e in history:
-        bits = [b for b in (e.status, e.smtp_code, e.feedback_type, e.remote_mta) if b]
+        # a bounce's feedback_type is its reason token (store.policy.bounce_reason_of)
+        why = (f"reason={e.feedback_type}" if e.kind == "bounce" else e.feedback_type) if e.feedback_type else None
+        bits = [b for b in (e.status, e.smtp_code, why, e.remote_mta) if b]
         print(f"  {_iso(e.at)}  {e.kind:<11} {e.scope}  source={e.source}" + (f"  [{' '.join(bits)}]" if bits else "")
               + (f"  by {e.actor}" if e.actor else "") + (f"  {e.diagnostic}" if e.diagnostic else "")
               + (f"  note: {e.note}" if e.note else ""))

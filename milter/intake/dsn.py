@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from outguard.intake.events import DeliveryEvent, Report, classify, find_code
+from outguard.intake.events import DeliveryEvent, Report, assess, find_code
 from outguard.intake.util import clean_address, field_blocks, note_original, one_line
 from outguard.store.policy import Policy
 
@@ -40,7 +40,7 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
             action = one_line(block.get("Action")).lower()
             if action in ("delivered", "relayed", "expanded"):
                 report.events.append(DeliveryEvent(rcpt, "delivered", original_message_id=report.original_message_id,
-                                                   original_sender=report.original_sender))
+                                                   original_sender=report.original_sender, cause="delivered"))
                 continue
             if action not in ("failed", "delayed", ""):
                 report.problems.append(f"unknown action {action[:20]!r}")
@@ -58,8 +58,8 @@ def parse_dsn(msg: Message, policy: Policy | None = None) -> Report | None:
                     from outguard.intake.nonstandard import _report_text
                     human = " ".join(_report_text(msg).split())[:4000]
                 for_class = human
-            kind, eff, reason = classify(status, code, for_class, policy, final=final)
+            v = assess(status, code, for_class, policy, final=final)
             report.events.append(DeliveryEvent(
-                rcpt, kind, eff, code, reason, remote, diag_text[:1000] or None,
-                original_message_id=report.original_message_id, original_sender=report.original_sender))
+                rcpt, v.kind, v.status, code, v.reason, remote, diag_text[:1000] or None,
+                original_message_id=report.original_message_id, original_sender=report.original_sender, cause=v.cause))
     return report

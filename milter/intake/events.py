@@ -1,11 +1,13 @@
-"""Delivery events and their classification: status code first, diagnostic text second."""
+"""Delivery events and their classification: the effective status and the reason token
+(`reasons`) together; the token decides the type through the store's policy."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from outguard.intake.reasons import bounce_reason, gave_up, phrase_reason, status_reason
 from outguard.store.policy import Policy
 
 EVENT_TYPES = ("hard", "soft", "policy", "complaint", "unsubscribe", "autoreply", "delivered")
@@ -109,23 +111,36 @@ def _generic(status: str) -> bool:
     return detail == "0" and subject != "7"
 
 
-def classify(status: str | None, code: str | None, diagnostic: str | None, policy: Policy | None = None,
-             final: bool = True) -> tuple[str, str | None, str]:
-    """(type hard|soft|policy, effective status, reason). The status code decides first; a
-    missing or generic one (x.0.0, 5.3.0 "addressee unknown") is made precise by the
-    diagnostic's own enhanced code, then by its phrasing. `final` False (a DSN's
-    Action: delayed, a "will retry" warning) is always soft. A final failure with neither
-    status nor telling text stays without status: the store's policy counts it as permanent
-    unless it reads like a block (README)."""
+# Reasons a "gave up" text does not override: the receiver's verdict on the message itself.
+POLICY_FIRST = ("spamdetected", "virusdetected", "blocked", "mesgtoobig", "policyviolation", "securityerror")
+
+
+class Verdict(NamedTuple):
+    """What one failure means: the store type, the effective status, a readable reason and
+    the taxonomy token (`reasons.REASONS`) that decides the type."""
+
+    kind: str
+    status: str | None
+    reason: str
+    cause: str
+
+
+def assess(status: str | None, code: str | None, diagnostic: str | None, policy: Policy | None = None,
+           final: bool = True) -> Verdict:
+    """The status code and the phrasing together. The effective status: a missing or generic
+    one (x.0.0, 5.3.0 "addressee unknown") is made precise by the diagnostic's own enhanced
+    code, then by its phrasing. The type follows the reason token (`reasons.bounce_reason`)
+    through the policy: a 5xx about the message or the sender is `policy`, never `hard`.
+    `final` False (a DSN's Action: delayed, a "will retry" warning) is never hard."""
     policy = policy or Policy()
     diag = diagnostic or ""
-    status = (status or "").strip() or None
-    if status and not STATUS_RE.fullmatch(status):
-        status = None
+    m = STATUS_RE.match((status or "").strip())  # "4.4.1 (Persistent transient failure ...)": its code
+    status = m.group(0) if m else None
     inner = find_status(diag)
     if (not status or _generic(status)) and inner and (not status or inner[0] == status[0]):
         if not status or not _generic(inner) or inner.split(".")[1] != "0":
             status = inner
+    reported = status
     phrase = text_status(diag)
     cls = status[0] if status else ("4" if (code or "").startswith("4") or not final else "5")
     if phrase and (status is None or _generic(status)):
@@ -136,11 +151,18 @@ def classify(status: str | None, code: str | None, diagnostic: str | None, polic
             status = "4" + status[1:]
     if not final:
         status = "4" + (status or "4.0.0")[1:]
+    cause = bounce_reason(reported, code, diag)
+    if cause == "undefined" and reported is None and status is not None and phrase:
+        cause = status_reason(status) or cause
+    if cause == "expired" and not final:  # a delay has not expired yet: why it is delayed
+        cause = phrase_reason(diag, skip=("expired",)) or status_reason(reported) or "undefined"
+    elif final and (reported or "").startswith("4") and cause not in POLICY_FIRST and gave_up(diag):
+        cause = "expired"  # retried on a temporary failure until it gave up, whatever the failure was
+    temporary = not final or (status or "").startswith("4") or (not status and (code or "").startswith("4"))
+    kind = policy.classify_bounce(status, code, diag, cause, temporary=temporary)
     if status is None:
-        kind = policy.classify_bounce(None, code, diag)
         reason = "blocked" if kind == "policy" else "failed"
     else:
-        kind = policy.classify_bounce(status, code, diag)
         sub = status.split(".", 1)[1]
         if phrase and (phrase[0].split(".", 1)[1] == sub or _generic(status)):
             reason = phrase[1]
@@ -148,7 +170,14 @@ def classify(status: str | None, code: str | None, diagnostic: str | None, polic
             reason = REASON_OF_STATUS.get(sub, "delayed" if not final else "failed")
     if kind == "policy":
         reason = "spam detected" if re.search(r"\bspam\b", diag, re.I) else "blocked"
-    return kind, status, reason
+    return Verdict(kind, status, reason, cause)
+
+
+def classify(status: str | None, code: str | None, diagnostic: str | None, policy: Policy | None = None,
+             final: bool = True) -> tuple[str, str | None, str]:
+    """(type hard|soft|policy, effective status, readable reason): `assess` without the token."""
+    v = assess(status, code, diagnostic, policy, final)
+    return v.kind, v.status, v.reason
 
 
 @dataclass
@@ -166,6 +195,7 @@ class DeliveryEvent:
     original_message_id: str | None = None
     original_sender: str | None = None
     at: int | None = None  # when it happened (the log line's time); None: now
+    cause: str | None = None  # the reason token (reasons.REASONS): userunknown, spamdetected, feedback, ...
 
     def as_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "at"}

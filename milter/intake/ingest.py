@@ -82,7 +82,8 @@ class Ingestor:
                              smtp_code=ev.code if kind == "bounce" else None,
                              diagnostic=(ev.diagnostic or ev.reason or None) and (ev.diagnostic or ev.reason or "")[:500],
                              remote_mta=(ev.remote_mta or None) and (ev.remote_mta or "")[:255],
-                             feedback_type=ev.feedback_type, actor="outguard-ingest", note=f"ingest:{key}"))
+                             feedback_type=ev.cause if kind == "bounce" else ev.feedback_type,
+                             actor="outguard-ingest", note=f"ingest:{key}"))
         return out, skipped
 
     def ingest(self, report: Report, key: str, source: str | None = None) -> Outcome:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from outguard.intake.events import DeliveryEvent, Report, classify, find_code, find_status, text_status
+from outguard.intake.events import DeliveryEvent, Report, assess, find_code, find_status, text_status
+from outguard.intake.reasons import phrase_reason
 from outguard.intake.util import addresses_in, header_addresses, is_robot, original_headers, part_text
 from outguard.store.policy import Policy
 
@@ -37,12 +38,14 @@ _FAIL_NEAR = re.compile(
     r"unknown|not (found|exist|known|valid|listed|deliver|reach)|no such|invalid|unavailable|full|quota|"
     r"disabled|rejected|refused|failed|failure|undeliverable|could not|couldn'?t|unable|error|permanent|"
     r"denied|bad|does ?n.?t exist|expired|inactive|problem|delay|timed? ?out|giving up|given up|\b5\d\d\b|"
-    r"\b4\d\d\b|#[45]\.\d|wrong|not recogni[sz]ed|did not (exactly )?match|no longer|no matches|not accept", re.I)
-_HEADING = re.compile(r"following (recipients?|address|destination|user)s?\b|not (be )?delivered to|did not reach|"
+    r"\b4\d\d\b|#[45]\.\d|wrong|not recogni[sz]ed|did not (exactly )?match|no longer|no matches|not accept|exceed",
+    re.I)
+_SENDMAIL_REASON = re.compile(r"\(reason: ((?:[^()]|\([^()]*\))+)\)")  # one level of (...) inside
+_HEADING = re.compile(r"following (recipients?|address(es)?|destinations?|users?)\b|not (be )?delivered to|did not reach|"
                       r"could not deliver to|failed to deliver to|addresses? failed|undeliverable to|"
                       r"not (receive|reach)|unable to deliver (your message )?to|delivery to the following", re.I)
 _STARTS_WITH_ADDR = re.compile(r"^\s*[<>*-]?\s*<?[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+\.")
-_EXPANDED = re.compile(r"\((expanded|generated) from:?\s*<?([^\s<>()]+@[^\s<>()]+?)>?\)", re.I)
+_EXPANDED = re.compile(r"\((?:ultimately )?(expanded|generated) from:?\s*<?([^\s<>()]+@[^\s<>()]+?)>?\)", re.I)
 _WARNING = re.compile(r"\bwarning\b|delayed|will (continue|keep)|will be retried|still (trying|in the queue|queued)|"
                       r"not yet been delivered|has not been delivered yet|retry (for|until)|"
                       r"delivery attempts will continue|this is (only )?a warning|no action is required|"
@@ -111,16 +114,17 @@ def _candidates(text: str, exclude: set[str], bare_domain: str | None = None) ->
             end = i + 1
             while end < len(lines) and end < i + 8 and not _STARTS_WITH_ADDR.match(lines[end]):
                 end += 1
+            # the address alone on its line (qmail "<addr>:", Postfix "<addr>: why", under a heading)
+            alone = re.match(r"^[>*-]?\s*<?\s*" + re.escape(addr) + r"\s*>?\s*:?\s*$", line.strip(), re.I) \
+                or re.match(r"^<" + re.escape(addr) + r">:? ", line.strip(), re.I)
             # sendmail/exim name the address we sent to below the final one
-            m = _EXPANDED.search(" ".join(lines[i:i + 2]))
+            m = _EXPANDED.search(" ".join(lines[i:i + 3]))
             if m and m.group(2).lower() != low and m.group(2).lower() not in exclude:
                 addr, low = m.group(2), m.group(2).lower()
             context = " ".join(lines[i:end])
             before = lines[i - 1] if i else ""
-            stripped = line.strip()
             score = 0.0
-            if re.match(r"^[>*-]?\s*<?\s*" + re.escape(addr) + r"\s*>?\s*:?\s*$", stripped, re.I) \
-                    or re.match(r"^<" + re.escape(addr) + r">:? ", stripped, re.I):
+            if alone:
                 score = 3  # qmail "<addr>:", Postfix "<addr>: why", an address alone under a failure heading
             elif heading is not None and i - heading <= 3:
                 score = 3
@@ -199,11 +203,16 @@ def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | No
         diag = " ".join(ctx.split())[:1000]
         status = find_status(ctx) or (find_status(whole) if single else None)
         code = find_code(ctx) or (find_code(whole) if single else None)
+        said = _SENDMAIL_REASON.search(ctx)
+        if said:  # what the remote said, before sendmail's own translation in the transcript
+            diag = " ".join(said.group(1).split())
+            status, code = find_status(diag), find_code(diag) or code
         diag_for_class = diag
-        if single and not text_status(ctx):
+        if not said and not text_status(ctx) and (single or not phrase_reason(ctx)):
+            # the reason stated once for the whole list (or for the one recipient) above it
             diag_for_class = (diag + " " + " ".join(whole.split()))[:4000]
-        kind, eff, reason = classify(status, code, diag_for_class, policy, final=not warning)
-        report.events.append(DeliveryEvent(addr, kind, eff, code, reason, None, diag or None,
+        v = assess(status, code, diag_for_class, policy, final=not warning)
+        report.events.append(DeliveryEvent(addr, v.kind, v.status, code, v.reason, None, diag or None,
                                            original_message_id=report.original_message_id,
-                                           original_sender=report.original_sender))
+                                           original_sender=report.original_sender, cause=v.cause))
     return report

@@ -7,7 +7,7 @@ import logging
 import re
 from email import policy as email_policy
 
-from outguard.intake.arf import parse_arf
+from outguard.intake.arf import parse_arf, parse_jmrp
 from outguard.intake.autoreply import is_autoreply
 from outguard.intake.dsn import parse_dsn
 from outguard.intake.events import Report
@@ -29,7 +29,8 @@ def parse_message(raw: bytes, policy: Policy | None = None, max_bytes: int = MAX
         problems.append(f"message of {len(raw)} bytes: only the first {max_bytes} read")
         raw = raw[:max_bytes]
     try:
-        msg = email.message_from_bytes(raw, policy=email_policy.compat32)
+        raw = _LEADING_BLANKS.sub(b"", raw, count=1)  # blank lines before the headers would make them body
+        msg = _repair_boundary(email.message_from_bytes(raw, policy=email_policy.compat32))
         report = _parse(msg, policy)
     except Exception as exc:  # a parser bug or a pathological message must not stop the intake
         log.warning("unreadable report (%s)", type(exc).__name__)
@@ -37,6 +38,26 @@ def parse_message(raw: bytes, policy: Policy | None = None, max_bytes: int = MAX
     report.problems[:0] = problems
     report.events = dedupe(report.events)
     return report
+
+
+_LEADING_BLANKS = re.compile(rb"\A(?:[ \t]*\r?\n)+")
+_BOUNDARY = re.compile(r'boundary="([^"]+)"', re.I)
+
+
+def _repair_boundary(msg: email.message.Message) -> email.message.Message:
+    """A multipart whose Content-Type has junk after the quoted boundary (an MTA that folded
+    the next header into it) parses as one part; read it again with the clean boundary."""
+    if msg.get_content_maintype() != "multipart" or msg.is_multipart():
+        return msg
+    m = _BOUNDARY.search(str(msg.get("Content-Type") or ""))
+    if not m or m.group(1) == msg.get_boundary():
+        return msg
+    ctype = f'{msg.get_content_type()}; boundary="{m.group(1)}"'
+    if msg.get_param("report-type"):
+        ctype += f"; report-type={msg.get_param('report-type')}"
+    del msg["Content-Type"]
+    msg["Content-Type"] = ctype
+    return email.message_from_bytes(msg.as_bytes(), policy=email_policy.compat32)
 
 
 def dedupe(events: list) -> list:
@@ -57,6 +78,10 @@ def _parse(msg: email.message.Message, policy: Policy | None) -> Report:
         arf = parse_arf(msg)
         if arf is not None:
             return arf
+    if not report_type:
+        jmrp = parse_jmrp(msg)  # Microsoft's non-standard complaint report
+        if jmrp is not None:
+            return jmrp
     # Some MTAs mark their bounces Auto-Submitted: auto-replied: a robot sender is a bounce.
     if is_autoreply(msg) and not report_type and not _from_robot(msg):
         return Report(kind="autoreply", detail="auto-reply")

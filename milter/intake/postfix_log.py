@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from outguard.intake.events import DeliveryEvent, classify, find_code
+from outguard.intake.events import DeliveryEvent, assess, find_code
 from outguard.store.policy import Policy
 
 log = logging.getLogger("outguard.intake")
@@ -70,12 +70,13 @@ def parse_line(line: str, policy: Policy | None = None) -> LogEvent | None:
         return None
     when = _when(line)
     if status_word == "sent":
-        ev = DeliveryEvent(recipient, "delivered", dsn, None, "delivered", relay, at=when)
+        ev = DeliveryEvent(recipient, "delivered", dsn, None, "delivered", relay, at=when, cause="delivered")
     else:
         code = find_code(re.sub(r"^host \S+ said: ", "", text)) if "said:" in text else find_code(text)
         final = status_word in ("bounced", "undeliverable", "expired")
-        kind, eff, reason = classify(dsn, code, text, policy, final=final)
-        ev = DeliveryEvent(recipient, kind, eff, code, reason, relay, text[:1000] or None, at=when)
+        v = assess(dsn, code, text, policy, final=final)
+        ev = DeliveryEvent(recipient, v.kind, v.status, code, v.reason, relay, text[:1000] or None, at=when,
+                           cause=v.cause)
     return LogEvent(m.group("qid"), ev, line)
 
 

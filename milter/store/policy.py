@@ -37,6 +37,17 @@ ADMIN_ONLY = (COMPLAINT,)
 
 BOUNCE_HARD, BOUNCE_SOFT, BOUNCE_POLICY = "hard", "soft", "policy"
 
+# What each bounce reason token (intake.reasons) does. The address is gone: suppress at once
+# (only a permanent failure; a 4xx "user unknown" is counted). The receiver refused the
+# message or the sender: never suppress, the sender has something to fix. Every other token
+# (mailboxfull, systemerror, ratelimited, ...) is soft: counted up to the threshold. The
+# token `undefined` (nothing telling) leaves the decision to the status code, as before.
+DEFAULT_HARD_REASONS = ("userunknown", "hostunknown", "notaccept", "hasmoved")
+DEFAULT_POLICY_REASONS = ("filtered", "blocked", "spamdetected", "policyviolation", "securityerror", "expired",
+                          "mesgtoobig", "contenterror", "virusdetected", "rejected", "norelaying", "syntaxerror",
+                          "onhold")
+UNDEFINED_REASON = "undefined"
+
 DEFAULT_POLICY_KEYWORDS = ("blocked", "blacklist", "blocklist", "spam", "reputation", "policy", "denied by",
                            "rejected due to", "spamhaus", "not accepted for policy reasons")
 
@@ -48,6 +59,8 @@ class Policy:
     hard_bounce_status: tuple[str, ...] = ("5.1.*",)
     policy_status: tuple[str, ...] = ("5.7.*",)
     policy_keywords: tuple[str, ...] = DEFAULT_POLICY_KEYWORDS
+    hard_reasons: tuple[str, ...] = DEFAULT_HARD_REASONS
+    policy_reasons: tuple[str, ...] = DEFAULT_POLICY_REASONS
     soft_bounce_threshold: int = 5
     soft_bounce_window_days: int = 14
     soft_bounce_expiry_days: int = 30
@@ -57,7 +70,7 @@ class Policy:
         cfg = dict(cfg or {})
         base = cls()
         kw: dict[str, Any] = {}
-        for key in ("hard_bounce_status", "policy_status", "policy_keywords"):
+        for key in ("hard_bounce_status", "policy_status", "policy_keywords", "hard_reasons", "policy_reasons"):
             if key in cfg:
                 kw[key] = tuple(str(v).lower() for v in cfg[key])
         for key in ("soft_bounce_threshold", "soft_bounce_window_days", "soft_bounce_expiry_days"):
@@ -65,9 +78,20 @@ class Policy:
                 kw[key] = int(cfg[key])
         return replace(base, **kw)
 
-    def classify_bounce(self, status: str | None, smtp_code: str | None, diagnostic: str | None) -> str:
-        """hard, soft, or policy (a rejection of the sender, never of the recipient)."""
+    def classify_bounce(self, status: str | None, smtp_code: str | None, diagnostic: str | None,
+                        reason: str | None = None, temporary: bool | None = None) -> str:
+        """hard, soft, or policy (a rejection of the sender, never of the recipient). A bounce
+        reason token decides when there is one: receivers answer 5.1.x for spam too, so the
+        status alone cannot. `temporary` (default: a 4.x.x status or 4xx code) is never hard."""
         status = (status or "").strip()
+        if reason and reason != UNDEFINED_REASON:
+            if temporary is None:
+                temporary = status.startswith("4") or (not status and (smtp_code or "").startswith("4"))
+            if reason in self.policy_reasons:
+                return BOUNCE_POLICY
+            if reason in self.hard_reasons and not temporary:
+                return BOUNCE_HARD
+            return BOUNCE_SOFT
         diag = (diagnostic or "").lower()
         if not status:
             # No enhanced status: an ESP's bounce export (its permanent failures) or a bare
@@ -142,6 +166,12 @@ class Record:
         return cls(soft_days=days, **{k: v for k, v in m.items() if k in cls.__dataclass_fields__})
 
 
+def bounce_reason_of(event: Event) -> str | None:
+    """A bounce event's reason token. It rides in `feedback_type` (a bounce has no feedback
+    type of its own), so the event log needs no new column and `rebuild()` folds the same."""
+    return event.feedback_type if event.kind == "bounce" else None
+
+
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
 
 
@@ -164,7 +194,7 @@ def fold(record: Record | None, event: Event, policy: Policy) -> Record:
         return replace(rec, active=True, reason=reason, expires=expires, **evidence)
 
     if event.kind == "bounce":
-        kind = policy.classify_bounce(event.status, event.smtp_code, event.diagnostic)
+        kind = policy.classify_bounce(event.status, event.smtp_code, event.diagnostic, bounce_reason_of(event))
         if kind == BOUNCE_HARD:
             return suppress(HARD_BOUNCE, None)
         if kind == BOUNCE_POLICY:
