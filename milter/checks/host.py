@@ -52,7 +52,7 @@ def where_it_broke(exc: BaseException, inside: Path | None = None) -> str:
     """Exception type and a frame: enough to debug, never the message text (an exception
     message may quote the very PHI the check was looking at). With `inside` (a check's
     file or folder), the innermost frame of that check's own code, not the library's."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = list(traceback.extract_tb(exc.__traceback__))
     if inside is not None:
         own = [f for f in frames if Path(f.filename).is_relative_to(inside)]
         frames = own or frames

@@ -29,7 +29,7 @@ def safe_reply_text(text: str) -> str:
 
 
 def apply_decision(ops: MilterOps, decision: Decision, names: HeaderNames, headers_seen: list[tuple[str, str]],
-               recipients: list[str]) -> str:
+               recipients: list[str]) -> Verdict:
     """Apply `decision`; return the verdict for the milter's end-of-message answer.
 
     `headers_seen` are the sender's own headers (to strip look-alikes of ours and to prefix
