@@ -102,7 +102,7 @@ class PatternSet:
                 keyword = next((w for s, e, w in near if s - p.within <= m.end() and e + p.within >= m.start()), None)
                 if keyword is None and p.confidence_without_keyword <= 0:
                     continue
-                yield _Hit(m.group(), view.where.split(":", 1)[0], keyword)
+                yield _Hit(m.group(), view.where, keyword)
 
     @staticmethod
     def _finding(p: Pattern, hits: list[_Hit]) -> Finding:

@@ -70,6 +70,20 @@ def _glob_any(value: str, globs: list[str]) -> bool:
     return any(fnmatchcase(value, g.lower()) for g in globs)
 
 
+def domain_matches(domain: str, patterns: list[str] | tuple[str, ...]) -> bool:
+    """`example.org` matches that domain only; `.example.org` the domain and every subdomain;
+    `*.example.org` subdomains only (a glob). Case does not matter."""
+    domain = domain.lower().rstrip(".")
+    for pattern in patterns:
+        p = pattern.lower().rstrip(".")
+        if p.startswith("."):
+            if domain == p[1:] or domain.endswith(p):
+                return True
+        elif fnmatchcase(domain, p):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class FindingCondition:
     glob: str
@@ -83,7 +97,9 @@ class FindingCondition:
             return False
         if self.min_score is not None and (f.score is None or f.score < self.min_score):
             return False
-        return not self.where or any(w == p or w.startswith(p + ":") for w in f.where for p in self.where)
+        # `attachment` matches every attachment:NAME view; `attachment:*.csv` is a glob over names
+        return not self.where or any(w.startswith(p + ":") or fnmatchcase(w.lower(), p.lower())
+                                     for w in f.where for p in self.where)
 
     def evaluate(self, facts: Facts) -> Outcome:
         hits = [f for f in facts.findings if self._accepts(f)]
@@ -121,7 +137,7 @@ class RecipientDomain:
     globs: tuple[str, ...]
 
     def evaluate(self, facts: Facts) -> Outcome:
-        hits = [r for r in facts.envelope.recipients if _glob_any(_domain(r), list(self.globs))]
+        hits = [r for r in facts.envelope.recipients if domain_matches(_domain(r), self.globs)]
         if not hits:
             return Outcome(False)
         return Outcome(True, [f"{len(hits)} recipient(s) in {list(self.globs)}"], recipients=hits)
@@ -200,14 +216,14 @@ def _envelope_predicates(spec: dict[str, Any], path: tuple[Any, ...]) -> list[Co
         preds.append(Predicate(f"sender matches {g}", lambda f, g=g: _glob_any(f.envelope.sender, g)))
     if "sender_domain" in spec:
         g = _as_list(spec["sender_domain"])
-        preds.append(Predicate(f"sender domain in {g}", lambda f, g=g: _glob_any(_domain(f.envelope.sender), g)))
+        preds.append(Predicate(f"sender domain in {g}", lambda f, g=g: domain_matches(_domain(f.envelope.sender), g)))
     if "recipient_domain" in spec:
         preds.append(RecipientDomain(tuple(_as_list(spec["recipient_domain"]))))
     if "all_recipients_domain" in spec:
         g = _as_list(spec["all_recipients_domain"])
         preds.append(Predicate(f"every recipient domain in {g}",
                                lambda f, g=g: bool(f.envelope.recipients)
-                               and all(_glob_any(_domain(r), g) for r in f.envelope.recipients)))
+                               and all(domain_matches(_domain(r), g) for r in f.envelope.recipients)))
     if "header" in spec:
         preds.append(_header_predicate(spec["header"], spec.get("matches"), path))
     elif "matches" in spec:

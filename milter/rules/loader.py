@@ -42,6 +42,11 @@ class RuleTest:
     matches: bool | None
     findings: tuple[str, ...]
     origin: str
+    headers: tuple[tuple[str, str], ...] = ()  # header name -> value glob the decision must add
+    quarantine_reason: str | None = None        # glob
+    route: str | None = None
+    reply: str | None = None                    # glob over the reject/tempfail text
+    drop_recipients: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,9 @@ def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceErr
             auth_user=t.get("auth_user"), client_address=t.get("client_address"),
             matches=t.get("matches"), findings=tuple(t.get("findings", [])),
             origin=f"{loaded.file}:{loaded.line_of(path + ('tests', i))}",
+            headers=tuple((t.get("headers") or {}).items()), quarantine_reason=t.get("quarantine_reason"),
+            route=t.get("route"), reply=t.get("reply"),
+            drop_recipients=tuple(t["drop_recipients"]) if "drop_recipients" in t else None,
         ))
     when_loaded, when_path = entry.when_source
     return Rule(
