@@ -38,10 +38,9 @@ def find_corpora() -> Path | None:
     """../shared/corpora beside this checkout, or beside the main checkout when this is a git
     worktree (its `.git` is a file naming the main repository); $OUTGUARD_CORPORA overrides."""
     env = os.environ.get("OUTGUARD_CORPORA")
-    candidates = [Path(env)] if env else []
-    candidates.append(ROOT.parent / "shared" / "corpora")
+    candidates = [Path(env)] if env else [ROOT.parent / "shared" / "corpora"]
     dotgit = ROOT / ".git"
-    if dotgit.is_file():
+    if not env and dotgit.is_file():
         gitdir = dotgit.read_text(encoding="utf-8").partition("gitdir:")[2].strip()
         if gitdir:  # <main>/.git/worktrees/<name>
             candidates.append(Path(gitdir).resolve().parents[2].parent / "shared" / "corpora")
