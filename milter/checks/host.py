@@ -69,8 +69,10 @@ def _shipped(ep: EntryPoint) -> bool:
 
 
 def shipped_checks() -> list[str]:
-    """The checks that come with outguard (they run unless `plugins.disabled` names them)."""
-    return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if _shipped(ep))
+    """The checks that come with outguard and run unless `plugins.disabled` names them
+    (optional ones, such as spamd, run only when `plugins.enabled` names them)."""
+    return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)
+                  if _shipped(ep) and not getattr(ep.load(), "optional", False))
 
 
 def exactly(names: Iterable[str]) -> dict[str, list[str]]:
@@ -123,8 +125,10 @@ class PluginHost:
                 loaded = available[name].load()
             except Exception as exc:
                 raise PluginError(f"check {name!r} failed to import: {where_it_broke(exc)}") from exc
+            if getattr(loaded, "optional", False) and name not in enabled:
+                continue  # shipped but off by default (it needs something of the site's, e.g. a spamd)
             self._register(name, loaded)
-        for name in sorted(set(available) - set(wanted) - disabled):
+        for name in sorted(set(available) - set(self.sources) - disabled):
             log.info("check %s is installed but not enabled (plugins.enabled); it will not run", name)
         for name, plugin in (extra_plugins or {}).items():
             self._register(name, plugin)

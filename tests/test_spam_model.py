@@ -1,0 +1,132 @@
+"""The spam text model: one normalisation for raw and pre-tokenised text, a stable hash, the
+compact weights file (what the training script writes is what the check loads), the ranking
+of spammy over business text, and a finding that names no message word."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import PROJECT
+from outguard.checks import StartupContext
+from outguard.core.message import Envelope, parse_message
+from outguard_plugins import spam, spam_model
+
+SPAMMY = [
+    ("Make money fast!!!", "Work from home and earn $5000 a week. 100% guaranteed, risk free. Click here to order now, "
+                           "limited time offer. To be removed from our mailing list reply remove."),
+    ("Cheap meds online", "Buy viagra and cialis at the lowest prices, no prescription needed. Order today and save 80%!"),
+    ("You are a winner", "Congratulations, you have won a free prize! Claim your cash reward now, act fast, offer expires."),
+]
+BUSINESS = [
+    ("minutes of Tuesday", "Hi all, the minutes of Tuesday's meeting are attached. Ann will circulate the budget draft "
+                           "by Friday; please send comments on section 3 before then. Thanks, Bob"),
+    ("invoice for October", "Hello Bob, attached is the invoice for October. Please let me know if anything is unclear. "
+                            "Best regards, Ann"),
+    ("Re: review on Thursday", "Thursday afternoon works for me. I will bring the draft agenda and the test results we "
+                               "discussed last week."),
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> spam_model.TextModel:
+    return spam_model.load_model()
+
+
+def test_raw_and_pretokenised_text_look_alike() -> None:
+    raw = spam_model.normalise("Re: E-Mail OFFER!", "Don't miss it: $1,299 at http://www.Shop.example/x?id=42.")
+    pre = spam_model.split_pretokenised("Subject: re : e - mail offer !\ndon ' t miss it : $ 1 , 299 at "
+                                        "http : / / www . shop . example / x ? id = 42 .")
+    assert raw == spam_model.normalise(*pre)
+    assert raw[0] == ["re", "e", "mail", "offer"] and "0000" not in raw[1] and "000" in raw[1]
+    assert spam_model.normalise("", "see link <https://t.example/x> here")[1] == ["see", "link", "here"]
+
+
+def test_hash_is_stable_across_processes(model: spam_model.TextModel) -> None:
+    """zlib.crc32, not Python's salted hash: another interpreter with another seed agrees."""
+    code = ("from outguard_plugins import spam_model as m; "
+            f"print(repr(m.load_model().logit({SPAMMY[0][0]!r}, {SPAMMY[0][1]!r})), m.hashed(['a'], ['b', 'c'], 20))")
+    outs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONSAFEPATH": "1"}
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
+    assert len(outs) == 1
+    here = f"{model.logit(*SPAMMY[0])!r} {spam_model.hashed(['a'], ['b', 'c'], 20)}\n"
+    assert outs == {here}
+
+
+def test_spammy_text_ranks_above_business_text(model: spam_model.TextModel) -> None:
+    spammy = [model.logit(s, b) for s, b in SPAMMY]
+    business = [model.logit(s, b) for s, b in BUSINESS]
+    assert min(spammy) > max(business)
+    assert model.logit(*SPAMMY[1]) == model.logit(*SPAMMY[1])
+
+
+def test_shipped_file_is_what_the_training_script_writes(model: spam_model.TextModel) -> None:
+    h = model.header
+    assert h["format"] == spam_model.FORMAT_VERSION and h["hash_bits"] == model.bits
+    assert len(model.weights) == 1 << model.bits
+    assert set(h["training_corpora"]) == {"SpamAssassin", "Enron-Spam", "Ling-Spam"}
+    c = h["combine"]
+    assert c["hold_logit"] > c["tag_logit"] and c["text_hold_logit"] > c["text_tag_logit"]
+    assert c["text"] > 0 and c["phrasing"] > 0  # both signals add spam evidence
+    assert spam_model.MODEL_FILE.stat().st_size < 4 * 1024 * 1024
+
+
+def test_training_writes_a_file_the_check_reads_identically(tmp_path: Path) -> None:
+    """Train on two tiny made-up corpora; the runtime's log-odds equal the trainer's."""
+    pytest.importorskip("sklearn")
+    sys.path.insert(0, str(PROJECT / "bench"))
+    import numpy as np
+    from spam_corpora import Doc
+    from train_spam_model import matrix, quantised_logits, write
+
+    docs = [Doc(corpus, f"{corpus}{i}-{j}", label, subj, body + f" note {i}", 0.5 * label)
+            for corpus in ("one", "two") for i in range(40)
+            for j, (label, (subj, body)) in enumerate([(1, s) for s in SPAMMY] + [(0, b) for b in BUSINESS])]
+    out = tmp_path / "model.bin"
+    w, header = write(out, docs)
+    loaded = spam_model.load_model(out)
+    assert loaded.header == header and loaded.header["training_corpora"] == ["one", "two"]
+    runtime = np.array([loaded.logit(d.subject, d.body) for d in docs])
+    assert np.allclose(runtime, quantised_logits(matrix(docs), w, header["bias"]), atol=1e-4)
+    labels = np.array([d.label for d in docs])
+    assert runtime[labels == 1].min() > runtime[labels == 0].max()
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="not an outguard spam text model"):
+        spam_model.load_model(bad)
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(spam_model.MODEL_FILE.read_bytes()[:-100])
+    with pytest.raises(Exception):  # noqa: B017 - zlib.error or ValueError, either refuses the file
+        spam_model.load_model(truncated)
+
+
+def test_the_finding_blends_the_model_and_names_no_message_word(model: spam_model.TextModel) -> None:
+    state = spam.State(features=spam.Features(), model=spam.Model.load(spam.WEIGHTS_FILE), min_score=float("-inf"),
+                       text_model=model)
+    secret = "Zebulon Quartermaine 536-90-4399"
+    raw = f"Subject: MAKE MONEY FAST!!!\n\nWORK FROM HOME, {secret}! {SPAMMY[0][1]}\n".encode()
+    f = spam.inspect(parse_message(raw, Envelope()), state)[0]
+    assert f.score is not None and f.score >= 8 and "text model 1.00" in f.detail
+    for token in ("Zebulon", "Quartermaine", "4399", "MAKE", "remove", "earn"):
+        assert token.lower() not in f.detail.lower()
+    plain = spam.inspect(parse_message(f"Subject: {BUSINESS[1][0]}\n\n{BUSINESS[1][1]}\n".encode(), Envelope()), state)[0]
+    assert plain.score is not None and plain.score < 5
+
+
+def test_model_file_setting_replaces_the_shipped_model(tmp_path: Path) -> None:
+    other = tmp_path / "other.bin"
+    spam_model.write_model(other, [0.0] * (1 << 8), bias=-3.0, bits=8, header={"combine": {"text": 1.0, "phrasing": 0.0}})
+    site, shipped = spam.SpamCheck(), spam.SpamCheck()
+    site.outguard_startup(StartupContext("spam", {"model_file": str(other)}))
+    shipped.outguard_startup(StartupContext("spam", {}))
+    assert site.state.text_model is not None and site.state.text_model.bits == 8
+    assert shipped.state.text_model is not None and shipped.state.text_model.bits == spam_model.load_model().bits
