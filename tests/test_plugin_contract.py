@@ -101,11 +101,16 @@ class Counts:
 
     def __init__(self) -> None:
         self.started = 0
+        self.closed = 0
         Counts.made.append(self)
 
     @hookimpl
     def outguard_startup(self, context):
         self.started += 1
+
+    @hookimpl
+    def outguard_shutdown(self):
+        self.closed += 1
 
 
 def test_inline_reload_makes_new_check_objects_and_runs_their_start_up(tmp_path: Path,
@@ -123,6 +128,7 @@ def test_inline_reload_makes_new_check_objects_and_runs_their_start_up(tmp_path:
     try:
         runner.reload()
         assert [c.started for c in Counts.made] == [1, 1]
+        assert [c.closed for c in Counts.made] == [1, 0]  # the old generation was shut down
     finally:
         runner.close()
 

@@ -38,7 +38,8 @@ def test_headers_carry_a_sealed_token_for_the_one_recipient_and_the_list(outguar
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = headers["List-Unsubscribe"]
     assert url.startswith("<https://unsub.clinic.example/u/") and url.endswith(">")
-    assert "ann" not in url.lower() and "partner" not in url.lower(), "no address readable in the URL"
+    # (short substrings such as "ann" turn up in random tokens now and then: look for the address itself)
+    assert "ann@partner" not in url.lower() and "partner.example" not in url.lower(), "no address readable in the URL"
     unsub = TokenCodec(load_secret(secret)).read(url[1:-1].rsplit("/", 1)[1])
     assert (unsub.address, unsub.scope) == ("ann@partner.example", "list:deals.shop.example")
 
