@@ -3,13 +3,15 @@ never the project root, whose `milter/` folder would shadow pymilter's C module 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import textwrap
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-CORPORA = PROJECT.parent / "shared" / "corpora"
+# beside the checkout; OUTGUARD_CORPORA names them elsewhere (a git worktree one level deeper)
+CORPORA = Path(os.environ.get("OUTGUARD_CORPORA") or PROJECT.parent / "shared" / "corpora")
 
 
 def eml(text: str) -> bytes:

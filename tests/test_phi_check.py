@@ -140,7 +140,8 @@ def saved_pipeline(tmp_path: Path) -> Path:
 
 def test_spacy_pipeline_is_loaded_once_and_finds_names(saved_pipeline: Path, outguard_harness) -> None:
     harness = outguard_harness(config={"plugins": {"settings": {"phi": {"spacy_model": str(saved_pipeline)}}}})
-    assert check._state is not None and check._state.names.nlp is not None
+    plugin = harness.inspector.host.pm.get_plugin("phi")
+    assert isinstance(plugin, check.PhiCheck) and plugin.state is not None and plugin.state.names.nlp is not None
     result = harness.check("From: a@clinic.example\nTo: b@partner.example\nSubject: follow-up\n\n"
                            "Seen today: Maria Gonzalez, born 03/02/1950, with COPD, on tiotropium 18 mcg.\n"
                            "Acme called about Tom Baker's invoice.\n")
@@ -191,6 +192,25 @@ def test_month_name_birth_dates_only_right_after_the_keyword() -> None:
     assert kinds("She was born March 3, 1950 in Ohio.")["dob"] >= 0.95
     found = [h.value for h in identifiers.scan("DOB: 12 Jan 1961. Meeting Jan 5, 2020", ICD10CM()) if h.kind == "dob"]
     assert found == ["12 Jan 1961"]
+
+
+def test_settings_are_checked_against_the_schema() -> None:
+    with pytest.raises(ValueError, match="additionalProperties"):
+        check.build_state({"max_char": 1000})            # a misspelt setting refuses start, never silently ignored
+    with pytest.raises(ValueError, match="minimum"):
+        check.build_state({"max_chars": 0})
+    assert check.PhiCheck.settings_schema["additionalProperties"] is False
+
+
+def test_state_lives_on_the_instance() -> None:
+    from outguard.hookspecs import StartupContext
+
+    one, two = check.PhiCheck(), check.PhiCheck()
+    one.outguard_startup(StartupContext("phi", {"max_chars": 1000}))
+    two.outguard_startup(StartupContext("phi", {}))
+    assert one.state is not None and two.state is not None and one.state.max_chars == 1000 != two.state.max_chars
+    with pytest.raises(RuntimeError):
+        check.PhiCheck().outguard_inspect(parse_message(b"Subject: x\n\nhi\n"), None)
 
 
 def test_text_past_the_limit_is_reported_not_scanned() -> None:

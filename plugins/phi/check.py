@@ -1,4 +1,4 @@
-"""The PHI check: validated identifiers, health context and names, as redacted findings.
+"""The PHI check (`PhiCheck`): validated identifiers, health context and names, as redacted findings.
 
 Settings (`plugins.settings.phi` in the config), all optional:
 
@@ -47,6 +47,22 @@ ORDER = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "d
          "email", "address", "ip", "icd10", "ndc")
 
 
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "plugins.settings.phi",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "spacy_model": {"type": ["string", "null"], "description": "spaCy package name or path of a saved pipeline"},
+        "require_spacy_model": {"type": "boolean", "description": "refuse to start when the model does not load"},
+        "name_model_max_chars": {"type": "integer", "minimum": 0, "description": "text per view given to spaCy"},
+        "max_chars": {"type": "integer", "minimum": 1, "description": "text scanned per message, all views"},
+        "free_mail_extra": {"type": "array", "items": {"type": "string"}, "description": "personal mail domains to add"},
+        "free_mail_exempt": {"type": "array", "items": {"type": "string"}, "description": "domains never personal"},
+    },
+}
+
+
 @dataclass
 class State:
     icd: ICD10CM
@@ -54,10 +70,6 @@ class State:
     names: NameFinder
     free_mail: frozenset[str]
     max_chars: int = 5_000_000
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-_state: State | None = None
 
 
 def _free_mail(settings: dict[str, Any]) -> frozenset[str]:
@@ -68,37 +80,22 @@ def _free_mail(settings: dict[str, Any]) -> frozenset[str]:
 
 
 def build_state(settings: dict[str, Any] | None = None) -> State:
+    """Everything one PhiCheck needs, from its settings (validated against SETTINGS_SCHEMA)."""
+    import jsonschema
+
     settings = dict(settings or {})
+    try:
+        jsonschema.validate(settings, SETTINGS_SCHEMA)
+    except jsonschema.ValidationError as exc:   # the path and the rule, never a value (settings hold no PHI)
+        raise ValueError(f"plugins.settings.phi: {exc.json_path}: {exc.validator} {exc.validator_value!r}") from None
     return State(
-        icd=_icd(),
+        icd=ICD10CM(),
         lexicon=health.load_lexicon(),
         names=NameFinder.create(settings.get("spacy_model"), int(settings.get("name_model_max_chars", 100_000)),
                                 bool(settings.get("require_spacy_model", False))),
         free_mail=_free_mail(settings),
         max_chars=int(settings.get("max_chars", 5_000_000)),
     )
-
-
-_ICD: ICD10CM | None = None
-
-
-def _icd() -> ICD10CM:
-    global _ICD
-    if _ICD is None:
-        _ICD = ICD10CM()
-    return _ICD
-
-
-@hookimpl
-def outguard_startup(context: StartupContext) -> None:
-    global _state
-    _state = build_state(context.settings)
-
-
-@hookimpl
-def outguard_shutdown() -> None:
-    global _state
-    _state = None
 
 
 @dataclass
@@ -199,9 +196,25 @@ def _finding(kind: str, agg: _Agg) -> Finding:
     return Finding(f"phi.{kind}", confidence=conf, count=len(hits), where=tuple(agg.where), detail=detail[:200])
 
 
-@hookimpl
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
-    state = _state
-    if state is None:   # started without outguard_startup (a test registering the module by hand)
-        raise RuntimeError("phi check used before start-up")
-    return inspect_message(message, state)
+class PhiCheck:
+    """The PHI check as a plugin object: its state lives on the instance, set at start-up."""
+
+    emits = ("phi.*", "recipient.freemail", "scan.truncated")
+    settings_schema = SETTINGS_SCHEMA
+
+    def __init__(self) -> None:
+        self.state: State | None = None
+
+    @hookimpl
+    def outguard_startup(self, context: StartupContext) -> None:
+        self.state = build_state(context.settings)
+
+    @hookimpl
+    def outguard_shutdown(self) -> None:
+        self.state = None
+
+    @hookimpl
+    def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
+        if self.state is None:   # registered without outguard_startup (a test wiring it by hand)
+            raise RuntimeError("phi check used before start-up")
+        return inspect_message(message, self.state)
