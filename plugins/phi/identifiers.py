@@ -46,6 +46,13 @@ MONTH_DATE = regex.compile(r"[^\n\d]{0,25}?(?P<date>" + _MONTHS + r"\ \d{1,2}(?:
 _DOB_TRIGGER = re.compile(r"dob|d\.o\.b|birth|born")
 _PATIENT_WORDS = re.compile(r"patient|pt\b|member|resident|client|beneficiary|home phone|cell|mobile|contact")
 
+# A phone or email labelled as the patient's own, right before it: "Patient phone:", "patient's cell #".
+PATIENT_PHONE = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:home\ |cell\ |mobile\ |contact\ )?"
+                              r"(?:phone|tel|telephone|cell|mobile|number|contact|ph)(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?\s*"
+                              r"|contact\ number\ for\ the\ patient\s*:?\s*)$", regex.VERSION0)
+PATIENT_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:e-?mail|email\ address)"
+                              r"\s*[:\-]?\s*)$", regex.VERSION0)
+
 # Emails in a pass of their own: the engine finds the "@" first, which a shared alternation cannot.
 EMAIL = regex.compile(r"[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
 
@@ -100,6 +107,31 @@ KEYWORDS = regex.compile(
 
 # Within this many characters of a keyword, a candidate counts as "near" it.
 NEAR = 60
+
+# Negative context (as DLP exclusion rules): a label right before a number that says what it
+# is. "Invoice 658-86-9145" is an invoice number, "Member ID AB1234563" a member number: neither
+# is reported as an SSN or a DEA number. Matched against at most LABEL_WINDOW characters before
+# the candidate, on its own line, so the cost per candidate is bounded.
+LABEL_WINDOW = 40
+OTHER_LABEL = regex.compile(
+    r"(?i:(?<![a-z])(?P<label>invoice|inv|order|tracking|confirmation|conf|reference|ref|po|p\.o\.|purchase\ order"
+    r"|claim|ticket|case|serial|part|item|sku|transaction|txn|receipt|booking|reservation|account|acct|member"
+    r"|subscriber|policy|group|contract|deal|quote|shipment|waybill|routing|loan|check|cheque|voucher|batch|lot"
+    r"|job|project|docket|file|license|licence|certificate|permit|employee|badge|vin|customer|client\ id|store|model"
+    r"|flight|container|meter|pin)"
+    r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
+    regex.VERSION0)
+# what the label makes of the number, where it is an identifier kind of its own
+_LABEL_KIND = {"account": "account", "acct": "account", "member": "health_plan", "subscriber": "health_plan",
+               "policy": "health_plan", "group": "health_plan"}
+
+
+def other_label(text: str, start: int) -> str | None:
+    """The label right before `start` that names the number as something else (lower-cased), if any."""
+    lo = max(0, start - LABEL_WINDOW)
+    nl = text.rfind("\n", lo, start)
+    m = OTHER_LABEL.search(text, nl + 1 if nl >= 0 else lo, start)
+    return m.group("label").lower() if m else None
 
 
 @dataclass(frozen=True)
@@ -174,6 +206,11 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         kind = m.lastgroup
         value = m.group()
         s, e = m.span()
+        if kind in ("ssn", "digits", "hicn", "mbi", "dea", "phone"):
+            label = other_label(text, s)
+            # a Medicare claim number is a HICN: "claim" names it, it does not exclude it
+            if label is not None and not (kind == "hicn" and label == "claim"):
+                continue
         if kind in ("ssn", "digits"):
             if kind == "digits" and len(value) == 10:
                 if v.npi_valid(value) and kw.near("npi", s, e):
@@ -217,6 +254,8 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
             if _nanp(value):
                 if kw.near("fax", s, e, before=30, after=5):
                     yield Hit("fax", value, s, e, 0.5, "fax")
+                elif PATIENT_PHONE.search(text, max(0, s - 40), s):
+                    yield Hit("phone", value, s, e, 0.85, "patient")
                 else:
                     patient = patient_near(s, e, 40)
                     yield Hit("phone", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)
@@ -236,13 +275,16 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
     if "@" in text:
         for m in EMAIL.finditer(text):
             s, e = m.span()
+            if PATIENT_EMAIL.search(text, max(0, s - 30), s):
+                yield Hit("email", m.group(), s, e, 0.85, "patient")
+                continue
             patient = patient_near(s, e, 40)
             yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)
     for m in anchored_matches(text, lower):
         word = m.group("kw").lower()
         if word.startswith(("member", "subscriber", "health", "insurance", "policy", "medicaid", "beneficiary")):
             kind = "health_plan"
-        elif word.startswith(("acct", "account")) and not word.startswith("patient"):
+        elif "acct" in word or "account" in word:
             kind = "account"
         else:
             kind = "mrn"
