@@ -39,7 +39,8 @@ def test_ssn_confidence_rises_with_keywords_and_falls_for_bare_runs() -> None:
     assert kinds("SSN: 536-90-4399")["ssn"] >= 0.95
     assert kinds("social security number 536904399")["ssn"] >= 0.95
     assert kinds("SS# 536 90 4399")["ssn"] >= 0.95
-    assert kinds("order 536-90-4399 shipped")["ssn"] < 0.8
+    assert kinds("she wrote 536-90-4399 on the form")["ssn"] < 0.8   # well-formed, no keyword
+    assert "ssn" not in kinds("order 536-90-4399 shipped")          # labelled as an order number
     assert "ssn" not in kinds("order 536904399 shipped")            # a bare nine-digit run without a keyword
     assert "ssn" not in kinds("SSN 536-90 4399")                      # mixed separators are not an SSN
     assert "ssn" not in kinds("SSN 078-05-1120, SSN 666-12-3456, SSN 123-45-6789")
@@ -217,3 +218,40 @@ def test_text_past_the_limit_is_reported_not_scanned() -> None:
     small = check.build_state({"max_chars": 1000})
     found = findings_of(small, "x" * 2000 + "\nSSN 536-90-4399")
     assert "phi.ssn" not in found and found["scan.truncated"].detail == "phi check scanned the first 1000 characters"
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Invoice 658-86-9145 for consulting services", "ssn"),
+    ("Confirmation number: 658-86-9145", "ssn"),
+    ("PO AB1234563", "dea"),
+    ("Member ID AB1234563", "dea"),                     # a member number that passes the DEA checksum
+    ("Reference 1234567893", "npi"),
+    ("Your confirmation code is 1EG4-TE5-MK73", "mbi"),
+    ("Tracking # 617-555-0123", "phone"),
+])
+def test_a_label_saying_what_a_number_is_keeps_it_from_another_type(text: str, kind: str) -> None:
+    assert kind not in kinds(text)
+
+
+def test_negative_context_is_the_label_right_before_the_value() -> None:
+    assert kinds("Member ID AB1234563")["health_plan"] >= 0.9              # what the label says it is
+    assert kinds("SSN 536-90-4399, invoice 536-90-4398")["ssn"] >= 0.95    # the labelled one alone drops out
+    assert kinds("Medicare claim number 536-90-4399A")["hicn"] >= 0.95     # "claim" names a HICN, it does not exclude it
+    assert kinds("Invoice sent.\nSSN: 536-90-4399")["ssn"] >= 0.95         # a label on another line says nothing
+    assert kinds("Patient account number 4835525815") == {"account": 0.9}  # an account, not a record number
+
+
+def test_patient_phone_and_email_only_when_labelled_the_patients() -> None:
+    assert kinds("Patient phone: (617) 555-0123")["phone"] >= 0.8
+    assert kinds("Patient email: jroe@example.net")["email"] >= 0.8
+    assert kinds("Cell: 617-555-0123")["phone"] < 0.8                       # a signature's cell number
+    assert kinds("Call us at 617-555-0123")["phone"] < 0.8
+
+
+def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
+    found = findings_of(state, "Re: Jane Roe\nDOB: 04/12/1961\n")
+    assert found["phi.name"].confidence >= 0.8
+    assert findings_of(state, "Name: Jane Roe\nMRN: 4820193\n")["phi.name"].confidence >= 0.8
+    assert findings_of(state, "RE: Real Options\n\nSee the attached model.\n")["phi.name"].confidence < 0.8
+    assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
+        findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8

@@ -27,7 +27,7 @@ from outguard.hookspecs import InspectContext, StartupContext, hookimpl
 from outguard.message import Message
 
 from . import context as health
-from . import identifiers
+from . import identifiers, tables
 from .names import NameFinder
 from .validators import ICD10CM
 
@@ -157,6 +157,9 @@ def inspect_message(message: Message, state: State) -> list[Finding]:
             aggs.setdefault(hit.kind, _Agg()).add(hit, where)
         for hit in state.names.find(text, kw, lower):
             aggs.setdefault("name", _Agg()).add(hit, where)
+        if len(lower) == len(text):
+            for hit in tables.scan(text, lower):
+                aggs.setdefault(hit.kind, _Agg()).add(hit, where)
         found = health.scan(text, state.lexicon, lower)
         if not found.empty:
             health_where[where] = None
