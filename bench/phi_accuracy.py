@@ -396,6 +396,14 @@ def excerpt(rng: random.Random, note: str) -> str:
     return note[: end + 1 if end > 0 else cut]
 
 
+def nanp3(rng: random.Random) -> str:
+    """An area code or exchange a North American number can have (2-9, then not "11")."""
+    while True:
+        v = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(0, 9)}"
+        if v[1:] != "11":
+            return v
+
+
 def planted_identifier(rng: random.Random, kind: str, who: str) -> str:
     """One labelled identifier line as clinics write them."""
     if kind == "ssn":
@@ -413,7 +421,7 @@ def planted_identifier(rng: random.Random, kind: str, who: str) -> str:
         v = str(rng.randint(10**6, 10**10))
         return rng.choice(["Account #: {v}", "Acct no. {v}", "Patient account number {v}", "Account number: {v}"]).format(v=v)
     if kind == "phone":
-        v = f"({rng.randint(201, 989)}) {rng.randint(201, 989)}-{rng.randint(1000, 9999)}"
+        v = f"({nanp3(rng)}) {nanp3(rng)}-{rng.randint(1000, 9999)}"
         return rng.choice(["Patient phone: {v}", "Home phone {v}", "Cell: {v}",
                            "Contact number for the patient: {v}"]).format(v=v)
     if kind == "name":
