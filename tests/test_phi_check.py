@@ -255,3 +255,45 @@ def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
     assert findings_of(state, "RE: Real Options\n\nSee the attached model.\n")["phi.name"].confidence < 0.8
     assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
         findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8
+
+
+def _dense(rows: int) -> str:
+    return "".join(f"Patient SSN 536-{10 + i // 9000:02d}-{1000 + i % 9000:04d}, Dx: asthma, on albuterol 2 puffs.\n"
+                   for i in range(rows))
+
+
+def test_scan_stops_once_the_evidence_decides_and_says_the_count_is_a_floor(state: check.State) -> None:
+    found = findings_of(state, _dense(5000))          # ~400 KB: several chunks
+    ssn = found["phi.ssn"]
+    assert 25 <= ssn.count < 5000 and "\u2265" in ssn.detail and "scan stopped once decided" in ssn.detail
+    assert found["phi.health_context"].confidence >= 0.9
+
+
+def test_decide_after_zero_reads_everything() -> None:
+    full = check.build_state({"decide_after": 0})
+    assert findings_of(full, _dense(2000))["phi.ssn"].count == 2000
+
+
+def test_a_passed_deadline_stops_the_check() -> None:
+    import time
+    from types import SimpleNamespace
+
+    from outguard.hookspecs import StartupContext
+
+    plugin = check.PhiCheck()
+    plugin.outguard_startup(StartupContext("phi", {}))
+    message = parse_message(f"From: a@b.example\nTo: c@d.example\nSubject: x\n\n{_dense(50)}".encode())
+    with pytest.raises(TimeoutError, match="phi: deadline"):
+        plugin.outguard_inspect(message, SimpleNamespace(deadline=time.monotonic() - 1))
+    later = SimpleNamespace(deadline=time.monotonic() + 60)
+    assert any(f.id == "phi.ssn" for f in plugin.outguard_inspect(message, later))
+    assert any(f.id == "phi.ssn" for f in plugin.outguard_inspect(message, SimpleNamespace()))   # no deadline: none
+
+
+def test_keyword_lookups_read_each_block_once() -> None:
+    text = "SSN 536-90-4399 " * 20000
+    kw = identifiers.Keywords(text)
+    for i in range(0, len(text), 97):
+        kw.near("ssn", i, i + 11)
+    assert all(kw._done)                                 # every block scanned ...
+    assert sum(len(v) for v in kw._at["ssn"].values()) == 20000   # ... once: no keyword counted twice

@@ -6,6 +6,8 @@ Settings (`plugins.settings.phi` in the config), all optional:
     require_spacy_model: false   # true: refuse to start when the model does not load
     name_model_max_chars: 100000 # text per view handed to the spaCy pipeline
     max_chars: 5000000           # text scanned per message (all views); past it scan.truncated
+    decide_after: 25             # stop reading once this many validated identifiers stand beside
+                                 # health context (counts are then floors, "\u226525"); 0: read it all
     free_mail_extra: []          # personal mail domains to add to the shipped list
     free_mail_exempt: []         # domains never treated as personal (a partner on gmail.com...)
 
@@ -19,6 +21,7 @@ Findings (ids under `phi.`; the confidence says how sure, the count is unique va
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,7 @@ from outguard.message import Message
 
 from . import context as health
 from . import identifiers, tables
+from .deadline import Deadline
 from .names import NameFinder
 from .validators import ICD10CM
 
@@ -57,6 +61,8 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "require_spacy_model": {"type": "boolean", "description": "refuse to start when the model does not load"},
         "name_model_max_chars": {"type": "integer", "minimum": 0, "description": "text per view given to spaCy"},
         "max_chars": {"type": "integer", "minimum": 1, "description": "text scanned per message, all views"},
+        "decide_after": {"type": "integer", "minimum": 0,
+                         "description": "stop once this many identifiers stand beside health context (0: never)"},
         "free_mail_extra": {"type": "array", "items": {"type": "string"}, "description": "personal mail domains to add"},
         "free_mail_exempt": {"type": "array", "items": {"type": "string"}, "description": "domains never personal"},
     },
@@ -70,6 +76,14 @@ class State:
     names: NameFinder
     free_mail: frozenset[str]
     max_chars: int = 5_000_000
+    decide_after: int = 25
+
+
+# Text is scanned this many characters at a time: between pieces the check looks at its
+# deadline and whether the evidence already decides.
+CHUNK = 64 * 1024
+# Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
+PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "dob", "name", "phone", "email")
 
 
 def _free_mail(settings: dict[str, Any]) -> frozenset[str]:
@@ -95,6 +109,7 @@ def build_state(settings: dict[str, Any] | None = None) -> State:
                                 bool(settings.get("require_spacy_model", False))),
         free_mail=_free_mail(settings),
         max_chars=int(settings.get("max_chars", 5_000_000)),
+        decide_after=int(settings.get("decide_after", 25)),
     )
 
 
@@ -126,14 +141,47 @@ def _own_addresses(message: Message) -> tuple[set[str], set[str]]:
     return addrs, domains
 
 
-def inspect_message(message: Message, state: State) -> list[Finding]:
+def _chunks(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, cut at a line end where one is near."""
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n:
+            nl = text.rfind("\n", start + size // 2, end)
+            end = nl + 1 if nl >= 0 else end
+        yield text[start:end]
+        start = end
+
+
+def _decided(aggs: dict[str, _Agg], signals: health.HealthSignals, enough: int) -> bool:
+    """Enough validated patient identifiers beside health information: more text changes no verdict."""
+    if not enough or signals.empty or signals.confidence() < 0.9:
+        return False
+    seen = 0
+    for kind in PATIENT_KINDS:
+        agg = aggs.get(kind)
+        if agg is not None:
+            seen += sum(1 for h in agg.values.values() if h.confidence >= 0.8)
+            if seen >= enough:
+                return True
+    return False
+
+
+def inspect_message(message: Message, state: State, deadline: float | None = None) -> list[Finding]:
+    """The findings of one message. Text is read in chunks; between chunks the check stops once
+    the evidence decides (`decide_after` identifiers beside health context; counts become floors)
+    and raises TimeoutError("phi: deadline") once the host's deadline has passed."""
+    clock = Deadline(deadline)
     aggs: dict[str, _Agg] = {}
     signals = health.HealthSignals()
     own_addrs, own_domains = _own_addresses(message)
     budget = state.max_chars
     truncated: list[str] = []
     health_where: dict[str, None] = {}
+    stopped = False
     for view in message.texts():
+        if stopped or budget <= 0:
+            break
         text = view.text
         if not text:
             continue
@@ -142,31 +190,13 @@ def inspect_message(message: Message, state: State) -> list[Finding]:
             text = text[:budget]
         budget -= len(text)
         where = view.where.split(":", 1)[0]
-        kw = identifiers.Keywords(text)
-        lower = text.lower()
-        hits = list(identifiers.scan(text, state.icd, kw, lower))
-        for hit in hits:
-            if hit.kind == "email":
-                addr = hit.value.lower()
-                if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:
-                    continue
-            if hit.kind in ("icd10", "ndc"):
-                signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
-                if hit.confidence >= 0.9 or hit.kind == "icd10":
-                    signals.strong.add(f"{hit.kind}:{_normal(hit)}")
-            aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-        for hit in state.names.find(text, kw, lower):
-            aggs.setdefault("name", _Agg()).add(hit, where)
-        if len(lower) == len(text):
-            for hit in tables.scan(text, lower):
-                aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-        found = health.scan(text, state.lexicon, lower)
-        if not found.empty:
-            health_where[where] = None
-        signals.merge(found)
-        if budget <= 0:
-            break
-    findings = [_finding(kind, aggs[kind]) for kind in ORDER if kind in aggs]
+        for chunk in _chunks(text, CHUNK):
+            clock.check()
+            _scan_chunk(chunk, where, state, clock, aggs, signals, health_where, own_addrs, own_domains)
+            if _decided(aggs, signals, state.decide_after):
+                stopped = True
+                break
+    findings = [_finding(kind, aggs[kind], stopped) for kind in ORDER if kind in aggs]
     if not signals.empty:
         conf = signals.confidence()
         strong = len(signals.strong)
@@ -187,7 +217,33 @@ def inspect_message(message: Message, state: State) -> list[Finding]:
     return findings
 
 
-def _finding(kind: str, agg: _Agg) -> Finding:
+def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
+                signals: health.HealthSignals, health_where: dict[str, None], own_addrs: set[str], own_domains: set[str]) -> None:
+    """Identifiers, names, table columns and health signals of one piece of text, into `aggs` and `signals`."""
+    kw = identifiers.Keywords(text)
+    lower = text.lower()
+    for hit in identifiers.scan(text, state.icd, kw, lower, clock):
+        if hit.kind == "email":
+            addr = hit.value.lower()
+            if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:
+                continue
+        if hit.kind in ("icd10", "ndc"):
+            signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
+            if hit.confidence >= 0.9 or hit.kind == "icd10":
+                signals.strong.add(f"{hit.kind}:{_normal(hit)}")
+        aggs.setdefault(hit.kind, _Agg()).add(hit, where)
+    for hit in state.names.find(text, kw, lower, clock):
+        aggs.setdefault("name", _Agg()).add(hit, where)
+    if len(lower) == len(text):
+        for hit in tables.scan(text, lower, clock):
+            aggs.setdefault(hit.kind, _Agg()).add(hit, where)
+    found = health.scan(text, state.lexicon, lower)
+    if not found.empty:
+        health_where[where] = None
+    signals.merge(found)
+
+
+def _finding(kind: str, agg: _Agg, floor: bool = False) -> Finding:
     hits = list(agg.values.values())
     best = max(hits, key=lambda h: h.confidence)
     conf = best.confidence
@@ -195,7 +251,7 @@ def _finding(kind: str, agg: _Agg) -> Finding:
         conf = 0.8   # a list of five or more well-formed, valid SSNs is telling without a keyword
     near = f' near "{KEYWORD_LABEL[best.keyword]}"' if best.keyword in KEYWORD_LABEL else ""
     sample = redact(best.value, REVEAL.get(kind, 0))
-    detail = f"{LABEL.get(kind, kind)} {sample}{near}"
+    detail = f"{LABEL.get(kind, kind)} {sample}{near}" + (f"; \u2265{len(hits)} (scan stopped once decided)" if floor else "")
     return Finding(f"phi.{kind}", confidence=conf, count=len(hits), where=tuple(agg.where), detail=detail[:200])
 
 
@@ -220,4 +276,4 @@ class PhiCheck:
     def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
         if self.state is None:   # registered without outguard_startup (a test wiring it by hand)
             raise RuntimeError("phi check used before start-up")
-        return inspect_message(message, self.state)
+        return inspect_message(message, self.state, getattr(context, "deadline", None))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import regex
 
 from . import validators as v
+from .deadline import NONE as NO_DEADLINE
+from .deadline import Deadline
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -145,35 +147,52 @@ class Hit:
 
 
 class Keywords:
-    """Keyword positions of one text, by group, found lazily in windows around candidates
-    (a full keyword pass costs more than the identifier pass itself)."""
+    """Keyword positions of one text, found lazily block by block around candidates (a full
+    keyword pass costs more than the identifier pass itself). Each block of the text is
+    scanned at most once and a lookup reads only the blocks of its window, so the cost of a
+    message stays linear in its size however many candidates it holds."""
 
-    _MARGIN = 30   # longest keyword, so one straddling a window edge is still seen whole
+    _MARGIN = 30    # longest keyword, so one straddling a block edge is still seen whole
+    _BLOCK = 256
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.positions: dict[str, set[tuple[int, int]]] = {}
-        self._windows: list[tuple[int, int]] = []
-        self._full = False
+        self._done = bytearray(max(1, -(-len(text) // self._BLOCK)))
+        self._at: dict[str, dict[int, list[tuple[int, int]]]] = {}   # group -> block -> spans starting there
 
     def _scan(self, lo: int, hi: int) -> None:
-        if self._full or any(a <= lo and hi <= b for a, b in self._windows):
-            return
-        lo, hi = max(0, lo - self._MARGIN), min(len(self.text), hi + self._MARGIN)
-        for m in KEYWORDS.finditer(self.text, lo, hi):
-            if m.lastgroup:
-                self.positions.setdefault(m.lastgroup, set()).add(m.span())
-        self._windows.append((lo + self._MARGIN if lo else 0, hi - self._MARGIN if hi < len(self.text) else hi))
-        if lo == 0 and hi == len(self.text):
-            self._full = True
+        n, size = len(self.text), self._BLOCK
+        lo, hi = min(max(0, lo), n), min(n, hi)
+        top = len(self._done) - 1
+        b, last = min(lo // size, top), min(max(lo, hi - 1) // size, top)
+        while b <= last:
+            if self._done[b]:
+                b += 1
+                continue
+            first = b
+            while b <= last and not self._done[b]:
+                self._done[b] = 1
+                b += 1
+            start, stop = first * size, min(n, b * size)
+            for m in KEYWORDS.finditer(self.text, max(0, start - self._MARGIN), min(n, stop + self._MARGIN)):
+                if m.lastgroup and start <= m.start() < stop:   # a span belongs to the block it starts in
+                    self._at.setdefault(m.lastgroup, {}).setdefault(m.start() // size, []).append(m.span())
 
     def near(self, kind: str, start: int, end: int, before: int = NEAR, after: int = NEAR) -> bool:
-        self._scan(start - before, end + after)
-        return any(s - after <= end and e + before >= start for s, e in self.positions.get(kind, ()))
+        lo, hi = start - before - self._MARGIN, end + after + 1
+        self._scan(lo, hi)
+        blocks = self._at.get(kind)
+        if not blocks:
+            return False
+        for b in range(max(0, lo) // self._BLOCK, hi // self._BLOCK + 1):
+            for s, e in blocks.get(b, ()):
+                if s - after <= end and e + before >= start:
+                    return True
+        return False
 
     def anywhere(self, kind: str) -> bool:
         self._scan(0, len(self.text))
-        return kind in self.positions
+        return bool(self._at.get(kind))
 
 
 def _plausible_birth_date(value: str) -> bool:
@@ -191,7 +210,8 @@ def _nanp(value: str) -> bool:
     return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
 
 
-def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None) -> Iterator[Hit]:
+def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None,
+         clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
     """Every validated identifier in `text`, with a confidence from its context."""
     kw = kw or Keywords(text)
     lower = lower if lower is not None else text.lower()
@@ -203,6 +223,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         return patientish and kw.near("patient", s, e, before=before, after=0)
 
     for m in IDENTIFIERS.finditer(text):
+        clock.tick()
         kind = m.lastgroup
         value = m.group()
         s, e = m.span()

@@ -16,6 +16,8 @@ from typing import Any
 
 import regex
 
+from .deadline import NONE as NO_DEADLINE
+from .deadline import Deadline
 from .identifiers import Hit, Keywords
 
 log = logging.getLogger("outguard.plugins.phi")
@@ -45,8 +47,10 @@ _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id
 
 def _line_start(lower: str, p: int) -> bool:
     """`p` starts its line (after blanks): a heading, not "Company Name:" or "Subject: Re:"."""
-    nl = lower.rfind("\n", 0, p) + 1
-    return not lower[nl:p].strip()
+    nl = lower.rfind("\n", max(0, p - 80), p)
+    if nl < 0 and p > 80:
+        return False   # 80 characters or more of the line before it: not a heading
+    return not lower[nl + 1:p].strip()
 
 
 def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
@@ -84,13 +88,14 @@ class NameFinder:
         log.info("phi: spaCy pipeline %r loaded (%s)", model, ", ".join(nlp.pipe_names) or "tokenizer only")
         return cls(nlp, model, max_chars)
 
-    def find(self, text: str, kw: Keywords, lower: str | None = None) -> list[Hit]:
+    def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE) -> list[Hit]:
         hits: list[Hit] = []
         lower = lower if lower is not None else text.lower()
         if len(lower) != len(text):
             lower = text   # rare: lower-casing changed the length; triggers then see only lower-case words
         seen_end = -1
         for t in _TRIGGER.finditer(lower):
+            clock.tick()
             p = t.start()
             word = t.group()
             if p < seen_end or (p and lower[p - 1].isalnum()) or \

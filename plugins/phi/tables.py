@@ -19,9 +19,12 @@ from collections.abc import Iterator
 import regex
 
 from . import validators as v
+from .deadline import NONE as NO_DEADLINE
+from .deadline import Deadline
 from .identifiers import Hit
 
 MAX_ROWS = 5000
+MAX_HEADER = 400   # characters of a header row
 _HEADER_WORDS = re.compile(
     r"(?<![a-z])(?:patient(?:'s)?(?: full)? name|patient|pt name|member name|insured name|beneficiary name|resident"
     r"|client name|full name|name|first name|last name|surname|dob|d\.o\.b\.?|date of birth|birth ?date|mrn"
@@ -111,7 +114,7 @@ def _value_hit(kind: str, value: str, at: int) -> Hit | None:
 def _header(lower: str, start: int, end: int) -> tuple[str | None, list[str], bool] | None:
     """(delimiter, header cells, first column is a name) when the line is a patient table's header."""
     line = lower[start:end]
-    if len(line) > 400:
+    if len(line) > MAX_HEADER:
         return None
     words = [m.group() for m in _HEADER_WORDS.finditer(line)]
     if len(words) < 2:
@@ -173,16 +176,21 @@ def _row_hits(text: str, start: int, end: int, delim: str | None, heads: list[st
             yield hit
 
 
-def scan(text: str, lower: str) -> Iterator[Hit]:
+def scan(text: str, lower: str, clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
     """Names and identifiers under the columns of every patient table in `text` (`lower` = text.lower())."""
     pos, n = 0, len(text)
     while pos < n:
+        clock.tick()
         m = _HEADER_WORDS.search(lower, pos)
         if m is None:
             return
-        line_start = lower.rfind("\n", 0, m.start()) + 1
-        line_end = lower.find("\n", m.end())
-        line_end = n if line_end < 0 else line_end
+        # a header is a short line: look for its ends only that far (a text of one huge line stays linear)
+        line_start = lower.rfind("\n", max(0, m.start() - MAX_HEADER), m.start()) + 1
+        line_end = lower.find("\n", m.end(), m.end() + MAX_HEADER)
+        line_end = n if line_end < 0 and m.end() + MAX_HEADER >= n else line_end
+        if line_end < 0 or (line_start == 0 and m.start() > MAX_HEADER):
+            pos = m.end()
+            continue
         pos = line_end + 1
         header = _header(lower, line_start, line_end)
         if header is None:
@@ -195,5 +203,6 @@ def scan(text: str, lower: str) -> Iterator[Hit]:
             if not text[pos:end].strip() or (delim is not None and delim not in text[pos:end]):
                 break
             rows += 1
+            clock.tick()
             yield from _row_hits(text, pos, end, delim, heads, name_first)
             pos = end + 1
