@@ -561,7 +561,7 @@ def enron_cases(corpora: Path, seed: int, limit: int | None) -> list[Case]:
                     body = msg.get_payload(decode=True).decode("latin-1")
                     sentence, truth = lookalike(rng)
                     at = _after_first_paragraph(body)
-                    msg.set_payload(body[:at] + sentence + "\n\n" + body[at:], "latin-1")
+                    msg.set_payload(body[:at].rstrip("\n") + "\n\n" + sentence + "\n\n" + body[at:], "latin-1")
                     raw = msg.as_bytes()
                     planted = frozenset({truth} - {""})
                     form = "look-alike"
