@@ -381,6 +381,13 @@ class Case:
 PERSON_FALLBACK = ["Maria Gonzalez", "James Carter", "Linda Nguyen", "Robert Okafor", "Susan Miller"]
 
 
+def person_names(presidio: list[dict]) -> list[str]:
+    """Two-word person names of the presidio-research set: the patients planted into notes."""
+    return [s["entity_value"] for x in presidio for s in x["spans"]
+            if s["entity_type"] == "PERSON" and len(s["entity_value"].split()) == 2 and s["entity_value"].isascii()
+            and s["entity_value"].replace(" ", "").isalpha()] or PERSON_FALLBACK
+
+
 def clean_note(text: str) -> str:
     """MTSamples keeps section breaks as commas ("HISTORY:, ..."): give them their lines back."""
     text = re.sub(r"\s*,?\s*([A-Z][A-Z /&()\-]{2,60}):\s*,\s*", r"\n\n\1: ", text)
@@ -735,9 +742,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     icd = ICD10CM()
     presidio = json.loads(needed[3].read_text())
-    persons = [s["entity_value"] for x in presidio for s in x["spans"]
-               if s["entity_type"] == "PERSON" and len(s["entity_value"].split()) == 2 and s["entity_value"].isascii()
-               and s["entity_value"].replace(" ", "").isalpha()] or PERSON_FALLBACK
+    persons = person_names(presidio)
 
     print(f"corpora: {corpora}   seed {args.seed}")
     print("split: clinical even-index notes = tune, odd = report; enron kaminski-v = tune, lokay-m + williams-w3 = report;")
