@@ -253,6 +253,7 @@ def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
     assert found["phi.name"].confidence >= 0.8
     assert findings_of(state, "Name: Jane Roe\nMRN: 4820193\n")["phi.name"].confidence >= 0.8
     assert findings_of(state, "RE: Real Options\n\nSee the attached model.\n")["phi.name"].confidence < 0.8
+    assert findings_of(state, "Re: Jane Roe\nDiagnosis: asthma\n")["phi.name"].confidence >= 0.8   # heads a record
     assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
         findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8
 

@@ -60,6 +60,8 @@ def test_abbreviated_labs_need_a_value(lex: context.Lexicon) -> None:
     ("Risk assessment: plan the rollout.", 0.0, 0.5),    # "Assessment:" and "Plan:" head audits too
     ("The cop said copd.", 0.0, 0.5),                    # shorthand in capitals only where written in capitals
     ("He was referred to as the boss; she presented to the board.", 0.0, 0.5),
+    ("Exelon and Enron merged.", 0.0, 0.7),               # a brand name alone may be a company (Exelon the utility)
+    ("Patient on Eliquis.", 0.9, 0.9),                    # ... beside a cue it is a drug
 ])
 def test_confidence_grades(lex: context.Lexicon, text: str, low: float, high: float) -> None:
     assert low <= context.scan(text, lex).confidence() <= high

@@ -133,7 +133,7 @@ def _icd_terms() -> set[str]:
     return {t for t in terms if " " in t or not _common(t, 4.3)}
 
 
-def _drug_terms() -> set[str]:
+def _drug_terms() -> dict[str, str]:
     spec = importlib.util.find_spec("drug_named_entity_recognition")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("drug-named-entity-recognition is not installed")
@@ -142,7 +142,7 @@ def _drug_terms() -> set[str]:
         data = pickle.load(fh)  # noqa: S301 - the installed package's own data file
     variants: dict[str, list[str]] = data["drug_variant_to_canonical"]
     canon: dict[str, dict] = data["drug_canonical_to_data"]
-    terms: set[str] = set()
+    terms: dict[str, str] = {}
     for variant, names in variants.items():
         medline = any(canon.get(c, {}).get("medline_plus_id") for c in names)
         # DrugBank-only entries (insulin glargine, penicillins) are many and odd, so they must be rarer words
@@ -153,7 +153,8 @@ def _drug_terms() -> set[str]:
         generic = variant in names
         if _common(variant, (4.0 if generic else 3.0) if medline else 2.5):
             continue
-        terms.add(variant)
+        # a brand alone may be a company or a product too (Exelon the drug, Exelon the utility)
+        terms[variant] = "medication" if generic else "medication_brand"
     return terms
 
 
@@ -181,8 +182,8 @@ def load_lexicon() -> Lexicon:
         lex.add(term, "lab_abbrev" if len(term) <= 4 and term.isupper() else "lab")
     for term in sorted(_listed("lexicon_procedures.txt")):
         lex.add(term, "procedure")
-    for term in sorted(_drug_terms() | _listed("lexicon_medications.txt")):
-        lex.add(term, "medication")
+    for term, kind in sorted({**_drug_terms(), **dict.fromkeys(_listed("lexicon_medications.txt"), "medication")}.items()):
+        lex.add(term, kind)
     for term in sorted(_listed("lexicon_conditions.txt", keep_case=True)):
         # capitals (COPD, HTN) must be capitals in the text too; "AfIB"-style entries match any case
         lex.add(term, "condition_caps" if term.isupper() else "condition")
@@ -237,7 +238,7 @@ class HealthSignals:
         enough (0.8): a named condition or drug, a clinical section label, a visit or an
         admission, an allergy; the rules ask for a patient identifier beside it."""
         distinct = len(self.terms)
-        specific = sum(1 for k in self.terms.values() if k != "condition_weak")
+        specific = sum(1 for k in self.terms.values() if not k.endswith("_weak"))
         stated = bool(self.sections or self.statements)
         if self.strong and (distinct >= 2 or stated):
             return 0.95
@@ -297,11 +298,15 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
                 kind = "condition"
             out.terms[term] = kind
             before = toks[max(0, i - 3):i]
-            if kind == "medication":
+            if kind in ("medication", "medication_brand"):
                 dose = any(_NUMBER.match(t) and (j + 1 < len(after) and after[j + 1] in UNITS or t.endswith(("mg", "mcg", "ml")))
                            for j, t in enumerate(after))
                 if dose or any(b in MED_CUES for b in before):
                     out.strong.add(term)
+                    kind = "medication"
+                elif kind == "medication_brand":
+                    kind = "medication_weak"   # a brand name alone counts only beside other health information
+                out.terms[term] = kind
             elif kind == "lab":
                 if any(_NUMBER.match(t) for t in after[:3]):
                     out.strong.add(term)

@@ -16,6 +16,7 @@ from typing import Any
 
 import regex
 
+from . import sections
 from .deadline import NONE as NO_DEADLINE
 from .deadline import Deadline
 from .identifiers import Hit, Keywords
@@ -54,9 +55,10 @@ def _line_start(lower: str, p: int) -> bool:
 
 
 def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
-    """A patient identifier's keyword within the next lines after a name."""
+    """A patient identifier's keyword, or a clinical record's section label ("Diagnosis:",
+    "Reason for visit:"), within the next lines after a name: the name heads a patient's record."""
     return kw.near("dob", s, e, 0, 150) or kw.near("ssn", s, e, 0, 150) or kw.near("medicare", s, e, 0, 150) or \
-        _RECORD_WORDS.search(lower, e, e + 150) is not None
+        _RECORD_WORDS.search(lower, e, e + 150) is not None or sections.STRONG_LABEL.search(lower, e, e + 150) is not None
 
 
 @dataclass
