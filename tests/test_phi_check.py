@@ -270,6 +270,11 @@ def test_scan_stops_once_the_evidence_decides_and_says_the_count_is_a_floor(stat
     assert found["phi.health_context"].confidence >= 0.9
 
 
+def test_ten_megabytes_of_phi_are_decided_without_a_truncation(state: check.State) -> None:
+    found = findings_of(state, _dense(130_000))        # ~10 MB, over max_chars: decided in the first chunk
+    assert "scan.truncated" not in found and found["phi.ssn"].count >= 25
+
+
 def test_decide_after_zero_reads_everything() -> None:
     full = check.build_state({"decide_after": 0})
     assert findings_of(full, _dense(2000))["phi.ssn"].count == 2000

@@ -204,7 +204,7 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
                                 where=tuple(health_where) or ("body",),
                                 detail=f"{len(signals.terms)} health term(s): {', '.join(signals.kinds()) or 'clinical wording'}"
                                        f"; {strong} with a dose, value or clinical cue"))
-    if truncated:
+    if truncated and not stopped:   # decided before the cut: nothing unread could change the verdict
         findings.append(Finding("scan.truncated", where=tuple(dict.fromkeys(w.split(":", 1)[0] for w in truncated)),
                                 detail=f"phi check scanned the first {state.max_chars} characters"))
     if any(f.id != "phi.health_context" and f.confidence >= 0.8 for f in findings if f.id.startswith("phi.")) or \
