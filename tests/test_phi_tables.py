@@ -26,6 +26,11 @@ def test_csv_columns_are_read_by_their_headers() -> None:
     assert not any(kind == "ssn" and value == "078-05-1120" for kind, value, _ in rows)   # a published SSN
 
 
+def test_spreadsheet_rows_as_the_xlsx_extractor_writes_them() -> None:
+    rows = found("Patient Name\tDate of Birth\tMember ID\tDiagnosis\nJane Roe\t1961-04-12 00:00:00\tXJK123456789\tCOPD\n")
+    assert rows == [("name", "Jane Roe", 0.85), ("dob", "1961-04-12", 0.9), ("health_plan", "XJK123456789", 0.9)]
+
+
 def test_first_and_last_name_columns_make_one_name() -> None:
     assert ("name", "Maria Gonzalez", 0.85) in found("first name\tlast name\tdob\nMaria\tGonzalez\t04/12/1961\n")
 

@@ -96,6 +96,7 @@ def _value_hit(kind: str, value: str, at: int) -> Hit | None:
     if not value:
         return None
     if kind == "dob":
+        value = value.removesuffix(" 00:00:00")   # a spreadsheet date cell, as the XLSX extractor writes it
         m = _DATE.fullmatch(value)
         return Hit("dob", value, at, at + len(value), 0.9, "dob") if m else None
     if kind == "ssn":
