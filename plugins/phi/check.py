@@ -7,7 +7,8 @@ Settings (`plugins.settings.phi` in the config), all optional:
     name_model_max_chars: 100000 # text per view handed to the spaCy pipeline
     max_chars: 5000000           # text scanned per message (all views); past it scan.truncated
     decide_after: 25             # stop reading once this many validated identifiers stand beside
-                                 # health context (counts are then floors, "\u226525"); 0: read it all
+                                 # health context, or 40 times as many without it (counts are then
+                                 # floors, "\u226525"); 0: read it all
     free_mail_extra: []          # personal mail domains to add to the shipped list
     free_mail_exempt: []         # domains never treated as personal (a partner on gmail.com...)
 
@@ -82,6 +83,8 @@ class State:
 # Text is scanned this many characters at a time: between pieces the check looks at its
 # deadline and whether the evidence already decides.
 CHUNK = 64 * 1024
+# Without health context only a roster this many times `decide_after` (1,000 identifiers) stops the scan.
+BULK_FACTOR = 40
 # Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
 PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "dob", "name", "phone", "email")
 
@@ -154,15 +157,17 @@ def _chunks(text: str, size: int) -> Iterator[str]:
 
 
 def _decided(aggs: dict[str, _Agg], signals: health.HealthSignals, enough: int) -> bool:
-    """Enough validated patient identifiers beside health information: more text changes no verdict."""
-    if not enough or signals.empty or signals.confidence() < 0.9:
+    """Enough validated patient identifiers beside health information, or a roster of
+    BULK_FACTOR times as many without it: more text changes no verdict (counts are floors)."""
+    if not enough:
         return False
+    need = enough if not signals.empty and signals.confidence() >= 0.9 else enough * BULK_FACTOR
     seen = 0
     for kind in PATIENT_KINDS:
         agg = aggs.get(kind)
         if agg is not None:
             seen += sum(1 for h in agg.values.values() if h.confidence >= 0.8)
-            if seen >= enough:
+            if seen >= need:
                 return True
     return False
 

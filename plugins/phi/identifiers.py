@@ -119,7 +119,7 @@ OTHER_LABEL = regex.compile(
     r"(?i:(?<![a-z])(?P<label>invoice|inv|order|tracking|confirmation|conf|reference|ref|po|p\.o\.|purchase\ order"
     r"|claim|ticket|case|serial|part|item|sku|transaction|txn|receipt|booking|reservation|account|acct|member"
     r"|subscriber|policy|group|contract|deal|quote|shipment|waybill|routing|loan|check|cheque|voucher|batch|lot"
-    r"|job|project|docket|file|license|licence|certificate|permit|employee|badge|vin|customer|client\ id|store|model"
+    r"|job|project|docket|license|licence|certificate|permit|employee|badge|vin|customer|client\ id|store|model"
     r"|flight|container|meter|pin)"
     r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
     regex.VERSION0)
