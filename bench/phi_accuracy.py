@@ -1,27 +1,35 @@
 #!/usr/bin/env python3
-"""Accuracy and cost of the PHI check (not a timed test: run it, read the figures).
+"""Accuracy of the PHI check per source, with 95 % Wilson intervals (not a timed test: read the figures).
 
-    PYTHONSAFEPATH=1 .venv/bin/python bench/phi_accuracy.py [--seed 7] [--messages 600]
+    PYTHONSAFEPATH=1 .venv/bin/python bench/phi_accuracy.py [--corpora DIR] [--seed 7] [--limit N] [--all]
 
-Prints
-1. precision / recall per identifier type, counting a value as detected when the check
-   reports it with confidence >= 0.8 (the default rules' threshold), on
-   - the labelled sentences of presidio-research's synthetic PII set (real templates:
-     SSN, phone, email, IP, dates of birth, names),
-   - generated vectors: valid SSN/MBI/HICN/NPI/DEA/NDC values in varied wording, and
-     look-alikes that must not count (SSA-invalid or published SSNs, order numbers shaped
-     like SSNs, NPIs and DEA numbers with a wrong check digit, MBIs with excluded
-     letters, tracking, card and phone numbers);
-2. the message-level "contains PHI" verdict (the default rules decide: encrypt or
-   quarantine by a phi rule) on a labelled set of messages built from those templates:
-   PHI = patient identifier + health information (conditions from the CMS ICD-10-CM list,
-   drugs from MedlinePlus-documented names, labs with values); non-PHI = identifiers alone,
-   health talk alone, invoices, tracking mails, signatures;
-3. the false "contains PHI" rate on the SpamAssassin ham folders;
-4. CPU time of the PHI check per message (5 KB of real ham text, no statistical model):
-   median and p95, and the process's peak memory.
+Message-level verdicts come from the real pipeline (outguard.pipeline.Inspector, shipped rules):
+a message "contains PHI" when a rule of rules/phi.yaml that is about PHI matched (phi-*,
+unreadable-attachment-*; not the sender's own [secure] subject rule).
 
-Needs ../shared/corpora (presidio-research and spamassassin).
+Sources and the deterministic tune / report split (the figures that count are the report rows):
+
+  clinical   MTSamples transcriptions (real clinical prose). Even-index notes: tune; odd: report.
+             Three notes in four (of each half) get planted identifiers (SSN, MBI, MRN, DOB, member ID, account
+             number, patient phone, a name line) in varied wrappers (referral, claim, eligibility
+             question, intake form, HTML table, CSV and text attachments, one-statement visit
+             reasons): positives. The fourth stays un-planted: health text without identifier, a negative.
+  enron      Enron business mail, negatives. Mailbox kaminski-v: tune; lokay-m, williams-w3: report.
+             One message in three gets a planted look-alike (invoice/order/PO/tracking/confirmation/
+             reference number shaped like an SSN, DEA, NPI or MBI; a member ID that passes the DEA
+             checksum; an account number).
+  ham        SpamAssassin ham, negatives. easy-ham-1: tune (tests/test_phi_corpora.py); easy-ham-2,
+             hard-ham-1: report.
+  presidio   presidio-research synthetic PII sentences: negatives at message level (PII, no health),
+             value-level precision/recall for SSN, phone, email, IP, street address, DOB.
+             Even index: tune; odd: report.
+  generated  this file's own templates (the old bench): all tune. They measure the templates the
+             lexicons and weights were written against, and count for nothing.
+
+Identifier level (message sources): per message the planted identifier types are the truth;
+a type reported that was not planted is a false positive (scored types only: the strong
+identifiers and names). Two thresholds: ">=0.8" (what the shipped rules need) and "any"
+(every finding an administrator sees). Exits 0 with a message when the corpora are absent.
 """
 
 from __future__ import annotations
@@ -29,29 +37,30 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import html
 import json
+import math
+import os
 import random
-import resource
+import re
 import statistics
 import string
-import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from outguard.core.config import load_config
-from outguard.core.message import Envelope, parse_message
+from outguard.core.message import Envelope
 from outguard.pipeline import Inspector
-from outguard_plugins.phi import check, identifiers
+from outguard_plugins.phi import identifiers
 from outguard_plugins.phi.validators import ICD10CM, MBI_LETTERS
 
 PROJECT = Path(__file__).resolve().parent.parent
-CORPORA = PROJECT.parent / "shared" / "corpora"
-PRESIDIO = CORPORA / "pii-presidio-research" / "synth_dataset_v2.json"
-HAM = [CORPORA / "spamassassin" / d for d in ("easy-ham-1", "easy-ham-2", "hard-ham-1")]
+DEFAULT_CORPORA = Path(os.environ.get("OUTGUARD_CORPORA") or PROJECT.parent / "shared" / "corpora")
 THRESHOLD = 0.8
-
+# Identifier types scored at message level (the truth is known for them in every source).
+SCORED = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "dob", "name", "phone")
 
 # ---------------------------------------------------------------- value generators
 
@@ -167,8 +176,7 @@ def identifier_cases(rng: random.Random, n: int) -> list[tuple[str, list[tuple[s
     return cases
 
 
-def presidio_cases() -> list[tuple[str, list[tuple[str, str]]]]:
-    data = json.loads(PRESIDIO.read_text())
+def presidio_cases(data: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
     kinds = {"US_SSN": "ssn", "EMAIL_ADDRESS": "email", "IP_ADDRESS": "ip", "PHONE_NUMBER": "phone",
              "STREET_ADDRESS": "address"}
     cases = []
@@ -339,166 +347,438 @@ def clean_message(rng: random.Random, presidio: list[dict], conditions: list[str
             f"Reply STOP to opt out. {rng.randint(200, 989)}-555-{rng.randint(1000, 9999)}\n")
 
 
-def as_eml(body: str, i: int, rcpt: str = "office@partner.example", form: str = "plain") -> bytes:
-    head = f"From: staff@clinic.example\nTo: {rcpt}\nSubject: message {i}\nMessage-ID: <{i}@bench>\nMIME-Version: 1.0\n"
-    if form == "html":
-        html = "<html><body>" + "".join(f"<p>{p}</p>" for p in body.replace("&", "&amp;").replace("<", "&lt;").split("\n\n")) \
-            + "</body></html>"
-        return (head + f"Content-Type: text/html; charset=utf-8\n\n{html}\n").encode()
-    if form == "csv":   # the message text stays in the body, its first paragraph goes into a CSV attachment
-        first, _, rest = body.partition("\n\n")
-        row = '"' + first.replace('"', "'").replace("\n", " ") + '"'
-        return (head + 'Content-Type: multipart/mixed; boundary="bb"\n\n--bb\nContent-Type: text/plain\n\n'
-                f"{rest or 'See the attached list.'}\n--bb\nContent-Type: text/csv; name=list.csv\n"
-                f"Content-Disposition: attachment; filename=list.csv\n\nrecord\n{row}\n--bb--\n").encode()
-    return (head + f"Content-Type: text/plain; charset=utf-8\n\n{body}\n").encode()
+# ---------------------------------------------------------------- statistics
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
+    """Proportion k/n with its Wilson score interval (sound near 0 and 1, unlike the normal one)."""
+    if n == 0:
+        return float("nan"), 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def fmt(k: int, n: int) -> str:
+    p, lo, hi = wilson(k, n)
+    return "    n/a            " if n == 0 else f"{p:6.3f} [{lo:.3f},{hi:.3f}]"
+
+
+# ---------------------------------------------------------------- labelled messages of the real sources
+
+@dataclass
+class Case:
+    source: str            # clinical, enron, ham, presidio, generated
+    split: str             # tune | report
+    raw: bytes
+    phi: bool              # the truth at message level
+    planted: frozenset[str] = frozenset()   # identifier types planted (message sources)
+    scored: bool = True    # identifier types scored for this message
+    form: str = "plain"
+
+
+PERSON_FALLBACK = ["Maria Gonzalez", "James Carter", "Linda Nguyen", "Robert Okafor", "Susan Miller"]
+
+
+def person_names(presidio: list[dict]) -> list[str]:
+    """Two-word person names of the presidio-research set: the patients planted into notes."""
+    return [s["entity_value"] for x in presidio for s in x["spans"]
+            if s["entity_type"] == "PERSON" and len(s["entity_value"].split()) == 2 and s["entity_value"].isascii()
+            and s["entity_value"].replace(" ", "").isalpha()] or PERSON_FALLBACK
+
+
+def clean_note(text: str) -> str:
+    """MTSamples keeps section breaks as commas ("HISTORY:, ..."): give them their lines back."""
+    text = re.sub(r"\s*,?\s*([A-Z][A-Z /&()\-]{2,60}):\s*,\s*", r"\n\n\1: ", text)
+    text = re.sub(r"\.,(?=\d+\.)", ".\n", text)
+    return text.strip()
+
+
+def excerpt(rng: random.Random, note: str) -> str:
+    if len(note) < 700 or rng.random() < 0.3:
+        return note
+    cut = rng.randint(400, min(len(note), 3000))
+    end = note.find(". ", cut)
+    return note[: end + 1 if end > 0 else cut]
+
+
+def nanp3(rng: random.Random) -> str:
+    """An area code or exchange a North American number can have (2-9, then not "11")."""
+    while True:
+        v = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(0, 9)}"
+        if v[1:] != "11":
+            return v
+
+
+def planted_identifier(rng: random.Random, kind: str, who: str) -> str:
+    """One labelled identifier line as clinics write them."""
+    if kind == "ssn":
+        return rng.choice(["SSN: {v}", "Social Security #: {v}", "SS# {v}", "Patient SSN {v}"]).format(v=ssn(rng))
+    if kind == "mbi":
+        return rng.choice(["Medicare ID: {v}", "MBI {v}", "Medicare number: {v}"]).format(v=mbi(rng, rng.random() < 0.5))
+    if kind == "mrn":
+        return rng.choice(["MRN: {v}", "Medical record #: {v}", "Chart number {v}", "Patient ID: {v}"]).format(v=mrn(rng))
+    if kind == "dob":
+        return rng.choice(["DOB: {v}", "Date of birth: {v}", "D.O.B. {v}", "Birthdate {v}"]).format(v=dob(rng))
+    if kind == "health_plan":
+        v = rng.choice(string.ascii_uppercase) + rng.choice(string.ascii_uppercase) + str(rng.randint(10**7, 10**9))
+        return rng.choice(["Member ID: {v}", "Subscriber ID {v}", "Insurance ID: {v}", "Policy number {v}"]).format(v=v)
+    if kind == "account":
+        v = str(rng.randint(10**6, 10**10))
+        return rng.choice(["Account #: {v}", "Acct no. {v}", "Patient account number {v}", "Account number: {v}"]).format(v=v)
+    if kind == "phone":
+        v = f"({nanp3(rng)}) {nanp3(rng)}-{rng.randint(1000, 9999)}"
+        return rng.choice(["Patient phone: {v}", "Home phone {v}", "Cell: {v}",
+                           "Contact number for the patient: {v}"]).format(v=v)
+    if kind == "name":
+        return rng.choice(["Patient: {w}", "Re: {w}", "Name: {w}", "Patient name: {w}"]).format(w=who)
+    raise ValueError(kind)
+
+
+PRESCRIPTIONS = ["insulin glargine 20 units at bedtime", "lisinopril 10 mg daily", "metformin 500 mg twice daily",
+                 "sertraline 50 mg", "albuterol inhaler as needed"]
+ALLERGIES = ["penicillin", "sulfa", "NKDA", "latex", "codeine, shellfish"]
+# Wrappers of a clinical message: (subject, body) with the identifier lines and the note or its one-line statement.
+TEMPLATES = {
+    "referral": ("patient note", "Dr. Patel,\n\nReferring the patient below.\n\n{ident}\n\n{note}\n\nThank you,\nClinic staff"),
+    "claim": ("claim resubmission", "Claims team,\n\nResubmitting the claim for:\n{ident}\nDiagnosis: {statement}\n\nRegards"),
+    "eligibility": ("eligibility question", "Hi,\n\nCan you confirm coverage? {ident_inline}. Planned: {statement}\n\nThanks"),
+    "intake": ("intake", "INTAKE FORM\n{ident}\nReason for visit: {statement}\nAllergies: {allergy}"),
+    "statement": ("patient note", "{ident}\n{statement}"),
+    "prescription": ("prescription", "{ident}\nRx: {rx}\n{statement}"),
+    "reminder": ("appointment reminder", "Appointment reminder\n{ident}\nYour visit with Dr. Lee is on {when} for: {statement}\n"
+                                         "Please arrive 15 minutes early."),
+}
+PLANT_KINDS = ("ssn", "mbi", "mrn", "dob", "health_plan", "account", "phone", "name")
+
+
+def eml(body: str, i: int, subject: str = "note", sender: str = "staff@clinic.example",
+        rcpt: str = "office@partner.example", html_body: str | None = None,
+        attachment: tuple[str, str, str] | None = None) -> bytes:
+    head = f"From: {sender}\nTo: {rcpt}\nSubject: {subject}\nMessage-ID: <{i}@bench>\nMIME-Version: 1.0\n"
+    if html_body is None and attachment is None:
+        return (head + f"Content-Type: text/plain; charset=utf-8\n\n{body}\n").encode()
+    parts = [f"--bb\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"]
+    if html_body is not None:
+        parts = [f"--bb\nContent-Type: text/html; charset=utf-8\n\n{html_body}\n"]
+    if attachment is not None:
+        name, ctype, data = attachment
+        parts.append(f"--bb\nContent-Type: {ctype}; name={name}\nContent-Disposition: attachment; filename={name}\n\n{data}\n")
+    kind = "mixed" if attachment is not None else "alternative"
+    return (head + f'Content-Type: multipart/{kind}; boundary="bb"\n\n' + "".join(parts) + "--bb--\n").encode()
+
+
+def clinical_cases(corpora: Path, seed: int, persons: list[str]) -> list[Case]:
+    rows = [json.loads(line) for line in (corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
+    cases = []
+    for i, row in enumerate(rows):
+        rng = random.Random(f"{seed}-clinical-{i}")
+        split = "tune" if i % 2 == 0 else "report"
+        note = clean_note(row["transcription"])
+        statement = " ".join(row["description"].split())
+        who = rng.choice(persons)
+        if (i // 2) % 4 == 3:   # health text without identifier (in both halves)
+            form = rng.choice(["plain", "html", "statement"])
+            text = statement if form == "statement" else excerpt(rng, note)
+            body = f"Hello,\n\nFor the teaching file, de-identified:\n\n{text}\n\nThanks"
+            hb = None
+            if form == "html":
+                hb = "<html><body>" + "".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n\n")) + "</body></html>"
+            cases.append(Case("clinical", split, eml(body, i, "teaching case", html_body=hb), False, frozenset(), True, form))
+            continue
+        kinds = rng.sample(PLANT_KINDS, rng.choice([1, 1, 2, 3]))
+        lines = [planted_identifier(rng, k, who) for k in kinds]
+        planted = set(kinds)
+        form = rng.choice(["referral", "claim", "eligibility", "intake", "statement", "html-table", "csv", "text-attachment",
+                           "prescription", "reminder"])
+        ident = "\n".join(lines)
+        hb = att = None
+        if form in TEMPLATES:
+            subject, template = TEMPLATES[form]
+            body = template.format(ident=ident, ident_inline=ident.replace("\n", ", "), note=excerpt(rng, note),
+                                   statement=statement, allergy=rng.choice(ALLERGIES), rx=rng.choice(PRESCRIPTIONS),
+                                   when=f"{rng.randint(1, 12)}/{rng.randint(1, 28)}/2026")
+        elif form == "html-table":
+            cells = "".join(f"<td>{html.escape(line.split(':', 1)[-1].strip() if ':' in line else line)}</td>" for line in lines)
+            heads = "".join(f"<th>{html.escape(line.split(':', 1)[0] if ':' in line else 'ID')}</th>" for line in lines)
+            body = ""
+            hb = (f"<html><body><p>Census for today:</p><table><tr><th>Patient</th>{heads}<th>Diagnosis</th></tr>"
+                  f"<tr><td>{html.escape(who)}</td>{cells}<td>{html.escape(statement)}</td></tr></table></body></html>")
+            planted.add("name")
+            subject = "census"
+        elif form == "csv":
+            values = [line.split(":", 1)[-1].strip() if ":" in line else line.split()[-1] for line in lines]
+            header = ",".join(["patient", *kinds, "diagnosis"])
+            row_ = ",".join([who] + values + ['"' + statement.replace('"', "'") + '"'])
+            body = "Export attached."
+            att = ("export.csv", "text/csv", f"{header}\n{row_}\n")
+            planted.add("name")
+            subject = "export"
+        else:   # text attachment
+            body, subject = "Notes attached.", "notes"
+            att = ("note.txt", "text/plain", f"{ident}\n\n{excerpt(rng, note)}\n")
+        cases.append(Case("clinical", split, eml(body, i, subject, html_body=hb, attachment=att), True,
+                          frozenset(planted), True, form))
+    return cases
+
+
+def _after_first_paragraph(text: str) -> int:
+    cut = text.find("\n\n")
+    return cut + 2 if cut >= 0 else len(text)
+
+
+LOOKALIKES = [
+    # (wording, value kind, identifier type it really is or "")
+    ("Invoice {v} for consulting services", "ssn", ""),
+    ("Order # {v} has shipped", "ssn", ""),
+    ("PO {v}", "dea", ""),
+    ("Confirmation number: {v}", "ssn", ""),
+    ("Reference {v}", "npi", ""),
+    ("Tracking number {v}", "npi", ""),
+    ("Your confirmation code is {v}", "mbi", ""),
+    ("Claim number {v} (property damage)", "ssn", ""),
+    ("Member ID {v}", "dea", "health_plan"),
+    ("Subscriber ID: {v}", "dea", "health_plan"),
+    ("Account number {v}", "digits", "account"),
+    ("Ticket {v} was closed", "dea", ""),
+]
+
+
+def lookalike(rng: random.Random) -> tuple[str, str]:
+    wording, kind, truth = rng.choice(LOOKALIKES)
+    v = {"ssn": ssn, "dea": dea, "npi": npi, "mbi": mbi}.get(kind, lambda r: str(r.randint(10**7, 10**9)))(rng)
+    return wording.format(v=v), truth
+
+
+def enron_cases(corpora: Path, seed: int, limit: int | None) -> list[Case]:
+    cases = []
+    base = corpora / "business-email" / "messages"
+    for mailbox in ("kaminski-v", "lokay-m", "williams-w3"):
+        split = "tune" if mailbox == "kaminski-v" else "report"
+        files = sorted((base / mailbox).iterdir())[:limit]
+        for i, path in enumerate(files):
+            raw = path.read_bytes()
+            rng = random.Random(f"{seed}-enron-{path.name}")
+            planted: frozenset[str] = frozenset()
+            form = "as-is"
+            if i % 3 == 0:
+                msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+                if not msg.is_multipart():
+                    body = msg.get_payload(decode=True).decode("latin-1")
+                    sentence, truth = lookalike(rng)
+                    at = _after_first_paragraph(body)
+                    msg.set_payload(body[:at].rstrip("\n") + "\n\n" + sentence + "\n\n" + body[at:], "latin-1")
+                    raw = msg.as_bytes()
+                    planted = frozenset({truth} - {""})
+                    form = "look-alike"
+            cases.append(Case("enron", split, raw, False, planted, True, form))
+    return cases
+
+
+def ham_cases(corpora: Path, limit: int | None) -> list[Case]:
+    cases = []
+    for folder in ("easy-ham-1", "easy-ham-2", "hard-ham-1"):
+        split = "tune" if folder == "easy-ham-1" else "report"
+        for path in sorted((corpora / "spamassassin" / folder).iterdir())[:limit]:
+            raw = path.read_bytes().split(b"\n", 1)[1]   # each file starts with an mbox "From " line
+            # ham carries no planted truth; names and phones in it are real but not patients'
+            cases.append(Case("ham", split, raw, False, frozenset(), True, folder))
+    return cases
+
+
+def presidio_message_cases(presidio: list[dict]) -> list[Case]:
+    cases = []
+    for i in range(0, len(presidio) - 3, 4):   # four sentences a message
+        group = presidio[i:i + 4]
+        body = "\n\n".join(x["full_text"] for x in group)
+        split = "tune" if (i // 4) % 2 == 0 else "report"
+        cases.append(Case("presidio", split, eml(body, i, "details"), False, frozenset(), False, "sentences"))
+    return cases
+
+
+def generated_cases(rng: random.Random, presidio: list[dict], n: int) -> list[Case]:
+    conditions, drugs = health_pool()
+    out = []
+    for i in range(n):
+        out.append(Case("generated", "tune", eml(phi_message(rng, presidio, conditions, drugs), i), True, frozenset(), False))
+        out.append(Case("generated", "tune", eml(clean_message(rng, presidio, conditions, drugs), i), False, frozenset(), False))
+    return out
 
 
 def matched_phi_rules(result) -> list[str]:
-    """The PHI rules (rules/phi.yaml, minus the sender's own [secure] request) that matched."""
-    return [r for r in result.decision.rule_ids
-            if r.startswith(("phi-", "unreadable-attachment")) or r == "subject-secure-encrypt" and False]
+    """The PHI rules that matched (not the sender's own [secure] subject request)."""
+    return [r for r in result.decision.rule_ids if r.startswith(("phi-", "unreadable-attachment"))]
 
 
-# ---------------------------------------------------------------- main
+def reported_types(result, threshold: float) -> set[str]:
+    out = set()
+    for f in result.findings:
+        if f.id.startswith("phi.") and f.id != "phi.health_context" and f.confidence >= threshold:
+            kind = f.id.split(".")[1]
+            out.add("mrn" if kind.startswith("mrn") else kind)
+    return out
 
-def pr(tp: int, fp: int, fn: int) -> tuple[float, float]:
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    return p, r
+
+# ---------------------------------------------------------------- run and print
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    ms: list[float] = field(default_factory=list)
+    ident: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    misses: Counter = field(default_factory=Counter)
+    false_rules: Counter = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
 
 
-def ham_texts(limit_bytes: int = 5 * 1024) -> list[str]:
-    texts = []
-    for folder in HAM[:2]:
-        for path in sorted(folder.iterdir()):
-            msg = email.message_from_bytes(path.read_bytes().split(b"\n", 1)[1], policy=email.policy.default)
-            part = msg.get_body(("plain",))
-            if part is not None:
-                try:
-                    texts.append(part.get_content())
-                except Exception:
-                    continue
-    joined = "\n".join(texts)
-    return [joined[i:i + limit_bytes] for i in range(0, len(joined) - limit_bytes, limit_bytes)]
+def run_cases(inspector: Inspector, cases: list[Case]) -> dict[tuple[str, str], Tally]:
+    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    for case in cases:
+        t = tallies[(case.source, case.split)]
+        result = inspector.inspect(case.raw, Envelope(), envelope_from_headers=True)
+        t.ms.append(result.elapsed * 1000)
+        said = bool(matched_phi_rules(result))
+        if case.phi:
+            t.tp += said
+            t.fn += not said
+            if not said:
+                t.misses[case.form] += 1
+                if len(t.examples) < 6:
+                    t.examples.append(f"missed {case.form}: " + ", ".join(
+                        sorted(f"{f.id} {f.confidence:.2f}" for f in result.findings if f.id.startswith("phi."))))
+        else:
+            t.fp += said
+            t.tn += not said
+            if said:
+                t.false_rules.update(matched_phi_rules(result))
+                if len(t.examples) < 6:
+                    t.examples.append(f"false {case.form}: " + ", ".join(
+                        sorted(f"{f.id} {f.confidence:.2f}" for f in result.findings if f.id.startswith("phi."))))
+        if not case.scored:
+            continue
+        for label, threshold in (("0.8", THRESHOLD), ("any", 0.0)):
+            said_types = reported_types(result, threshold) & set(SCORED)
+            for kind in SCORED:
+                c = t.ident[f"{kind}@{label}"]
+                if kind in case.planted:
+                    c["tp" if kind in said_types else "fn"] += 1
+                elif kind in said_types and not (kind == "phone" and case.source in ("enron", "ham")) \
+                        and not (kind == "name" and case.source in ("enron", "ham") and label == "any"):
+                    c["fp"] += 1
+    return tallies
+
+
+def print_message_table(tallies: dict[tuple[str, str], Tally]) -> None:
+    print(f"{'source':<10}{'split':<8}{'msgs':>6}{'pos':>6}{'tp':>6}{'fp':>5}{'fn':>5}"
+          f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}{'false-PHI rate [95% CI]':>26}{'ms/msg p50':>12}{'p95':>8}")
+    pooled = Tally()
+    for (source, split), t in sorted(tallies.items(), key=lambda kv: (kv[0][0], kv[0][1] != "tune")):
+        n = t.tp + t.fp + t.fn + t.tn
+        ms = sorted(t.ms)
+        print(f"{source:<10}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
+              f"{fmt(t.tp, t.tp + t.fp):>24}{fmt(t.tp, t.tp + t.fn):>24}{fmt(t.fp, t.fp + t.tn):>26}"
+              f"{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
+        if split == "report":
+            for k in ("tp", "fp", "fn", "tn"):
+                setattr(pooled, k, getattr(pooled, k) + getattr(t, k))
+            pooled.ms += t.ms
+    n = pooled.tp + pooled.fp + pooled.fn + pooled.tn
+    if n:
+        ms = sorted(pooled.ms)
+        print(f"{'ALL':<10}{'report':<8}{n:>6}{pooled.tp + pooled.fn:>6}{pooled.tp:>6}{pooled.fp:>5}{pooled.fn:>5}"
+              f"{fmt(pooled.tp, pooled.tp + pooled.fp):>24}{fmt(pooled.tp, pooled.tp + pooled.fn):>24}"
+              f"{fmt(pooled.fp, pooled.fp + pooled.tn):>26}{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
+
+
+def print_identifier_table(tallies: dict[tuple[str, str], Tally], label: str) -> None:
+    print(f"-- identifier types, reported at confidence {'>= 0.8' if label == '0.8' else 'any'}")
+    print(f"{'source':<10}{'split':<8}{'type':<12}{'planted':>8}{'tp':>5}{'fp':>5}{'fn':>5}"
+          f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
+    pooled: dict[str, Counter] = defaultdict(Counter)
+    for (source, split), t in sorted(tallies.items(), key=lambda kv: (kv[0][0], kv[0][1] != "tune")):
+        for kind in SCORED:
+            c = t.ident.get(f"{kind}@{label}")
+            if not c or not (c["tp"] + c["fn"] + c["fp"]):
+                continue
+            print(f"{source:<10}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+                  f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
+            if split == "report":
+                pooled[kind].update(c)
+    for kind in SCORED:
+        c = pooled.get(kind)
+        if c and c["tp"] + c["fn"] + c["fp"]:
+            print(f"{'ALL':<10}{'report':<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+                  f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
+
+
+def print_value_table(label: str, rows: list[tuple[str, dict[str, Counter]]]) -> None:
+    print(f"-- {label}")
+    print(f"{'split':<8}{'type':<12}{'labelled':>9}{'tp':>5}{'fp':>5}{'fn':>5}{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
+    for split, stats in rows:
+        for kind in sorted(stats):
+            c = stats[kind]
+            print(f"{split:<8}{kind:<12}{c['tp'] + c['fn']:>9}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+                  f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help="the shared corpora (default ../shared/corpora)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--messages", type=int, default=600, help="PHI and non-PHI messages each")
-    ap.add_argument("--timing-messages", type=int, default=1000)
-    ap.add_argument("--spacy-model", help="also run names through this spaCy pipeline (package or path)")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many messages per Enron mailbox / ham folder")
+    ap.add_argument("--generated", type=int, default=300, help="generated PHI and non-PHI messages each")
+    ap.add_argument("--examples", action="store_true", help="print a few missed / false messages' findings per source")
     args = ap.parse_args()
-    if not PRESIDIO.exists() or not HAM[0].is_dir():
-        print(f"shared corpora not found under {CORPORA}", file=sys.stderr)
-        return 2
+    corpora: Path = args.corpora
+    needed = [corpora / "clinical-text" / "mtsamples-en.jsonl", corpora / "business-email" / "messages",
+              corpora / "spamassassin" / "easy-ham-1", corpora / "pii-presidio-research" / "synth_dataset_v2.json"]
+    if not all(p.exists() for p in needed):
+        print(f"phi_accuracy: shared corpora not found under {corpora} (set --corpora or OUTGUARD_CORPORA); nothing measured")
+        return 0
     rng = random.Random(args.seed)
     icd = ICD10CM()
-    presidio = json.loads(PRESIDIO.read_text())
+    presidio = json.loads(needed[3].read_text())
+    persons = person_names(presidio)
 
-    # 1. identifiers
-    print(f"== identifiers (detected = reported with confidence >= {THRESHOLD}; phone, fax, email, IP, address: reported at all)")
-    for label, cases, kinds in (
-            ("presidio-research sentences (labels: SSN, phone, email, IP, street address, DOB)", presidio_cases(),
-             {"ssn", "phone", "email", "ip", "address", "dob"}),
-            ("generated vectors and look-alikes", identifier_cases(rng, 400), {"ssn", "mbi", "hicn", "npi", "dea"})):
-        stats = score_identifiers(cases, icd, kinds)
-        print(f"-- {label}: {len(cases)} texts")
-        print(f"   {'type':<12}{'labelled':>9}{'tp':>6}{'fp':>6}{'fn':>6}{'precision':>11}{'recall':>8}")
-        for kind in sorted(stats):
-            c = stats[kind]
-            p, r = pr(c["tp"], c["fp"], c["fn"])
-            print(f"   {kind:<12}{c['tp'] + c['fn']:>9}{c['tp']:>6}{c['fp']:>6}{c['fn']:>6}{p:>11.3f}{r:>8.3f}")
+    print(f"corpora: {corpora}   seed {args.seed}")
+    print("split: clinical even-index notes = tune, odd = report; enron kaminski-v = tune, lokay-m + williams-w3 = report;")
+    print("       ham easy-ham-1 = tune, easy-ham-2 + hard-ham-1 = report; presidio even = tune, odd = report; generated = tune.")
+    print("tuned on (lexicons, weights, thresholds): the tune rows. The report rows and ALL/report are the figures that count.\n")
 
-    # 2. message level
-    overrides: dict = {"rules": {"local": [], "override": []}}
-    if args.spacy_model:
-        overrides["plugins"] = {"settings": {"phi": {"spacy_model": args.spacy_model, "require_spacy_model": True}}}
-    cfg = load_config(Path("/dev/null"), overrides)
+    cfg = load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}})
     inspector = Inspector.create(cfg)
-    conditions, drugs = health_pool()
-    labelled = [(phi_message(rng, presidio, conditions, drugs), True) for _ in range(args.messages)]
-    labelled += [(clean_message(rng, presidio, conditions, drugs), False) for _ in range(args.messages)]
-    tp = fp = fn = tn = misses = 0
-    for i, (body, is_phi) in enumerate(labelled):
-        rcpt = "someone@gmail.com" if i % 10 == 0 else "office@partner.example"
-        form = ("plain", "plain", "html", "csv")[i % 4]
-        result = inspector.inspect(as_eml(body, i, rcpt, form), Envelope("staff@clinic.example", (rcpt,)))
-        said = bool(matched_phi_rules(result))
-        tp += said and is_phi
-        fp += said and not is_phi
-        fn += (not said) and is_phi
-        tn += (not said) and not is_phi
-        if said != is_phi and misses < 5:
-            misses += 1
-            print(f"   {'missed' if is_phi else 'false'} ({form}): "
-                  f"{sorted((f.id, round(f.confidence, 2)) for f in result.findings if f.id.startswith('phi'))}")
-    p, r = pr(tp, fp, fn)
-    print(f"\n== message-level \"contains PHI\" (default rules): {len(labelled)} messages")
-    print(f"   tp {tp}  fp {fp}  fn {fn}  tn {tn}   precision {p:.3f}  recall {r:.3f}")
-
-    # 3. SpamAssassin ham
-    print("\n== SpamAssassin ham: false \"contains PHI\"")
-    total_ham = total_flagged = 0
-    for folder in HAM:
-        files = sorted(folder.iterdir())
-        flagged = Counter()
-        for path in files:
-            raw = path.read_bytes().split(b"\n", 1)[1]
-            result = inspector.inspect(raw, Envelope(), envelope_from_headers=True)
-            for rule in matched_phi_rules(result):
-                flagged[rule] += 1
-            flagged["_any"] += bool(matched_phi_rules(result))
-        total_ham += len(files)
-        total_flagged += flagged["_any"]
-        rules = ", ".join(f"{k} {v}" for k, v in sorted(flagged.items()) if k != "_any") or "none"
-        print(f"   {folder.name:<12} {flagged['_any']:>4} / {len(files):<5} = {flagged['_any'] / len(files):.2%}  ({rules})")
-    print(f"   all          {total_flagged:>4} / {total_ham:<5} = {total_flagged / total_ham:.2%}")
-
-    # 4. CPU per message and memory
-    state = check._state
-    texts = ham_texts()[: args.timing_messages]
-    times = []
-    for i, text in enumerate(texts):
-        message = parse_message(as_eml(text, i), Envelope("staff@clinic.example", ("office@partner.example",)))
-        started = time.process_time()
-        check.inspect_message(message, state)
-        times.append((time.process_time() - started) * 1000)
-    times.sort()
-    phi_times = []
-    for i, (body, _) in enumerate(labelled[:500]):
-        message = parse_message(as_eml(body, i), Envelope("staff@clinic.example", ("office@partner.example",)))
-        started = time.process_time()
-        check.inspect_message(message, state)
-        phi_times.append((time.process_time() - started) * 1000)
-    phi_times.sort()
-    big = "\n".join(texts)[: 1024 * 1024]
-    message = parse_message(as_eml(big, 0), Envelope("staff@clinic.example", ("office@partner.example",)))
-    started = time.process_time()
-    check.inspect_message(message, state)
-    per_mb = time.process_time() - started
-    model = f"spaCy pipeline {args.spacy_model}" if args.spacy_model else "no statistical model"
-    print(f"\n== PHI check CPU time ({model}), {len(texts)} messages of 5 KB real ham text")
-    print(f"   median {statistics.median(times):.2f} ms   p95 {times[int(len(times) * 0.95)]:.2f} ms   "
-          f"max {times[-1]:.2f} ms")
-    print(f"   labelled messages (short, dense): median {statistics.median(phi_times):.2f} ms; "
-          f"1 MB of text: {per_mb * 1000:.0f} ms")
-    print(f"   peak RSS of this process (lexicons, ICD-10-CM list, rules, corpora): "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    # a fresh process (ru_maxrss would carry this one's peak across exec): /proc's per-image figures
-    probe = ("import re, time\n"
-             "def kb(key): return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
-             "r0 = kb('VmRSS'); t = time.process_time()\n"
-             "from outguard_plugins.phi import check; s = check.build_state({})\n"
-             "import gc; gc.collect()\n"
-             "print(r0, kb('VmRSS'), kb('VmHWM'), time.process_time() - t)")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd="/")
-    r0, r1, hwm, secs = out.stdout.split()
-    print(f"   PHI check start-up in a fresh process: {float(secs):.1f} s CPU, resident state "
-          f"+{(int(r1) - int(r0)) / 1024:.0f} MB (lexicons, ICD-10-CM list, free-mail list), "
-          f"peak while loading {int(hwm) / 1024:.0f} MB")
+    cases = clinical_cases(corpora, args.seed, persons) + enron_cases(corpora, args.seed, args.limit) \
+        + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated)
+    tallies = run_cases(inspector, cases)
     inspector.close()
+
+    print("== message level: \"contains PHI\" (a phi rule of the shipped rules matched)")
+    print_message_table(tallies)
+    if args.examples:
+        for (source, split), t in sorted(tallies.items()):
+            if t.misses:
+                print(f"   {source}/{split} misses by form: {dict(t.misses)}")
+            if t.false_rules:
+                print(f"   {source}/{split} false positives by rule: {dict(t.false_rules)}")
+            for line in t.examples:
+                print(f"   {source}/{split} {line}")
+    print("\n== identifier level (message sources; planted types are the truth)")
+    for label in ("0.8", "any"):
+        print_identifier_table(tallies, label)
+
+    print("\n== identifier level, value by value (presidio-research labels; detected = reported at >= 0.8, "
+          "phone/email/IP/address reported at all)")
+    pres = presidio_cases(presidio)
+    kinds = {"ssn", "phone", "email", "ip", "address", "dob"}
+    print_value_table("presidio-research sentences", [
+        ("tune", score_identifiers([c for i, c in enumerate(pres) if i % 2 == 0], icd, kinds)),
+        ("report", score_identifiers([c for i, c in enumerate(pres) if i % 2 == 1], icd, kinds))])
+    print_value_table("generated vectors and look-alikes (tune only)",
+                      [("tune", score_identifiers(identifier_cases(rng, 300), icd, {"ssn", "mbi", "hicn", "npi", "dea"}))])
     return 0
 
 

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-# beside the checkout; OUTGUARD_CORPORA for a git worktree elsewhere
+# beside the checkout; OUTGUARD_CORPORA names them elsewhere (a git worktree one level deeper)
 CORPORA = Path(os.environ.get("OUTGUARD_CORPORA") or PROJECT.parent / "shared" / "corpora")
 
 

@@ -39,7 +39,8 @@ def test_ssn_confidence_rises_with_keywords_and_falls_for_bare_runs() -> None:
     assert kinds("SSN: 536-90-4399")["ssn"] >= 0.95
     assert kinds("social security number 536904399")["ssn"] >= 0.95
     assert kinds("SS# 536 90 4399")["ssn"] >= 0.95
-    assert kinds("order 536-90-4399 shipped")["ssn"] < 0.8
+    assert kinds("she wrote 536-90-4399 on the form")["ssn"] < 0.8   # well-formed, no keyword
+    assert "ssn" not in kinds("order 536-90-4399 shipped")          # labelled as an order number
     assert "ssn" not in kinds("order 536904399 shipped")            # a bare nine-digit run without a keyword
     assert "ssn" not in kinds("SSN 536-90 4399")                      # mixed separators are not an SSN
     assert "ssn" not in kinds("SSN 078-05-1120, SSN 666-12-3456, SSN 123-45-6789")
@@ -140,7 +141,8 @@ def saved_pipeline(tmp_path: Path) -> Path:
 
 def test_spacy_pipeline_is_loaded_once_and_finds_names(saved_pipeline: Path, outguard_harness) -> None:
     harness = outguard_harness(config={"plugins": {"settings": {"phi": {"spacy_model": str(saved_pipeline)}}}})
-    assert check._state is not None and check._state.names.nlp is not None
+    plugin = harness.inspector.host.pm.get_plugin("phi")
+    assert isinstance(plugin, check.PhiCheck) and plugin.state is not None and plugin.state.names.nlp is not None
     result = harness.check("From: a@clinic.example\nTo: b@partner.example\nSubject: follow-up\n\n"
                            "Seen today: Maria Gonzalez, born 03/02/1950, with COPD, on tiotropium 18 mcg.\n"
                            "Acme called about Tom Baker's invoice.\n")
@@ -193,7 +195,120 @@ def test_month_name_birth_dates_only_right_after_the_keyword() -> None:
     assert found == ["12 Jan 1961"]
 
 
+def test_settings_are_checked_against_the_schema() -> None:
+    from outguard.checks.host import PluginError, PluginHost
+
+    with pytest.raises(PluginError, match="'max_char' was unexpected"):  # a misspelt setting refuses start
+        PluginHost(enabled=["phi"], shipped=False, settings={"phi": {"max_char": 1000}})
+    with pytest.raises(PluginError, match="plugins.settings.phi.max_chars: 0 is less than the minimum"):
+        PluginHost(enabled=["phi"], shipped=False, settings={"phi": {"max_chars": 0}})
+    assert check.PhiCheck.settings_schema["additionalProperties"] is False
+
+
+def test_state_lives_on_the_instance() -> None:
+    from outguard.checks.spec import StartupContext
+
+    one, two = check.PhiCheck(), check.PhiCheck()
+    one.outguard_startup(StartupContext("phi", {"max_chars": 1000}))
+    two.outguard_startup(StartupContext("phi", {}))
+    assert one.state is not None and two.state is not None and one.state.max_chars == 1000 != two.state.max_chars
+    with pytest.raises(RuntimeError):
+        check.PhiCheck().outguard_inspect(parse_message(b"Subject: x\n\nhi\n"), None)
+
+
 def test_text_past_the_limit_is_reported_not_scanned() -> None:
     small = check.build_state({"max_chars": 1000})
     found = findings_of(small, "x" * 2000 + "\nSSN 536-90-4399")
     assert "phi.ssn" not in found and found["scan.truncated"].detail == "phi check scanned the first 1000 characters"
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Invoice 658-86-9145 for consulting services", "ssn"),
+    ("Confirmation number: 658-86-9145", "ssn"),
+    ("PO AB1234563", "dea"),
+    ("Member ID AB1234563", "dea"),                     # a member number that passes the DEA checksum
+    ("Reference 1234567893", "npi"),
+    ("Your confirmation code is 1EG4-TE5-MK73", "mbi"),
+    ("Tracking # 617-555-0123", "phone"),
+])
+def test_a_label_saying_what_a_number_is_keeps_it_from_another_type(text: str, kind: str) -> None:
+    assert kind not in kinds(text)
+
+
+def test_negative_context_is_the_label_right_before_the_value() -> None:
+    assert kinds("Member ID AB1234563")["health_plan"] >= 0.9              # what the label says it is
+    assert kinds("SSN 536-90-4399, invoice 536-90-4398")["ssn"] >= 0.95    # the labelled one alone drops out
+    assert kinds("Medicare claim number 536-90-4399A")["hicn"] >= 0.95     # "claim" names a HICN, it does not exclude it
+    assert kinds("Invoice sent.\nSSN: 536-90-4399")["ssn"] >= 0.95         # a label on another line says nothing
+    assert kinds("Patient account number 4835525815") == {"account": 0.9}  # an account, not a record number
+
+
+def test_patient_phone_and_email_only_when_labelled_the_patients() -> None:
+    assert kinds("Patient phone: (617) 555-0123")["phone"] >= 0.8
+    assert kinds("Patient email: jroe@example.net")["email"] >= 0.8
+    assert kinds("Cell: 617-555-0123")["phone"] < 0.8                       # a signature's cell number
+    assert kinds("Call us at 617-555-0123")["phone"] < 0.8
+
+
+def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
+    found = findings_of(state, "Re: Jane Roe\nDOB: 04/12/1961\n")
+    assert found["phi.name"].confidence >= 0.8
+    assert findings_of(state, "Name: Jane Roe\nMRN: 4820193\n")["phi.name"].confidence >= 0.8
+    assert findings_of(state, "RE: Real Options\n\nSee the attached model.\n")["phi.name"].confidence < 0.8
+    assert findings_of(state, "Re: Jane Roe\nDiagnosis: asthma\n")["phi.name"].confidence >= 0.8   # heads a record
+    assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
+        findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8
+
+
+def _dense(rows: int) -> str:
+    return "".join(f"Patient SSN 536-{10 + i // 9000:02d}-{1000 + i % 9000:04d}, Dx: asthma, on albuterol 2 puffs.\n"
+                   for i in range(rows))
+
+
+def test_scan_stops_once_the_evidence_decides_and_says_the_count_is_a_floor(state: check.State) -> None:
+    found = findings_of(state, _dense(5000))          # ~400 KB: several chunks
+    ssn = found["phi.ssn"]
+    assert 25 <= ssn.count < 5000 and "\u2265" in ssn.detail and "scan stopped once decided" in ssn.detail
+    assert found["phi.health_context"].confidence >= 0.9
+
+
+def test_ten_megabytes_of_phi_are_decided_without_a_truncation(state: check.State) -> None:
+    found = findings_of(state, _dense(130_000))        # ~10 MB, over max_chars: decided in the first chunk
+    assert "scan.truncated" not in found and found["phi.ssn"].count >= 25
+
+
+def test_decide_after_zero_reads_everything() -> None:
+    full = check.build_state({"decide_after": 0})
+    assert findings_of(full, _dense(2000))["phi.ssn"].count == 2000
+
+
+def test_a_passed_deadline_stops_the_check() -> None:
+    import time
+    from types import SimpleNamespace
+
+    from outguard.checks.spec import StartupContext
+
+    plugin = check.PhiCheck()
+    plugin.outguard_startup(StartupContext("phi", {}))
+    message = parse_message(f"From: a@b.example\nTo: c@d.example\nSubject: x\n\n{_dense(50)}".encode())
+    with pytest.raises(TimeoutError, match="phi: deadline"):
+        plugin.outguard_inspect(message, SimpleNamespace(deadline=time.monotonic() - 1))
+    later = SimpleNamespace(deadline=time.monotonic() + 60)
+    assert any(f.id == "phi.ssn" for f in plugin.outguard_inspect(message, later))
+    assert any(f.id == "phi.ssn" for f in plugin.outguard_inspect(message, SimpleNamespace()))   # no deadline: none
+
+
+def test_keyword_lookups_read_each_block_once() -> None:
+    text = "SSN 536-90-4399 " * 20000
+    kw = identifiers.Keywords(text)
+    for i in range(0, len(text), 97):
+        kw.near("ssn", i, i + 11)
+    assert all(kw._done)                                 # every block scanned ...
+    assert sum(len(v) for v in kw._at["ssn"].values()) == 20000   # ... once: no keyword counted twice
+
+
+def test_a_roster_without_health_context_stops_only_much_later(state: check.State) -> None:
+    rows = "".join(f"SSN 536-{10 + i // 9000:02d}-{1000 + i % 9000:04d}\n" for i in range(12000))   # ~190 KB
+    ssn = findings_of(state, rows)["phi.ssn"]
+    assert 1000 <= ssn.count < 12000 and "\u2265" in ssn.detail    # not at 25: bulk rules may want larger counts
+    assert kinds("SSN on file: 536-90-4399")["ssn"] >= 0.95        # "file" names no other kind of number

@@ -262,3 +262,17 @@ def test_encrypted_pdf_fixture_matches_the_rule_file() -> None:
     block = rules.split("Content-Transfer-Encoding: base64", 1)[1].split("--b1--", 1)[0]
     data = base64.b64decode("".join(block.split()))
     assert documents.extract(att("results.pdf", "application/pdf", data))[1] == "PDF password-protected"
+
+
+def test_xlsx_census_of_patients_is_phi_through_the_pipeline(outguard_harness) -> None:
+    import datetime
+
+    data = make_xlsx([["Patient Name", "Date of Birth", "Member ID", "Diagnosis"],
+                      ["Jane Roe", datetime.datetime(1961, 4, 12), "XJK123456789", "COPD"],
+                      ["Tom Baker", datetime.datetime(1950, 1, 2), "XJK987654321", "atrial fibrillation"]])
+    harness = outguard_harness()
+    result = harness.check(message_with([("census.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                          data)], body="Census attached."))
+    ids = {f.id: f for f in result.findings}
+    assert ids["phi.name"].count == 2 and ids["phi.dob"].count == 2 and ids["phi.health_plan"].count == 2
+    assert result.decision.verdict == "encrypt"

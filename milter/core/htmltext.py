@@ -41,7 +41,7 @@ class _Renderer(HTMLParser):
             if alt:
                 self._text(f" {alt} ")
         elif tag in ("td", "th"):
-            self.out.append(" ")
+            self.out.append(CELL)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -71,6 +71,9 @@ class _Renderer(HTMLParser):
             self._link_text.append(data)
 
 
+CELL = "\x1f"  # marks a table cell while rendering (unit separator: never in rendered text)
+
+
 def html_to_text(html: str) -> tuple[str, list[Link]]:
     """Render `html` to text with `<target>` after each link's text; also return the links."""
     renderer = _Renderer()
@@ -79,6 +82,8 @@ def html_to_text(html: str) -> tuple[str, list[Link]]:
         renderer.close()
     except Exception:  # html.parser is lenient, but never let markup crash a scan
         pass
-    lines = (" ".join(line.split()) for line in "".join(renderer.out).splitlines())
-    text = "\n".join(line for line in lines if line)
+    # white space folds, but table cells stay tab-separated, so a check can read columns
+    lines = ("\t".join(" ".join(cell.split()) for cell in line.split(CELL)).strip("\t")
+             for line in "".join(renderer.out).splitlines())
+    text = "\n".join(line for line in lines if line.strip())
     return text, renderer.links

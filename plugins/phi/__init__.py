@@ -1,4 +1,5 @@
 """PHI detection: validated identifiers, health context, names (see check.py for settings).
 
-The plugin's hooks live in `outguard_plugins.phi.check` (entry point `phi`).
+The plugin object is `outguard_plugins.phi.check.PhiCheck`; today's entry point `phi` loads
+its one instance from `outguard_plugins.phi.instance`.
 """

@@ -1,4 +1,4 @@
-"""The PHI check: validated identifiers, health context and names, as redacted findings.
+"""The PHI check (`PhiCheck`): validated identifiers, health context and names, as redacted findings.
 
 Settings (`plugins.settings.phi` in the config), all optional:
 
@@ -6,6 +6,9 @@ Settings (`plugins.settings.phi` in the config), all optional:
     require_spacy_model: false   # true: refuse to start when the model does not load
     name_model_max_chars: 100000 # text per view handed to the spaCy pipeline
     max_chars: 5000000           # text scanned per message (all views); past it scan.truncated
+    decide_after: 25             # stop reading once this many validated identifiers stand beside
+                                 # health context, or 40 times as many without it (counts are then
+                                 # floors, "\u226525"); 0: read it all
     free_mail_extra: []          # personal mail domains to add to the shipped list
     free_mail_exempt: []         # domains never treated as personal (a partner on gmail.com...)
 
@@ -19,12 +22,15 @@ Findings (ids under `phi.`; the confidence says how sure, the count is unique va
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl, redact
+
 from outguard_plugins.phi import context as health
-from outguard_plugins.phi import identifiers
+from outguard_plugins.phi import identifiers, tables
+from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.names import NameFinder
 from outguard_plugins.phi.validators import ICD10CM
 
@@ -42,8 +48,24 @@ LABEL = {"ssn": "SSN", "mbi": "MBI", "hicn": "HICN", "npi": "NPI", "dea": "DEA",
          "ndc": "NDC"}
 ORDER = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "dob", "name", "phone", "fax",
          "email", "address", "ip", "icd10", "ndc")
-# The finding ids this check can produce (read by the host for `rules lint`).
-emits = (*(f"phi.{kind}" for kind in ORDER), "phi.health_context", "recipient.freemail", "scan.truncated")
+
+
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "plugins.settings.phi",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "spacy_model": {"type": ["string", "null"], "description": "spaCy package name or path of a saved pipeline"},
+        "require_spacy_model": {"type": "boolean", "description": "refuse to start when the model does not load"},
+        "name_model_max_chars": {"type": "integer", "minimum": 0, "description": "text per view given to spaCy"},
+        "max_chars": {"type": "integer", "minimum": 1, "description": "text scanned per message, all views"},
+        "decide_after": {"type": "integer", "minimum": 0,
+                         "description": "stop once this many identifiers stand beside health context (0: never)"},
+        "free_mail_extra": {"type": "array", "items": {"type": "string"}, "description": "personal mail domains to add"},
+        "free_mail_exempt": {"type": "array", "items": {"type": "string"}, "description": "domains never personal"},
+    },
+}
 
 
 @dataclass
@@ -53,10 +75,16 @@ class State:
     names: NameFinder
     free_mail: frozenset[str]
     max_chars: int = 5_000_000
-    extra: dict[str, Any] = field(default_factory=dict)
+    decide_after: int = 25
 
 
-_state: State | None = None
+# Text is scanned this many characters at a time: between pieces the check looks at its
+# deadline and whether the evidence already decides.
+CHUNK = 64 * 1024
+# Without health context only a roster this many times `decide_after` (1,000 identifiers) stops the scan.
+BULK_FACTOR = 40
+# Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
+PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "dob", "name", "phone", "email")
 
 
 def _free_mail(settings: dict[str, Any]) -> frozenset[str]:
@@ -67,37 +95,18 @@ def _free_mail(settings: dict[str, Any]) -> frozenset[str]:
 
 
 def build_state(settings: dict[str, Any] | None = None) -> State:
+    """Everything one PhiCheck needs, from its settings (the host validated them against
+    SETTINGS_SCHEMA before start-up)."""
     settings = dict(settings or {})
     return State(
-        icd=_icd(),
+        icd=ICD10CM(),
         lexicon=health.load_lexicon(),
         names=NameFinder.create(settings.get("spacy_model"), int(settings.get("name_model_max_chars", 100_000)),
                                 bool(settings.get("require_spacy_model", False))),
         free_mail=_free_mail(settings),
         max_chars=int(settings.get("max_chars", 5_000_000)),
+        decide_after=int(settings.get("decide_after", 25)),
     )
-
-
-_ICD: ICD10CM | None = None
-
-
-def _icd() -> ICD10CM:
-    global _ICD
-    if _ICD is None:
-        _ICD = ICD10CM()
-    return _ICD
-
-
-@hookimpl
-def outguard_startup(context: StartupContext) -> None:
-    global _state
-    _state = build_state(context.settings)
-
-
-@hookimpl
-def outguard_shutdown() -> None:
-    global _state
-    _state = None
 
 
 @dataclass
@@ -128,14 +137,49 @@ def _own_addresses(message: Message) -> tuple[set[str], set[str]]:
     return addrs, domains
 
 
-def inspect_message(message: Message, state: State) -> list[Finding]:
+def _chunks(text: str, size: int) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, cut at a line end where one is near."""
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n:
+            nl = text.rfind("\n", start + size // 2, end)
+            end = nl + 1 if nl >= 0 else end
+        yield text[start:end]
+        start = end
+
+
+def _decided(aggs: dict[str, _Agg], signals: health.HealthSignals, enough: int) -> bool:
+    """Enough validated patient identifiers beside health information, or a roster of
+    BULK_FACTOR times as many without it: more text changes no verdict (counts are floors)."""
+    if not enough:
+        return False
+    need = enough if not signals.empty and signals.confidence() >= 0.9 else enough * BULK_FACTOR
+    seen = 0
+    for kind in PATIENT_KINDS:
+        agg = aggs.get(kind)
+        if agg is not None:
+            seen += sum(1 for h in agg.values.values() if h.confidence >= 0.8)
+            if seen >= need:
+                return True
+    return False
+
+
+def inspect_message(message: Message, state: State, deadline: float | None = None) -> list[Finding]:
+    """The findings of one message. Text is read in chunks; between chunks the check stops once
+    the evidence decides (`decide_after` identifiers beside health context; counts become floors)
+    and raises TimeoutError("phi: deadline") once the host's deadline has passed."""
+    clock = Deadline(deadline)
     aggs: dict[str, _Agg] = {}
     signals = health.HealthSignals()
     own_addrs, own_domains = _own_addresses(message)
     budget = state.max_chars
     truncated: list[str] = []
     health_where: dict[str, None] = {}
+    stopped = False
     for view in message.texts():
+        if stopped or budget <= 0:
+            break
         text = view.text
         if not text:
             continue
@@ -144,28 +188,13 @@ def inspect_message(message: Message, state: State) -> list[Finding]:
             text = text[:budget]
         budget -= len(text)
         where = view.where.split(":", 1)[0]
-        kw = identifiers.Keywords(text)
-        lower = text.lower()
-        hits = list(identifiers.scan(text, state.icd, kw, lower))
-        for hit in hits:
-            if hit.kind == "email":
-                addr = hit.value.lower()
-                if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:
-                    continue
-            if hit.kind in ("icd10", "ndc"):
-                signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
-                if hit.confidence >= 0.9 or hit.kind == "icd10":
-                    signals.strong.add(f"{hit.kind}:{_normal(hit)}")
-            aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-        for hit in state.names.find(text, kw, lower):
-            aggs.setdefault("name", _Agg()).add(hit, where)
-        found = health.scan(text, state.lexicon, lower)
-        if not found.empty:
-            health_where[where] = None
-        signals.merge(found)
-        if budget <= 0:
-            break
-    findings = [_finding(kind, aggs[kind]) for kind in ORDER if kind in aggs]
+        for chunk in _chunks(text, CHUNK):
+            clock.check()
+            _scan_chunk(chunk, where, state, clock, aggs, signals, health_where, own_addrs, own_domains)
+            if _decided(aggs, signals, state.decide_after):
+                stopped = True
+                break
+    findings = [_finding(kind, aggs[kind], stopped) for kind in ORDER if kind in aggs]
     if not signals.empty:
         conf = signals.confidence()
         strong = len(signals.strong)
@@ -173,7 +202,7 @@ def inspect_message(message: Message, state: State) -> list[Finding]:
                                 where=tuple(health_where) or ("body",),
                                 detail=f"{len(signals.terms)} health term(s): {', '.join(signals.kinds()) or 'clinical wording'}"
                                        f"; {strong} with a dose, value or clinical cue"))
-    if truncated:
+    if truncated and not stopped:   # decided before the cut: nothing unread could change the verdict
         findings.append(Finding("scan.truncated", where=tuple(dict.fromkeys(w.split(":", 1)[0] for w in truncated)),
                                 detail=f"phi check scanned the first {state.max_chars} characters"))
     if any(f.id != "phi.health_context" and f.confidence >= 0.8 for f in findings if f.id.startswith("phi.")) or \
@@ -186,7 +215,33 @@ def inspect_message(message: Message, state: State) -> list[Finding]:
     return findings
 
 
-def _finding(kind: str, agg: _Agg) -> Finding:
+def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
+                signals: health.HealthSignals, health_where: dict[str, None], own_addrs: set[str], own_domains: set[str]) -> None:
+    """Identifiers, names, table columns and health signals of one piece of text, into `aggs` and `signals`."""
+    kw = identifiers.Keywords(text)
+    lower = text.lower()
+    for hit in identifiers.scan(text, state.icd, kw, lower, clock):
+        if hit.kind == "email":
+            addr = hit.value.lower()
+            if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:
+                continue
+        if hit.kind in ("icd10", "ndc"):
+            signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
+            if hit.confidence >= 0.9 or hit.kind == "icd10":
+                signals.strong.add(f"{hit.kind}:{_normal(hit)}")
+        aggs.setdefault(hit.kind, _Agg()).add(hit, where)
+    for hit in state.names.find(text, kw, lower, clock):
+        aggs.setdefault("name", _Agg()).add(hit, where)
+    if len(lower) == len(text):
+        for hit in tables.scan(text, lower, clock):
+            aggs.setdefault(hit.kind, _Agg()).add(hit, where)
+    found = health.scan(text, state.lexicon, lower)
+    if not found.empty:
+        health_where[where] = None
+    signals.merge(found)
+
+
+def _finding(kind: str, agg: _Agg, floor: bool = False) -> Finding:
     hits = list(agg.values.values())
     best = max(hits, key=lambda h: h.confidence)
     conf = best.confidence
@@ -194,13 +249,29 @@ def _finding(kind: str, agg: _Agg) -> Finding:
         conf = 0.8   # a list of five or more well-formed, valid SSNs is telling without a keyword
     near = f' near "{KEYWORD_LABEL[best.keyword]}"' if best.keyword in KEYWORD_LABEL else ""
     sample = redact(best.value, REVEAL.get(kind, 0))
-    detail = f"{LABEL.get(kind, kind)} {sample}{near}"
+    detail = f"{LABEL.get(kind, kind)} {sample}{near}" + (f"; \u2265{len(hits)} (scan stopped once decided)" if floor else "")
     return Finding(f"phi.{kind}", confidence=conf, count=len(hits), where=tuple(agg.where), detail=detail[:200])
 
 
-@hookimpl
-def outguard_inspect(message: Message, context: InspectContext) -> list[Finding]:
-    state = _state
-    if state is None:   # started without outguard_startup (a test registering the module by hand)
-        raise RuntimeError("phi check used before start-up")
-    return inspect_message(message, state)
+class PhiCheck:
+    """The PHI check as a plugin object: its state lives on the instance, set at start-up."""
+
+    emits = (*(f"phi.{kind}" for kind in ORDER), "phi.health_context", "recipient.freemail", "scan.truncated")
+    settings_schema = SETTINGS_SCHEMA
+
+    def __init__(self) -> None:
+        self.state: State | None = None
+
+    @hookimpl
+    def outguard_startup(self, context: StartupContext) -> None:
+        self.state = build_state(context.settings)
+
+    @hookimpl
+    def outguard_shutdown(self) -> None:
+        self.state = None
+
+    @hookimpl
+    def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
+        if self.state is None:   # registered without outguard_startup (a test wiring it by hand)
+            raise RuntimeError("phi check used before start-up")
+        return inspect_message(message, self.state, getattr(context, "deadline", None))

@@ -3,11 +3,15 @@
 * Conditions: the CMS ICD-10-CM tabular list (descriptions and inclusion terms of
   chapters A-Q, multi-word terms of R), shipped by the `simple_icd_10_cm` package.
 * Medications: the drug dictionary of `drug-named-entity-recognition` (MeSH, DrugBank,
-  MedlinePlus names, generics and brands), limited to drugs MedlinePlus documents.
+  MedlinePlus names, generics and brands): drugs MedlinePlus documents, and DrugBank drugs
+  whose names are rare words (insulin glargine, penicillin).
 * Common English words are dropped from both with `wordfreq`, so "focus" or "today"
   (brand names too) never count as health information.
 * Lab tests and procedures: `lexicon_labs.txt` / `lexicon_procedures.txt` beside this
   module (common LOINC short names and CPT-style procedure names, curated).
+* Medications the dictionary files under a class (penicillin, insulin): `lexicon_medications.txt`.
+* Conditions as clinicians write them (AFib, COPD, T2DM, "heart attack"): `lexicon_conditions.txt`.
+* Section labels, encounters and allergy statements: `sections.py`.
 
 Built once per process (about a second) and matched by token n-grams: a set lookup per
 token, no per-message regex over the lexicon.
@@ -16,13 +20,15 @@ token, no per-message regex over the lexicon.
 from __future__ import annotations
 
 import bz2
+import functools
 import importlib.util
 import pickle
 import re
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from outguard_plugins.phi import sections
 
 HERE = Path(__file__).resolve().parent
 MAX_NGRAM = 5
@@ -46,6 +52,12 @@ _ICD_STOP = frozenset(("other unspecified specified elsewhere classified unknown
                        "left right bilateral initial encounter subsequent sequela").split())
 _MED_SUFFIX = re.compile(r"(itis|osis|emia|aemia|oma|omas|pathy|plegia|algia|trophy|penia|megaly|rrhea|rrhoea|"
                          r"rrhage|uria|plasia|ectomy|otomy|ostomy|iasis|ism)$")
+# Procedure names by their Greek and Latin endings: nearly every word ending so is a procedure
+# ("arthrodesis", "myringotomy", "angiogram"); the few that are not are listed.
+_PROCEDURE_WORD = re.compile(r"[a-z\-]{3,}(?:ectomy|ectomies|otomy|otomies|ostomy|ostomies|oplasty|oplasties|oscopy|oscopies"
+                             r"|odesis|opexy|orrhaphy|ocentesis|otripsy|(?:angio|arterio|veno|mammo|sono|myelo|hystero|pyelo"
+                             r"|cholangio|urethro|cysto|echocardio|electrocardio|electroencephalo|electromyo)gra(?:m|ms|phy))")
+_NOT_PROCEDURES = frozenset("microscopy spectroscopy telescopy stereoscopy dichotomy lobotomy".split())
 _SPLIT = re.compile(r",| with | without | due to | in | and | or |;")
 
 
@@ -107,9 +119,10 @@ def _icd_terms() -> set[str]:
                     terms.add(head)
             if len(words) == 1:
                 # a one-word condition only where it is the whole description ("Asthma", "Gout"),
-                # not a fragment left by splitting ("skull" from "Fracture of skull and ...")
+                # not a fragment left by splitting ("skull" from "Fracture of skull and ..."); a
+                # symptom (chapter R: "dizziness", "dysuria") only when it is a rare word
                 w = words[0]
-                if code[0] != "R" and phrase == whole and len(w) >= 4 and not _common(w, 4.3):
+                if phrase == whole and len(w) >= 4 and not _common(w, 3.3 if code[0] == "R" else 4.3):
                     terms.add(w)
             elif words[-1] not in _ICD_STOP and not all(w in _ICD_STOP for w in words):
                 terms.add(phrase)
@@ -120,7 +133,7 @@ def _icd_terms() -> set[str]:
     return {t for t in terms if " " in t or not _common(t, 4.3)}
 
 
-def _drug_terms() -> set[str]:
+def _drug_terms() -> dict[str, str]:
     spec = importlib.util.find_spec("drug_named_entity_recognition")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("drug-named-entity-recognition is not installed")
@@ -129,17 +142,29 @@ def _drug_terms() -> set[str]:
         data = pickle.load(fh)  # noqa: S301 - the installed package's own data file
     variants: dict[str, list[str]] = data["drug_variant_to_canonical"]
     canon: dict[str, dict] = data["drug_canonical_to_data"]
-    terms: set[str] = set()
+    terms: dict[str, str] = {}
     for variant, names in variants.items():
-        if not any(canon.get(c, {}).get("medline_plus_id") for c in names):
+        medline = any(canon.get(c, {}).get("medline_plus_id") for c in names)
+        # DrugBank-only entries (insulin glargine, penicillins) are many and odd, so they must be rarer words
+        if not medline and not any(canon.get(c, {}).get("drugbank_id") for c in names):
             continue
         if len(variant) < 5 or not re.fullmatch(r"[a-z][a-z\-]+(?: [a-z][a-z\-]+){0,2}", variant):
             continue
         generic = variant in names
-        if _common(variant, 4.0 if generic else 3.0):
+        if _common(variant, (4.0 if generic else 3.0) if medline else 2.5):
             continue
-        terms.add(variant)
+        # a brand alone may be a company or a product too (Exelon the drug, Exelon the utility)
+        terms[variant] = "medication" if generic else "medication_brand"
     return terms
+
+
+def _specific(term: str) -> bool:
+    """An ICD-10-CM derived term that is a condition by itself: a medical word ("cholelithiasis"),
+    a rare one, or a phrase with one ("bone marrow" no, "precocious puberty" yes). Fragments of
+    titles made of everyday words ("confirmation", "two years", "retention") are weak: they count
+    only beside other health information."""
+    words = term.split()
+    return any(_MED_SUFFIX.search(w) or not _common(w, 3.0 if len(words) == 1 else 3.5) for w in words)
 
 
 def _listed(name: str, keep_case: bool = False) -> set[str]:
@@ -147,27 +172,25 @@ def _listed(name: str, keep_case: bool = False) -> set[str]:
     return {(ln.strip() if keep_case else ln.strip().lower()) for ln in lines if ln.strip() and not ln.startswith("#")}
 
 
-_LOCK = threading.Lock()
-_CACHE: dict[str, Lexicon] = {}
-
-
+@functools.cache
 def load_lexicon() -> Lexicon:
-    """The health lexicon, built once per process."""
-    with _LOCK:
-        if "default" not in _CACHE:
-            lex = Lexicon()
-            for term in sorted(_listed("lexicon_labs.txt", keep_case=True)):
-                # short all-capital abbreviations (ALT, BP, INR) count only with a value after them
-                lex.add(term, "lab_abbrev" if len(term) <= 4 and term.isupper() else "lab")
-            for term in sorted(_listed("lexicon_procedures.txt")):
-                lex.add(term, "procedure")
-            for term in sorted(_drug_terms()):
-                lex.add(term, "medication")
-            for term in sorted(_icd_terms()):
-                lex.add(term, "condition")
-            _CACHE["default"] = lex
-            _release_build_memory()
-        return _CACHE["default"]
+    """The health lexicon, built once per process: read-only data derived from the installed
+    packages (3 s to build), shared by every PhiCheck instance; it holds no per-check state."""
+    lex = Lexicon()
+    for term in sorted(_listed("lexicon_labs.txt", keep_case=True)):
+        # short all-capital abbreviations (ALT, BP, INR) count only with a value after them
+        lex.add(term, "lab_abbrev" if len(term) <= 4 and term.isupper() else "lab")
+    for term in sorted(_listed("lexicon_procedures.txt")):
+        lex.add(term, "procedure")
+    for term, kind in sorted({**_drug_terms(), **dict.fromkeys(_listed("lexicon_medications.txt"), "medication")}.items()):
+        lex.add(term, kind)
+    for term in sorted(_listed("lexicon_conditions.txt", keep_case=True)):
+        # capitals (COPD, HTN) must be capitals in the text too; "AfIB"-style entries match any case
+        lex.add(term, "condition_caps" if term.isupper() else "condition")
+    for term in sorted(_icd_terms()):
+        lex.add(term, "condition" if _specific(term) else "condition_weak")
+    _release_build_memory()
+    return lex
 
 
 def _release_build_memory() -> None:
@@ -195,42 +218,60 @@ def _release_build_memory() -> None:
 class HealthSignals:
     terms: dict[str, str] = field(default_factory=dict)     # term -> kind
     strong: set[str] = field(default_factory=set)           # terms with a dose, a value or a clinical cue
-    cues: set[str] = field(default_factory=set)
+    cues: set[str] = field(default_factory=set)             # clinical words and weak section labels
+    sections: set[str] = field(default_factory=set)         # clinical section labels ("reason for visit:")
+    statements: set[str] = field(default_factory=set)       # "encounter" (a visit, an admission), "allergy"
 
     def merge(self, other: HealthSignals) -> None:
         self.terms.update(other.terms)
         self.strong |= other.strong
         self.cues |= other.cues
+        self.sections |= other.sections
+        self.statements |= other.statements
 
     @property
     def empty(self) -> bool:
-        return not self.terms and not self.cues
+        return not self.terms and not self.cues and not self.sections and not self.statements
 
     def confidence(self) -> float:
+        """How surely this is health information about someone. One unambiguous statement is
+        enough (0.8): a named condition or drug, a clinical section label, a visit or an
+        admission, an allergy; the rules ask for a patient identifier beside it."""
         distinct = len(self.terms)
-        if self.strong and distinct >= 2:
+        specific = sum(1 for k in self.terms.values() if not k.endswith("_weak"))
+        stated = bool(self.sections or self.statements)
+        if self.strong and (distinct >= 2 or stated):
             return 0.95
-        if self.strong:
+        if self.strong or (stated and specific):
             return 0.9
-        if distinct >= 3 and self.cues:
-            return 0.85
-        if distinct >= 2 or (distinct == 1 and self.cues):
+        if stated or specific >= 2 or any(k in ("condition", "medication", "procedure") for k in self.terms.values()):
+            return 0.8
+        if distinct == 1 and self.cues:
             return 0.7
         if distinct == 1:
-            return 0.5
+            return 0.6
         return 0.3
 
     def kinds(self) -> list[str]:
-        return sorted(set(self.terms.values()))
+        return sorted(set(self.terms.values()) | ({"section"} if self.sections else set()) | self.statements)
 
 
 def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
-    toks = _TOKEN.findall(lower if lower is not None else text.lower())
+    """The health signals of one text: lexicon terms by token n-grams, then section labels,
+    encounters and allergy statements (each one linear pass)."""
+    lower = lower if lower is not None else text.lower()
+    orig = _TOKEN.findall(text)
+    toks = [t.lower() for t in orig]
     out = HealthSignals()
+    out.sections, weak, out.statements = sections.find(lower)
     first = lex.first
     phrases = lex.phrases
     vocab = set(toks)
     out.cues.update(vocab & CLINICAL_CUES)
+    out.cues.update(weak)
+    for tok in vocab:
+        if len(tok) >= 8 and tok not in first and tok not in _NOT_PROCEDURES and _PROCEDURE_WORD.fullmatch(tok):
+            out.terms[tok] = "procedure"
     starts = {t for t in vocab if t in first}
     if not starts:
         return out
@@ -251,13 +292,21 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
                 if not any(_NUMBER.match(t) for t in after[:2]):
                     break
                 kind = "lab"
+            elif kind == "condition_caps":
+                if not all(t.isupper() or t.isdigit() for t in orig[i:i + n]):
+                    break
+                kind = "condition"
             out.terms[term] = kind
             before = toks[max(0, i - 3):i]
-            if kind == "medication":
+            if kind in ("medication", "medication_brand"):
                 dose = any(_NUMBER.match(t) and (j + 1 < len(after) and after[j + 1] in UNITS or t.endswith(("mg", "mcg", "ml")))
                            for j, t in enumerate(after))
                 if dose or any(b in MED_CUES for b in before):
                     out.strong.add(term)
+                    kind = "medication"
+                elif kind == "medication_brand":
+                    kind = "medication_weak"   # a brand name alone counts only beside other health information
+                out.terms[term] = kind
             elif kind == "lab":
                 if any(_NUMBER.match(t) for t in after[:3]):
                     out.strong.add(term)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import regex
 
 from outguard_plugins.phi import validators as v
+from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
+from outguard_plugins.phi.deadline import Deadline
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -45,6 +47,13 @@ IDENTIFIERS = regex.compile(
 MONTH_DATE = regex.compile(r"[^\n\d]{0,25}?(?P<date>" + _MONTHS + r"\ \d{1,2}(?:st|nd|rd|th)?,?\ (?:19|20)\d{2})" + _E)
 _DOB_TRIGGER = re.compile(r"dob|d\.o\.b|birth|born")
 _PATIENT_WORDS = re.compile(r"patient|pt\b|member|resident|client|beneficiary|home phone|cell|mobile|contact")
+
+# A phone or email labelled as the patient's own, right before it: "Patient phone:", "patient's cell #".
+PATIENT_PHONE = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:home\ |cell\ |mobile\ |contact\ )?"
+                              r"(?:phone|tel|telephone|cell|mobile|number|contact|ph)(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?\s*"
+                              r"|contact\ number\ for\ the\ patient\s*:?\s*)$", regex.VERSION0)
+PATIENT_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:e-?mail|email\ address)"
+                              r"\s*[:\-]?\s*)$", regex.VERSION0)
 
 # Emails in a pass of their own: the engine finds the "@" first, which a shared alternation cannot.
 EMAIL = regex.compile(r"[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
@@ -101,6 +110,31 @@ KEYWORDS = regex.compile(
 # Within this many characters of a keyword, a candidate counts as "near" it.
 NEAR = 60
 
+# Negative context (as DLP exclusion rules): a label right before a number that says what it
+# is. "Invoice 658-86-9145" is an invoice number, "Member ID AB1234563" a member number: neither
+# is reported as an SSN or a DEA number. Matched against at most LABEL_WINDOW characters before
+# the candidate, on its own line, so the cost per candidate is bounded.
+LABEL_WINDOW = 40
+OTHER_LABEL = regex.compile(
+    r"(?i:(?<![a-z])(?P<label>invoice|inv|order|tracking|confirmation|conf|reference|ref|po|p\.o\.|purchase\ order"
+    r"|claim|ticket|case|serial|part|item|sku|transaction|txn|receipt|booking|reservation|account|acct|member"
+    r"|subscriber|policy|group|contract|deal|quote|shipment|waybill|routing|loan|check|cheque|voucher|batch|lot"
+    r"|job|project|docket|license|licence|certificate|permit|employee|badge|vin|customer|client\ id|store|model"
+    r"|flight|container|meter|pin)"
+    r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
+    regex.VERSION0)
+# what the label makes of the number, where it is an identifier kind of its own
+_LABEL_KIND = {"account": "account", "acct": "account", "member": "health_plan", "subscriber": "health_plan",
+               "policy": "health_plan", "group": "health_plan"}
+
+
+def other_label(text: str, start: int) -> str | None:
+    """The label right before `start` that names the number as something else (lower-cased), if any."""
+    lo = max(0, start - LABEL_WINDOW)
+    nl = text.rfind("\n", lo, start)
+    m = OTHER_LABEL.search(text, nl + 1 if nl >= 0 else lo, start)
+    return m.group("label").lower() if m else None
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -113,35 +147,52 @@ class Hit:
 
 
 class Keywords:
-    """Keyword positions of one text, by group, found lazily in windows around candidates
-    (a full keyword pass costs more than the identifier pass itself)."""
+    """Keyword positions of one text, found lazily block by block around candidates (a full
+    keyword pass costs more than the identifier pass itself). Each block of the text is
+    scanned at most once and a lookup reads only the blocks of its window, so the cost of a
+    message stays linear in its size however many candidates it holds."""
 
-    _MARGIN = 30   # longest keyword, so one straddling a window edge is still seen whole
+    _MARGIN = 30    # longest keyword, so one straddling a block edge is still seen whole
+    _BLOCK = 256
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.positions: dict[str, set[tuple[int, int]]] = {}
-        self._windows: list[tuple[int, int]] = []
-        self._full = False
+        self._done = bytearray(max(1, -(-len(text) // self._BLOCK)))
+        self._at: dict[str, dict[int, list[tuple[int, int]]]] = {}   # group -> block -> spans starting there
 
     def _scan(self, lo: int, hi: int) -> None:
-        if self._full or any(a <= lo and hi <= b for a, b in self._windows):
-            return
-        lo, hi = max(0, lo - self._MARGIN), min(len(self.text), hi + self._MARGIN)
-        for m in KEYWORDS.finditer(self.text, lo, hi):
-            if m.lastgroup:
-                self.positions.setdefault(m.lastgroup, set()).add(m.span())
-        self._windows.append((lo + self._MARGIN if lo else 0, hi - self._MARGIN if hi < len(self.text) else hi))
-        if lo == 0 and hi == len(self.text):
-            self._full = True
+        n, size = len(self.text), self._BLOCK
+        lo, hi = min(max(0, lo), n), min(n, hi)
+        top = len(self._done) - 1
+        b, last = min(lo // size, top), min(max(lo, hi - 1) // size, top)
+        while b <= last:
+            if self._done[b]:
+                b += 1
+                continue
+            first = b
+            while b <= last and not self._done[b]:
+                self._done[b] = 1
+                b += 1
+            start, stop = first * size, min(n, b * size)
+            for m in KEYWORDS.finditer(self.text, max(0, start - self._MARGIN), min(n, stop + self._MARGIN)):
+                if m.lastgroup and start <= m.start() < stop:   # a span belongs to the block it starts in
+                    self._at.setdefault(m.lastgroup, {}).setdefault(m.start() // size, []).append(m.span())
 
     def near(self, kind: str, start: int, end: int, before: int = NEAR, after: int = NEAR) -> bool:
-        self._scan(start - before, end + after)
-        return any(s - after <= end and e + before >= start for s, e in self.positions.get(kind, ()))
+        lo, hi = start - before - self._MARGIN, end + after + 1
+        self._scan(lo, hi)
+        blocks = self._at.get(kind)
+        if not blocks:
+            return False
+        for b in range(max(0, lo) // self._BLOCK, hi // self._BLOCK + 1):
+            for s, e in blocks.get(b, ()):
+                if s - after <= end and e + before >= start:
+                    return True
+        return False
 
     def anywhere(self, kind: str) -> bool:
         self._scan(0, len(self.text))
-        return kind in self.positions
+        return bool(self._at.get(kind))
 
 
 def _plausible_birth_date(value: str) -> bool:
@@ -159,7 +210,8 @@ def _nanp(value: str) -> bool:
     return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
 
 
-def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None) -> Iterator[Hit]:
+def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None,
+         clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
     """Every validated identifier in `text`, with a confidence from its context."""
     kw = kw or Keywords(text)
     lower = lower if lower is not None else text.lower()
@@ -171,9 +223,15 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         return patientish and kw.near("patient", s, e, before=before, after=0)
 
     for m in IDENTIFIERS.finditer(text):
+        clock.tick()
         kind = m.lastgroup
         value = m.group()
         s, e = m.span()
+        if kind in ("ssn", "digits", "hicn", "mbi", "dea", "phone"):
+            label = other_label(text, s)
+            # a Medicare claim number is a HICN: "claim" names it, it does not exclude it
+            if label is not None and not (kind == "hicn" and label == "claim"):
+                continue
         if kind in ("ssn", "digits"):
             if kind == "digits" and len(value) == 10:
                 if v.npi_valid(value) and kw.near("npi", s, e):
@@ -217,6 +275,8 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
             if _nanp(value):
                 if kw.near("fax", s, e, before=30, after=5):
                     yield Hit("fax", value, s, e, 0.5, "fax")
+                elif PATIENT_PHONE.search(text, max(0, s - 40), s):
+                    yield Hit("phone", value, s, e, 0.85, "patient")
                 else:
                     patient = patient_near(s, e, 40)
                     yield Hit("phone", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)
@@ -236,13 +296,16 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
     if "@" in text:
         for m in EMAIL.finditer(text):
             s, e = m.span()
+            if PATIENT_EMAIL.search(text, max(0, s - 30), s):
+                yield Hit("email", m.group(), s, e, 0.85, "patient")
+                continue
             patient = patient_near(s, e, 40)
             yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)
     for m in anchored_matches(text, lower):
         word = m.group("kw").lower()
         if word.startswith(("member", "subscriber", "health", "insurance", "policy", "medicaid", "beneficiary")):
             kind = "health_plan"
-        elif word.startswith(("acct", "account")) and not word.startswith("patient"):
+        elif "acct" in word or "account" in word:
             kind = "account"
         else:
             kind = "mrn"

@@ -16,12 +16,15 @@ from typing import Any
 
 import regex
 
+from outguard_plugins.phi import sections
+from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
+from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.identifiers import Hit, Keywords
 
 log = logging.getLogger("outguard.checks.phi")
 
-_NAME = r"[A-Z][a-z'\-]+(?:\ [A-Z]\.?)?\ (?:(?:Mc|Mac|O'|De|Van|Le)?[A-Z][A-Za-z'\-]+)"
-_LAST_FIRST = r"[A-Z][A-Za-z'\-]+,\ [A-Z][a-z'\-]+(?:\ [A-Z]\.?)?"
+_NAME = r"\p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?\ (?:(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}[\p{L}'\-]+)"
+_LAST_FIRST = r"\p{Lu}[\p{L}'\-]+,\ \p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?"
 
 # Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
 # text: a literal alternation there is several times faster than a case-insensitive pass).
@@ -38,6 +41,24 @@ _STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident
 # Capitalised words the patterns can meet that are not names.
 _NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Address Please Thank Thanks Re Subject Patient "
                        "Name Order Invoice Account Number Member Customer Mr Mrs Ms Dr".split())
+
+
+_RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
+
+
+def _line_start(lower: str, p: int) -> bool:
+    """`p` starts its line (after blanks): a heading, not "Company Name:" or "Subject: Re:"."""
+    nl = lower.rfind("\n", max(0, p - 80), p)
+    if nl < 0 and p > 80:
+        return False   # 80 characters or more of the line before it: not a heading
+    return not lower[nl + 1:p].strip()
+
+
+def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
+    """A patient identifier's keyword, or a clinical record's section label ("Diagnosis:",
+    "Reason for visit:"), within the next lines after a name: the name heads a patient's record."""
+    return kw.near("dob", s, e, 0, 150) or kw.near("ssn", s, e, 0, 150) or kw.near("medicare", s, e, 0, 150) or \
+        _RECORD_WORDS.search(lower, e, e + 150) is not None or sections.STRONG_LABEL.search(lower, e, e + 150) is not None
 
 
 @dataclass
@@ -69,13 +90,14 @@ class NameFinder:
         log.info("phi: spaCy pipeline %r loaded (%s)", model, ", ".join(nlp.pipe_names) or "tokenizer only")
         return cls(nlp, model, max_chars)
 
-    def find(self, text: str, kw: Keywords, lower: str | None = None) -> list[Hit]:
+    def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE) -> list[Hit]:
         hits: list[Hit] = []
         lower = lower if lower is not None else text.lower()
         if len(lower) != len(text):
             lower = text   # rare: lower-casing changed the length; triggers then see only lower-case words
         seen_end = -1
         for t in _TRIGGER.finditer(lower):
+            clock.tick()
             p = t.start()
             word = t.group()
             if p < seen_end or (p and lower[p - 1].isalnum()) or \
@@ -105,8 +127,14 @@ class NameFinder:
                 if not before or before[-1] not in _POSSESSIVE or not label.startswith(_STRONG_LABELS):
                     continue
                 conf = 0.9
+            elif label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100):
+                conf = 0.9
+            elif _line_start(lower, p) and _record_follows(kw, lower, s, e):
+                # "Re: Jane Roe" / "Name: Jane Roe" heading a line, with the person's DOB, SSN, MBI or record
+                # number just below: the person the mail is about ("Re: Faculty Lunch" has none)
+                conf = 0.85
             else:
-                conf = 0.9 if label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100) else 0.6
+                conf = 0.6
             hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
             seen_end = e
         if self.nlp is not None:
