@@ -77,7 +77,7 @@ class Inspector:
                 if text:
                     message.add_text(f"attachment:{att.label}", text)
             context = InspectContext(patterns=rules.patterns,
-                                     pattern_timeout=float(self.config.scan.get("pattern_timeout_seconds", 0.25)),
+                                     pattern_timeout=float(self.config.scan["pattern_timeout_seconds"]),
                                      services=self.host.services)
             findings = message.scan_findings + merged(extracted) + self.host.inspect(message, context)
             decision = decide(rules, Facts(message, findings), self.config.mode)

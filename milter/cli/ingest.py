@@ -28,9 +28,8 @@ from outguard.core.sources import read_sources
 from outguard.intake import parse_message
 from outguard.intake.events import Report
 from outguard.intake.ingest import Ingestor, Outcome, report_key
-from outguard.intake.parse import MAX_BYTES
 from outguard.intake.postfix_log import FileFollower, journal_lines, parse_line
-from outguard.store import StoreUnavailable, SuppressionStore, hand_to_state_dir_owner, resolve
+from outguard.store import StoreUnavailable, SuppressionStore, hand_to_state_dir_owner
 from outguard.store.policy import Policy
 
 log = logging.getLogger("outguard.intake")
@@ -95,18 +94,15 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logging.basicConfig(level=getattr(logging, (args.log_level or "warning").upper()), stream=sys.stderr,
                         format="outguard ingest: %(message)s")
-    store_cfg = config.section("store")
-    intake_cfg = config.section("intake") if "intake" in config.raw else {}
-    policy = Policy.from_config(store_cfg.get("policy"))
-    location = resolve(args.store, store_cfg)
-    store = SuppressionStore(location, policy, create=not args.dry_run,
-                             connect_timeout=float(store_cfg.get("connect_timeout_seconds", 3)))
+    intake_cfg = config.section("intake")
+    store = SuppressionStore.from_config(config, args.store, create=not args.dry_run)
+    policy, location = store.policy, store.location
     if args.dry_run and location.sqlite_path is not None and not location.sqlite_path.exists():
         store_for_ingest: SuppressionStore | None = None  # nothing to compare with, nothing to write
     else:
         store_for_ingest = store
     ingestor = Ingestor(store_for_ingest, intake_cfg.get("sender_domains") or (), dry_run=args.dry_run)
-    max_bytes = int(intake_cfg.get("max_message_bytes", MAX_BYTES))
+    max_bytes = int(intake_cfg["max_message_bytes"])
     try:
         if args.postfix_log:
             return _run_log(args, ingestor, policy, intake_cfg)

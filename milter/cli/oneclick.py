@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from outguard.core.config import ConfigError, load_config
-from outguard.store import SuppressionStore, resolve
-from outguard.store.policy import Policy
+from outguard.store import SuppressionStore
 from outguard.unsubscribe.server import Endpoint, serve
 from outguard.unsubscribe.tokens import SecretError, TokenCodec, load_secret, unsubscribe_headers
 
@@ -50,9 +49,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value in unsubscribe_headers(codec, base, args.address, args.scope):
             print(f"{name}: {value}")
         return 0
-    store_cfg = config.section("store")
-    store = SuppressionStore(resolve(args.store, store_cfg), Policy.from_config(store_cfg.get("policy")), create=True,
-                             connect_timeout=float(store_cfg.get("connect_timeout_seconds", 3)))
+    store = SuppressionStore.from_config(config, args.store, create=True)
     host, _, port = (args.listen or cfg.get("listen") or "127.0.0.1:8025").rpartition(":")
     server = serve(Endpoint(codec, store), host.strip("[]") or "127.0.0.1", int(port))
     log.info("listening on %s:%d", *server.server_address[:2])

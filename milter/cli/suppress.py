@@ -56,9 +56,7 @@ from outguard.store import (
     hand_to_state_dir_owner,
     normalise,
     normalise_scope,
-    resolve,
 )
-from outguard.store.policy import Policy
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BROKEN = 0, 1, 2
 
@@ -143,10 +141,7 @@ def _actor() -> str:
 
 def _store(args: argparse.Namespace, create: bool) -> SuppressionStore:
     config = load_config(args.config)
-    cfg = config.section("store")
-    location = resolve(args.store, cfg)
-    return SuppressionStore(location, Policy.from_config(cfg.get("policy")), create=create,
-                            connect_timeout=float(cfg.get("connect_timeout_seconds", 3)))
+    return SuppressionStore.from_config(config, args.store, create=create)
 
 
 def _iso(epoch: int | None) -> str:

@@ -122,9 +122,8 @@ class Daemon:
         daemon = cls(runner, config)
         audit = config.section("audit")
         if audit.get("path"):
-            daemon.audit = AuditLog(Path(audit["path"]), audit.get("fsync", "always"),
-                                    int(audit.get("rotate_bytes", 100 << 20)), int(audit.get("keep", 10)),
-                                    int(audit.get("rotate_seconds", 0)))
+            daemon.audit = AuditLog(Path(audit["path"]), audit["fsync"], int(audit["rotate_bytes"]),
+                                    int(audit["keep"]), int(audit["rotate_seconds"]))
             log.info("audit trail %s, chain head %s", audit["path"], daemon.audit.head)
         daemon.metrics = Metrics()
         listen = config.section("metrics").get("listen")
@@ -172,7 +171,7 @@ class Daemon:
             log.error("reload failed, keeping the rules in force: %s", exc)
             return
         self.apply_config(config)
-        setup_logging(str(config.raw.get("log_level", "info")))
+        setup_logging(str(config.raw["log_level"]))
         log.info("reloaded configuration and rules")
 
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from outguard.core.config import Config
 from outguard.store.engine import StoreLocation, resolve
 from outguard.store.policy import Policy, Record
 from outguard.store.store import StoreUnavailable, SuppressionStore
@@ -61,9 +62,9 @@ class SuppressionService:
         self._store.close()
 
 
-def services_from_config(config: Any, url: str | None = None) -> dict[str, Any]:
+def services_from_config(config: Config, url: str | None = None) -> dict[str, Any]:
     """The services the core hands to checks. `url` (`--store`) wins over the config."""
-    store_cfg = config.section("store") if hasattr(config, "section") else dict(config or {})
+    store_cfg = config.section("store")
     location = resolve(url, store_cfg)
     policy = Policy.from_config(store_cfg.get("policy"))
-    return {"suppression": SuppressionService(location, policy, float(store_cfg.get("connect_timeout_seconds", 3)))}
+    return {"suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"]))}

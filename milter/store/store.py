@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, exc, func, i
 from outguard.checks.services import ServiceUnavailable
 from outguard.core.addresses import normalise_scope
 from outguard.store import schema
-from outguard.store.engine import StoreLocation, make_engine, sqlite_identity
+from outguard.store.engine import StoreLocation, make_engine, resolve, sqlite_identity
 from outguard.store.policy import ADMIN_ONLY, EVENT_KINDS, Event, Policy, Record, fold
 
 log = logging.getLogger("outguard.store")
@@ -89,6 +89,13 @@ class SuppressionStore:
         self._identity: tuple[int, int] | None = None
         self._migrated = False
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: Any, url: str | None = None, create: bool = False) -> SuppressionStore:
+        """The store a config names (`url`, from `--store`, wins), with the config's policy."""
+        cfg = config.section("store")
+        return cls(resolve(url, cfg), Policy.from_config(cfg["policy"]), create=create,
+                   connect_timeout=float(cfg["connect_timeout_seconds"]))
 
     # -- connections -------------------------------------------------------------------------
 

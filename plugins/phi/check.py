@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl, redact
-
 from outguard_plugins.phi import context as health
 from outguard_plugins.phi import identifiers, tables
 from outguard_plugins.phi.deadline import Deadline

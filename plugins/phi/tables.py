@@ -160,7 +160,7 @@ def _row_hits(text: str, start: int, end: int, delim: str | None, heads: list[st
         if name:
             yield Hit("name", name, start, start + len(name), 0.85, "patient")
     kinds = {_kind(h) for h in heads} - {None}
-    generic = kinds & {"mrn", "health_plan", "account"}
+    generic = {k for k in kinds & {"mrn", "health_plan", "account"} if k is not None}
     for token in row.split():
         at = text.find(token, start, end)
         if _DATE.fullmatch(token):
