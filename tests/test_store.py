@@ -18,14 +18,13 @@ from outguard.store import (
     resolve,
 )
 from outguard.store.schema import LATEST
-from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 
 DAY = 86400
 T0 = 1_780_000_000  # a fixed "now" (2026-05-28): the policy is tested without the clock
 
 
 @pytest.fixture
-def store(store_url: str):  # noqa: F811
+def store(store_url: str):
     s = SuppressionStore(resolve(store_url), create=True)
     s.migrate()
     yield s
