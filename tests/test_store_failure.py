@@ -147,7 +147,8 @@ def test_sqlite_file_replaced_by_garbage_tempfails_and_recovers(outguard_harness
 @pytest.fixture
 def postfix_stack(pg_url: str) -> Iterator[tuple[object, object, str]]:
     e2e = pytest.importorskip("e2e.conftest", reason="tests/e2e fixtures not importable")
-    from outguard.sandbox.harness import PostfixInstance, make_shared_tmpdir
+    from outguard.sandbox.postfix import PostfixInstance
+    from outguard.sandbox.process import make_shared_tmpdir
 
     e2e._require_postfix()
     seed(pg_url)

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import E2E_RULES, OutguardDaemon
 from helpers import CORPORA, PROJECT
-from outguard.sandbox.harness import PostfixInstance, process_tree
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.process import process_tree
 
 pytestmark = pytest.mark.postfix
 SECONDS = float(os.environ.get("OUTGUARD_SOAK_SECONDS", "40"))
