@@ -40,7 +40,7 @@ from outguard.store import (
     resolve,
 )
 from outguard.store.esp_csv import FORMATS, REASON_EVENTS, read_rows
-from outguard.store.policy import Policy
+from outguard.store.policy import Policy, bounce_reason_of
 
 EXIT_OK, EXIT_PROBLEM, EXIT_BROKEN = 0, 1, 2
 
@@ -220,6 +220,16 @@ def cmd_list(store: SuppressionStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _event_dict(e: Event) -> dict[str, Any]:
+    """An event as `show --json` prints it: a bounce's reason token under `reason` wherever it was stored."""
+    d = {k: v for k, v in e.__dict__.items() if v is not None}
+    if e.kind == "bounce" and (token := bounce_reason_of(e)):
+        d["reason"] = token
+        if token == e.feedback_type and not e.reason:
+            d.pop("feedback_type")  # written before schema v3: the token rode there
+    return {**d, "at": _iso(e.at), "expires": _iso(e.expires) or None}
+
+
 def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
     try:
         address = normalise(args.address)
@@ -229,8 +239,7 @@ def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
     records, history = store.get(address), store.history(address)
     if args.json:
         print(json.dumps({"records": [_record_dict(r) for r in records],
-                          "events": [{**{k: v for k, v in e.__dict__.items() if v is not None}, "at": _iso(e.at),
-                                      "expires": _iso(e.expires) or None} for e in history]}))
+                          "events": [_event_dict(e) for e in history]}))
         return EXIT_OK if records or history else EXIT_PROBLEM
     if not records and not history:
         print(f"{address}: not in the store")
@@ -242,8 +251,8 @@ def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
               f"{r.count} event(s)" + (f", expires {_iso(r.expires)}" if r.expires else ""))
     print("events:")
     for e in history:
-        # a bounce's feedback_type is its reason token (store.policy.bounce_reason_of)
-        why = (f"reason={e.feedback_type}" if e.kind == "bounce" else e.feedback_type) if e.feedback_type else None
+        token = bounce_reason_of(e)
+        why = (f"reason={token}" if token else None) if e.kind == "bounce" else e.feedback_type
         bits = [b for b in (e.status, e.smtp_code, why, e.remote_mta) if b]
         print(f"  {_iso(e.at)}  {e.kind:<11} {e.scope}  source={e.source}" + (f"  [{' '.join(bits)}]" if bits else "")
               + (f"  by {e.actor}" if e.actor else "") + (f"  {e.diagnostic}" if e.diagnostic else "")
