@@ -26,7 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from outguard.sandbox.harness import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, process_tree
+from outguard.sandbox.install import ensure_postfix_installed
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.process import make_shared_tmpdir, process_tree
 
 PROJECT = Path(__file__).resolve().parent.parent
 HAM = PROJECT.parent / "shared" / "corpora" / "spamassassin" / "easy-ham-1"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import pg
 from helpers import CORPORA
 from outguard.core.config import Config, load_config
 
@@ -46,3 +47,32 @@ def outguard_harness_once(tmp_path_factory):
     inspector = Inspector.create(cfg)
     yield Harness(inspector)
     inspector.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server URL (started by scripts/ensure-postgres if need be), or a skip saying why not."""
+    reason = pg.pg_available()
+    if reason:
+        pytest.skip(pg.skip_text(reason))
+    return pg.server_url()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database (dropped after the test)."""
+    url = pg.create_database()
+    try:
+        yield url
+    finally:
+        pg.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on the embedded SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'suppression.sqlite3'}"
+        return
+    url = request.getfixturevalue("pg_url")
+    yield url

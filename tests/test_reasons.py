@@ -247,8 +247,7 @@ def test_a_policy_5xx_never_suppresses(store: SuppressionStore) -> None:  # noqa
         ing.ingest(parse_message(raw), report_key(raw))
     rec = store.get("reader@partner.example")[0]
     assert not rec.active and rec.reason is None and rec.count == 9 and rec.soft_days == ()
-    assert {e.feedback_type for e in store.history("reader@partner.example")} == {"spamdetected", "blocked",
-                                                                                   "mesgtoobig"}
+    assert {e.reason for e in store.history("reader@partner.example")} == {"spamdetected", "blocked", "mesgtoobig"}
     raw = dsn("5.1.1", "550 5.1.1 User unknown")
     ing.ingest(parse_message(raw), report_key(raw))
     assert store.get("reader@partner.example")[0].reason == "hard_bounce"

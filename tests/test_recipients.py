@@ -7,7 +7,6 @@ import pytest
 from outguard.checks.spec import hookimpl
 from outguard.core.findings import Finding
 from outguard.store import Event, SuppressionStore, resolve
-from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 from outguard_plugins.recipients.check import typo_suggestion
 
 NOTE = """\
@@ -28,7 +27,7 @@ class BulkDetector:
 
 
 @pytest.fixture
-def suppressions(store_url: str):  # noqa: F811
+def suppressions(store_url: str):
     store = SuppressionStore(resolve(store_url), create=True)
     store.migrate()
     yield store

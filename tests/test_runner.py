@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -110,3 +112,28 @@ def test_reload_keeps_old_rules_on_error_and_takes_fixed_ones(setup: Setup) -> N
             assert pool.inspect(MSG, ENV).verdict == "reject"
     finally:
         pool.close()
+
+
+STARTS_POOL = """
+import signal, sys
+from pathlib import Path
+from outguard.daemon.milter import block_signals
+from outguard.daemon.runner import Setup, WorkerPool
+block_signals()
+before = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+pool = WorkerPool(Setup(Path(sys.argv[1]), ()), size=1, timeout=10)
+after = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+pool.close()
+print(sorted(int(s) for s in before - after))
+"""
+
+
+def test_starting_the_pool_keeps_the_stop_signals_blocked(tmp_path: Path) -> None:
+    """A fresh process (the resource tracker starts once per process): a thread started after
+    the pool must still leave TERM to libmilter's sigwait, or TERM kills the daemon."""
+    cfg = tmp_path / "outguard.yaml"
+    cfg.write_text("rules: {local: [], override: []}\n")
+    proc = subprocess.run([sys.executable, "-c", STARTS_POOL, str(cfg)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONSAFEPATH": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", "signals unblocked by starting the pool"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from outguard.store import (
     Event,
@@ -17,15 +18,15 @@ from outguard.store import (
     normalise_scope,
     resolve,
 )
+from outguard.store.policy import bounce_reason_of
 from outguard.store.schema import LATEST
-from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 
 DAY = 86400
 T0 = 1_780_000_000  # a fixed "now" (2026-05-28): the policy is tested without the clock
 
 
 @pytest.fixture
-def store(store_url: str):  # noqa: F811
+def store(store_url: str):
     s = SuppressionStore(resolve(store_url), create=True)
     s.migrate()
     yield s
@@ -46,6 +47,59 @@ def test_migrations_are_versioned_and_idempotent(store: SuppressionStore) -> Non
     other = SuppressionStore(store.location, create=True)
     assert other.migrate() == []
     other.close()
+
+
+LEGACY_BOUNCE = text("INSERT INTO og_events (at, recorded, address, scope, kind, source, status, smtp_code, diagnostic, "
+                     "feedback_type) VALUES (:at, :at, :address, 'global', 'bounce', 'dsn', '5.1.1', '550', "
+                     "'550 5.1.1 rejected', :token)")
+
+
+def as_of_version_2(store: SuppressionStore) -> None:
+    """The store as schema version 2 left it: no reason column on the event log."""
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE og_events DROP COLUMN reason"))
+        conn.execute(text("DELETE FROM og_schema_version WHERE version = 3"))
+
+
+def test_v3_gives_the_bounce_reason_its_column_and_still_reads_older_rows(store_url: str, capsys) -> None:
+    from outguard.cli.main import main
+
+    old = SuppressionStore(resolve(store_url), create=True)
+    old.migrate()
+    as_of_version_2(old)
+    assert old.schema_version() == 2
+    with old.engine.begin() as conn:  # as version 2 wrote a bounce: the token in feedback_type
+        conn.execute(LEGACY_BOUNCE, {"at": T0, "address": "reader@example.com", "token": "spamdetected"})
+        conn.execute(LEGACY_BOUNCE, {"at": T0, "address": "gone@example.com", "token": None})
+    old.close()
+
+    store = SuppressionStore(resolve(store_url), create=True)
+    assert store.migrate() == [3] and store.schema_version() == LATEST == 3
+    assert store.migrate() == []
+    store.rebuild()
+    # the same 5.1.1: the old row's token (a spam rejection) keeps it from suppressing; without one it is hard
+    assert in_force(store, "reader@example.com", T0 + 1) == []
+    assert in_force(store, "gone@example.com", T0 + 1) == ["hard_bounce"]
+    [ev] = store.history("reader@example.com")
+    assert (ev.reason, ev.feedback_type, bounce_reason_of(ev)) == (None, "spamdetected", "spamdetected")
+
+    store.record([Event("new@example.com", "bounce", T0, source="dsn", status="5.1.1", diagnostic="550 5.1.1 rejected",
+                        reason="spamdetected")])
+    with store.engine.connect() as conn:
+        row = conn.execute(text("SELECT reason, feedback_type FROM og_events WHERE address = 'new@example.com'")).one()
+    assert tuple(row) == ("spamdetected", None)
+    assert in_force(store, "new@example.com", T0 + 1) == []
+    before = [(r.address, r.active, r.reason) for r in store.records(in_force_only=False)]
+    store.rebuild()
+    assert [(r.address, r.active, r.reason) for r in store.records(in_force_only=False)] == before
+    store.close()
+
+    for address in ("reader@example.com", "new@example.com"):
+        assert main(["suppress", "--config", "/dev/null", "--store", store_url, "show", address]) == 0
+        assert "reason=spamdetected" in capsys.readouterr().out
+        assert main(["suppress", "--config", "/dev/null", "--store", store_url, "show", "--json", address]) == 0
+        [shown] = json.loads(capsys.readouterr().out)["events"]
+        assert shown["reason"] == "spamdetected" and "feedback_type" not in shown
 
 
 def test_hard_bounce_suppresses_at_once_without_expiry(store: SuppressionStore) -> None:

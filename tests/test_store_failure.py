@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from outguard.store import Event, SuppressionStore, resolve
-from outguard.store.testing import pg_server, pg_url, server_url  # noqa: F401  (fixtures)
+from pg import server_url
 
 NOTE = """\
 From: News <news@clinic.example>
@@ -79,7 +79,7 @@ def assert_failed_closed(result) -> None:
     assert any(f.id == "error.recipients" and "StoreUnavailable" in f.detail for f in d.findings)
 
 
-def test_postgres_outage_tempfails_and_recovers(outguard_harness, pg_url: str) -> None:  # noqa: F811
+def test_postgres_outage_tempfails_and_recovers(outguard_harness, pg_url: str) -> None:
     seed(pg_url)
     harness = harness_for(outguard_harness, pg_url)
     assert_checked(harness.check(NOTE, rcpts=RCPTS))
@@ -94,7 +94,7 @@ def test_postgres_outage_tempfails_and_recovers(outguard_harness, pg_url: str) -
         outage.close()
 
 
-def test_connections_killed_by_a_server_restart_cost_no_message(outguard_harness, pg_url: str) -> None:  # noqa: F811
+def test_connections_killed_by_a_server_restart_cost_no_message(outguard_harness, pg_url: str) -> None:
     """The server dropped every pooled connection (a restart) but is back: the look-up
     reconnects at once instead of tempfailing."""
     seed(pg_url)
@@ -111,7 +111,7 @@ def test_connections_killed_by_a_server_restart_cost_no_message(outguard_harness
         outage.close()
 
 
-def test_postgres_outage_as_a_finding_when_configured(outguard_harness, pg_url: str) -> None:  # noqa: F811
+def test_postgres_outage_as_a_finding_when_configured(outguard_harness, pg_url: str) -> None:
     seed(pg_url)
     harness = harness_for(outguard_harness, pg_url, {"on_unavailable": "finding"})
     outage = Outage(pg_url)
@@ -145,9 +145,10 @@ def test_sqlite_file_replaced_by_garbage_tempfails_and_recovers(outguard_harness
 # -- through a real Postfix: no message lost ---------------------------------------------------
 
 @pytest.fixture
-def postfix_stack(pg_url: str) -> Iterator[tuple[object, object, str]]:  # noqa: F811
+def postfix_stack(pg_url: str) -> Iterator[tuple[object, object, str]]:
     e2e = pytest.importorskip("e2e.conftest", reason="tests/e2e fixtures not importable")
-    from outguard.sandbox.harness import PostfixInstance, make_shared_tmpdir
+    from outguard.sandbox.postfix import PostfixInstance
+    from outguard.sandbox.process import make_shared_tmpdir
 
     e2e._require_postfix()
     seed(pg_url)

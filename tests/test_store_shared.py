@@ -13,7 +13,6 @@ from outguard.core.config import load_config
 from outguard.core.message import Envelope
 from outguard.pipeline import Inspector
 from outguard.store import Event, SuppressionStore, resolve
-from outguard.store.testing import pg_server, pg_url  # noqa: F401  (fixtures)
 
 NOTE = b"From: news@clinic.example\nSubject: Saturday opening\n\nThe lab is open on Saturday.\n"
 RCPTS = ("ann@partner.example", "bob@partner.example", "cat@partner.example")
@@ -38,7 +37,7 @@ def cli_check(url: str) -> list[str]:
     return sorted(a["recipient"] for a in json.loads(out)["actions"] if a["action"] == "drop_recipient")
 
 
-def test_two_relays_share_one_postgres_list(pg_url: str) -> None:  # noqa: F811
+def test_two_relays_share_one_postgres_list(pg_url: str) -> None:
     store = SuppressionStore(resolve(pg_url), create=True)
     store.migrate()
     relay_a, relay_b = relay(pg_url), relay(pg_url)

@@ -12,13 +12,12 @@ import pytest
 
 from outguard.cli.main import main
 from outguard.store import SuppressionStore, resolve
-from outguard.store.testing import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 
 DATA = Path(__file__).parent / "data" / "recipients"
 
 
 @pytest.fixture
-def og(store_url: str, capsys):  # noqa: F811
+def og(store_url: str, capsys):
     """Run `outguard suppress --store URL ...`; returns (exit code, stdout, stderr)."""
     def run(*args: str) -> tuple[int, str, str]:
         code = main(["suppress", "--config", "/dev/null", "--store", store_url, *args])
@@ -27,7 +26,7 @@ def og(store_url: str, capsys):  # noqa: F811
     return run
 
 
-def in_force(store_url: str) -> dict[str, str]:  # noqa: F811
+def in_force(store_url: str) -> dict[str, str]:
     location = resolve(store_url)
     if location.sqlite_path is not None and not location.sqlite_path.exists():
         return {}
@@ -38,7 +37,7 @@ def in_force(store_url: str) -> dict[str, str]:  # noqa: F811
         store.close()
 
 
-def test_add_list_show_remove(og, store_url: str) -> None:  # noqa: F811
+def test_add_list_show_remove(og, store_url: str) -> None:
     assert og("add", "Gone@Partner.Example", "--reason", "hard-bounce")[0] == 0
     code, out, _ = og("add", "angry@partner.example", "--reason", "complaint", "--note", "FBL")
     assert code == 0 and out.strip() == "1 newly suppressed"
@@ -59,7 +58,7 @@ def test_add_list_show_remove(og, store_url: str) -> None:  # noqa: F811
     assert "angry@partner.example" not in out  # --all adds expired records; a lifted one has no reason left
 
 
-def test_add_dry_run_changes_nothing(og, store_url: str) -> None:  # noqa: F811
+def test_add_dry_run_changes_nothing(og, store_url: str) -> None:
     code, out, _ = og("add", "a@partner.example", "b@partner.example", "--dry-run")
     assert code == 0 and out.strip() == "dry run, nothing changed: 2 newly suppressed"
     og("add", "c@partner.example")
@@ -80,14 +79,14 @@ def test_add_dry_run_changes_nothing(og, store_url: str) -> None:  # noqa: F811
     ("postmark.csv", "postmark", {"gone4@partner.example": "hard_bounce", "angry4@partner.example": "complaint",
                                   "bye4@partner.example": "unsubscribe"}, "3 newly suppressed"),
 ])
-def test_import_esp_layouts(og, store_url: str, name: str, fmt: str, expected: dict, summary: str) -> None:  # noqa: F811
+def test_import_esp_layouts(og, store_url: str, name: str, fmt: str, expected: dict, summary: str) -> None:
     code, out, err = og("import", str(DATA / name))
     assert code == 0, err
     assert f"({fmt})" in out and summary in out
     assert in_force(store_url) == expected
 
 
-def test_import_keeps_the_files_times_and_evidence(og, store_url: str) -> None:  # noqa: F811
+def test_import_keeps_the_files_times_and_evidence(og, store_url: str) -> None:
     og("import", str(DATA / "sendgrid_bounces.csv"))
     store = SuppressionStore(resolve(store_url))
     rec = store.get("gone2@partner.example")[0]
@@ -98,14 +97,14 @@ def test_import_keeps_the_files_times_and_evidence(og, store_url: str) -> None: 
     assert [e.status for e in blocked] == ["5.7.1"]  # kept as evidence, never a suppression
 
 
-def test_plain_list_needs_a_reason_and_skips_blank_lines(og, store_url: str) -> None:  # noqa: F811
+def test_plain_list_needs_a_reason_and_skips_blank_lines(og, store_url: str) -> None:
     code, out, err = og("import", str(DATA / "plain.txt"), "--reason", "invalid")
     assert code == 0, err
     assert in_force(store_url) == {"one@partner.example": "invalid", "two@partner.example": "invalid",
                                    "three@partner.example": "invalid"}
 
 
-def test_malformed_csv_imports_nothing_by_default_and_names_the_lines(og, store_url: str) -> None:  # noqa: F811
+def test_malformed_csv_imports_nothing_by_default_and_names_the_lines(og, store_url: str) -> None:
     code, out, err = og("import", str(DATA / "malformed.csv"))
     assert code == 1
     bad = [line.split(":")[1] for line in err.splitlines() if line.startswith(str(DATA / "malformed.csv") + ":")]
@@ -115,7 +114,7 @@ def test_malformed_csv_imports_nothing_by_default_and_names_the_lines(og, store_
     assert in_force(store_url) == {}
 
 
-def test_malformed_csv_imports_the_good_lines_when_asked(og, store_url: str) -> None:  # noqa: F811
+def test_malformed_csv_imports_the_good_lines_when_asked(og, store_url: str) -> None:
     code, out, err = og("import", str(DATA / "malformed.csv"), "--skip-bad")
     assert code == 1  # the bad lines are still reported
     assert "3 row(s): 3 newly suppressed, 4 bad lines skipped" in out
@@ -123,7 +122,7 @@ def test_malformed_csv_imports_the_good_lines_when_asked(og, store_url: str) -> 
                                    "good3@partner.example": "hard_bounce"}
 
 
-def test_import_dry_run_reports_and_changes_nothing(og, store_url: str) -> None:  # noqa: F811
+def test_import_dry_run_reports_and_changes_nothing(og, store_url: str) -> None:
     code, out, _ = og("import", str(DATA / "postmark.csv"), "--dry-run")
     assert code == 0 and "dry run, nothing changed: 3 newly suppressed" in out
     assert in_force(store_url) == {}
@@ -132,7 +131,7 @@ def test_import_dry_run_reports_and_changes_nothing(og, store_url: str) -> None:
     assert "3 already suppressed (updated)" in out
 
 
-def test_export_then_import_round_trips(og, store_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_export_then_import_round_trips(og, store_url: str, tmp_path: Path) -> None:
     og("import", str(DATA / "postmark.csv"))
     og("add", "temp@partner.example", "--expires-days", "3")
     og("add", "reader@partner.example", "--reason", "unsubscribe", "--scope", "list:news.clinic.example")

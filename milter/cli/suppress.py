@@ -3,24 +3,9 @@
 Every command takes `--store URL` (SQLAlchemy URL or an SQLite file path; default: the
 config's `store.url`, then `suppression.sqlite3` in the state directory).
 
-CSV import reads outguard's own export and the suppression exports of common ESPs,
-recognised by their header row (or named with `--format`):
-
-| format   | columns (header)                                            | becomes                     |
-|----------|-------------------------------------------------------------|-----------------------------|
-| outguard | address, scope, reason, status, diagnostic, ..., created    | the reason given            |
-| ses      | EmailAddress, Reason (BOUNCE / COMPLAINT), LastUpdateTime    | hard bounce / complaint     |
-| sendgrid | email, created, status, reason (bounces, blocks, invalid)   | bounce, classified by policy|
-|          | email, created, ip (spam reports)                           | complaint                   |
-|          | email, created (unsubscribes)                               | unsubscribe                 |
-| mailgun  | address, code, error, created_at (bounces)                  | bounce, classified by policy|
-|          | address, tags, created_at (unsubscribes)                    | unsubscribe                 |
-|          | address, created_at (complaints)                            | complaint                   |
-| postmark | EmailAddress, SuppressionReason, Origin, CreatedAt          | hard bounce / complaint / manual |
-| plain    | one address per line, no header (needs --reason)            | the --reason given          |
-
-A bounce row goes through the policy like a live bounce: a 5.7.x or "blocked"/"spam"
-rejection never suppresses the recipient (SendGrid's blocks export is full of those).
+CSV import reads outguard's own export and the suppression exports of SES, SendGrid,
+Mailgun and Postmark, recognised by their header row (or named with `--format`); the
+formats and what each row becomes are in `outguard.store.esp_csv`, which does the reading.
 A malformed line is reported with its line number; by default nothing is imported then,
 with `--skip-bad` the good lines are. `--dry-run` reports the same summary and changes nothing.
 """
@@ -33,17 +18,14 @@ import getpass
 import io
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from outguard.cli.common import EXIT_BROKEN, EXIT_OK, EXIT_PROBLEM
 from outguard.core.config import load_config
 from outguard.store import (
     AddressError,
@@ -57,27 +39,14 @@ from outguard.store import (
     normalise,
     normalise_scope,
 )
+from outguard.store.esp_csv import FORMATS, REASON_EVENTS, read_rows
+from outguard.store.policy import bounce_reason_of
 
-EXIT_OK, EXIT_PROBLEM, EXIT_BROKEN = 0, 1, 2
-
-# --reason on the command line -> event kind (and a default status for bounces)
-REASONS = {
-    "hard-bounce": ("bounce", "5.1.1"),
-    "soft-bounce": ("bounce", "4.0.0"),
-    "complaint": ("complaint", None),
-    "unsubscribe": ("unsubscribe", None),
-    "manual": ("manual", None),
-    "invalid": ("invalid", None),
-    "trap": ("trap", None),
-}
 # a record's reason (as exported) -> --reason
 EXPORTED_REASON = {"hard_bounce": "hard-bounce", "soft_bounce_threshold": "soft-bounce", "complaint": "complaint",
                    "unsubscribe": "unsubscribe", "manual": "manual", "invalid": "invalid", "trap_suspect": "trap"}
 EXPORT_COLUMNS = ["address", "scope", "reason", "source", "status", "smtp_code", "diagnostic", "remote_mta",
                   "feedback_type", "created", "last_event", "count", "expires"]
-FORMATS = ("auto", "outguard", "ses", "sendgrid", "mailgun", "postmark", "plain")
-_STATUS_IN_TEXT = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
-_CODE_IN_TEXT = re.compile(r"\b([245]\d\d)\b")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -91,7 +60,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     add = sub.add_parser("add", help="suppress addresses")
     add.add_argument("addresses", nargs="+", metavar="ADDRESS")
-    add.add_argument("--reason", choices=sorted(REASONS), default="manual")
+    add.add_argument("--reason", choices=sorted(REASON_EVENTS), default="manual")
     add.add_argument("--scope", default="global", help="global (default), list:<List-Id> or domain:<sender domain>")
     add.add_argument("--status", help="enhanced status code of a bounce (default 5.1.1 hard, 4.0.0 soft)")
     add.add_argument("--diagnostic", help="diagnostic text kept as evidence")
@@ -119,7 +88,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a CSV (outguard, SES, SendGrid, Mailgun, Postmark layouts)")
     imp.add_argument("file", metavar="FILE", help="CSV file, or - for stdin")
     imp.add_argument("--format", choices=FORMATS, default="auto")
-    imp.add_argument("--reason", choices=sorted(REASONS), help="reason for every row (plain lists; overrides the file)")
+    imp.add_argument("--reason", choices=sorted(REASON_EVENTS), help="reason for every row (plain lists; overrides the file)")
     imp.add_argument("--scope", help="scope for every row (default: the file's, else global)")
     imp.add_argument("--skip-bad", action="store_true", help="import the good lines even if some are malformed")
     imp.add_argument("--dry-run", action="store_true")
@@ -185,7 +154,7 @@ def _summary(changes: list[Change], dry_run: bool, extra: Counter[str] | None = 
 
 
 def cmd_add(store: SuppressionStore, args: argparse.Namespace) -> int:
-    kind, default_status = REASONS[args.reason]
+    kind, default_status = REASON_EVENTS[args.reason]
     now = int(time.time())
     expires = now + args.expires_days * 86400 if args.expires_days else None
     if expires and kind not in ("manual", "invalid", "trap", "unsubscribe"):
@@ -246,6 +215,16 @@ def cmd_list(store: SuppressionStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _event_dict(e: Event) -> dict[str, Any]:
+    """An event as `show --json` prints it: a bounce's reason token under `reason` wherever it was stored."""
+    d = {k: v for k, v in e.__dict__.items() if v is not None}
+    if e.kind == "bounce" and (token := bounce_reason_of(e)):
+        d["reason"] = token
+        if token == e.feedback_type and not e.reason:
+            d.pop("feedback_type")  # written before schema v3: the token rode there
+    return {**d, "at": _iso(e.at), "expires": _iso(e.expires) or None}
+
+
 def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
     try:
         address = normalise(args.address)
@@ -255,8 +234,7 @@ def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
     records, history = store.get(address), store.history(address)
     if args.json:
         print(json.dumps({"records": [_record_dict(r) for r in records],
-                          "events": [{**{k: v for k, v in e.__dict__.items() if v is not None}, "at": _iso(e.at),
-                                      "expires": _iso(e.expires) or None} for e in history]}))
+                          "events": [_event_dict(e) for e in history]}))
         return EXIT_OK if records or history else EXIT_PROBLEM
     if not records and not history:
         print(f"{address}: not in the store")
@@ -268,8 +246,8 @@ def cmd_show(store: SuppressionStore, args: argparse.Namespace) -> int:
               f"{r.count} event(s)" + (f", expires {_iso(r.expires)}" if r.expires else ""))
     print("events:")
     for e in history:
-        # a bounce's feedback_type is its reason token (store.policy.bounce_reason_of)
-        why = (f"reason={e.feedback_type}" if e.kind == "bounce" else e.feedback_type) if e.feedback_type else None
+        token = bounce_reason_of(e)
+        why = (f"reason={token}" if token else None) if e.kind == "bounce" else e.feedback_type
         bits = [b for b in (e.status, e.smtp_code, why, e.remote_mta) if b]
         print(f"  {_iso(e.at)}  {e.kind:<11} {e.scope}  source={e.source}" + (f"  [{' '.join(bits)}]" if bits else "")
               + (f"  by {e.actor}" if e.actor else "") + (f"  {e.diagnostic}" if e.diagnostic else "")
@@ -295,199 +273,6 @@ def cmd_export(store: SuppressionStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- import -----------------------------------------------------------------------------------
-
-class BadLine(ValueError):
-    pass
-
-
-@dataclass
-class Row:
-    line: int
-    event: Event
-
-
-def parse_time(value: str | None, default: int) -> int:
-    v = (value or "").strip()
-    if not v:
-        return default
-    if re.fullmatch(r"\d{9,11}(\.\d+)?", v):
-        return int(float(v))
-    if re.fullmatch(r"\d{12,14}", v):  # milliseconds
-        return int(v) // 1000
-    try:
-        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            dt = parsedate_to_datetime(v)
-        except (TypeError, ValueError, IndexError):
-            raise BadLine(f"unreadable time {v[:40]!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp())
-
-
-def detect_format(header: list[str]) -> str:
-    cols = {h.strip().lower() for h in header}
-    if {"address", "scope", "reason"} <= cols:
-        return "outguard"
-    if {"emailaddress", "suppressionreason"} <= cols:
-        return "postmark"
-    if {"emailaddress", "reason"} <= cols:
-        return "ses"
-    if "email" in cols:
-        return "sendgrid"
-    if "address" in cols:
-        return "mailgun"
-    if len(header) >= 1 and "@" in header[0]:
-        return "plain"
-    raise BadLine(f"unknown CSV layout (columns: {', '.join(h.strip() for h in header)[:200]}); name it with --format")
-
-
-def _bounce_evidence(text: str, code: str | None = None) -> dict[str, Any]:
-    m = _STATUS_IN_TEXT.search(text or "")
-    c = code or (_CODE_IN_TEXT.search(text or "") or [None, None])[1]
-    return {"status": m.group(1) if m else None, "smtp_code": (str(c).strip()[:3] or None) if c else None,
-            "diagnostic": (text or "").strip()[:1000] or None}
-
-
-def row_event(fmt: str, row: dict[str, str], now: int, reason: str | None, scope: str | None) -> Event:
-    """One CSV row (keys lower-cased) -> one event. Raises BadLine."""
-    g = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
-    extra: dict[str, Any] = {}
-    at_col = "created"
-    if fmt == "outguard":
-        addr, kind_reason, at_col = g.get("address", ""), g.get("reason", ""), "created"
-        if kind_reason not in REASONS:
-            raise BadLine(f"unknown reason {kind_reason[:40]!r}")
-        kind, default_status = REASONS[kind_reason]
-        extra = {k: g.get(k) or None for k in ("status", "smtp_code", "diagnostic", "remote_mta", "feedback_type")}
-        if kind == "bounce" and not extra["status"]:
-            extra["status"] = default_status
-        if g.get("expires"):
-            extra["expires"] = parse_time(g["expires"], now)
-        scope = scope or g.get("scope") or "global"
-        source = g.get("source") or "import"
-    elif fmt == "ses":
-        addr, at_col, source = g.get("emailaddress", ""), "lastupdatetime", "import-ses"
-        r = g.get("reason", "").upper()
-        if r == "BOUNCE":
-            kind, extra = "bounce", {"status": None, "smtp_code": "550"}
-        elif r == "COMPLAINT":
-            kind = "complaint"
-        else:
-            raise BadLine(f"unknown SES reason {r[:40]!r}")
-        if "lastupdatetime" not in g:
-            at_col = "lastupdatedtimestamp"
-    elif fmt == "postmark":
-        addr, at_col, source = g.get("emailaddress", ""), "createdat", "import-postmark"
-        r = g.get("suppressionreason", "").lower()
-        kinds = {"hardbounce": ("bounce", {"status": None, "smtp_code": "550"}), "spamcomplaint": ("complaint", {}),
-                 "manualsuppression": ("unsubscribe", {})}
-        if r not in kinds:
-            raise BadLine(f"unknown Postmark reason {r[:40]!r}")
-        kind, extra = kinds[r][0], dict(kinds[r][1])
-    elif fmt == "sendgrid":
-        addr, at_col, source = g.get("email", ""), "created", "import-sendgrid"
-        if "status" in g or "reason" in g:
-            kind = "bounce"
-            extra = _bounce_evidence(g.get("reason", ""))
-            if g.get("status"):
-                extra["status"] = g["status"] if _STATUS_IN_TEXT.fullmatch(g["status"]) else extra["status"]
-        elif "ip" in g:
-            kind, extra = "complaint", {"feedback_type": "abuse"}
-        else:
-            kind = "unsubscribe"
-    elif fmt == "mailgun":
-        addr, at_col, source = g.get("address", ""), "created_at", "import-mailgun"
-        if "code" in g or "error" in g:
-            kind = "bounce"
-            extra = _bounce_evidence(g.get("error", ""), g.get("code") or None)
-        elif "tags" in g:
-            kind = "unsubscribe"
-        else:
-            kind, extra = "complaint", {"feedback_type": "abuse"}
-    else:  # plain
-        addr, source, kind = g.get("address", ""), "import", "manual"
-    if reason:  # --reason overrides the file's
-        kind, default_status = REASONS[reason]
-        if kind == "bounce" and not extra.get("status"):
-            extra["status"] = default_status
-        elif kind != "bounce":
-            extra = {k: v for k, v in extra.items() if k in ("diagnostic", "feedback_type")}
-    if not addr:
-        raise BadLine("no address")
-    try:
-        address = normalise(addr)
-        scope_n = normalise_scope(scope)
-    except AddressError as exc:
-        raise BadLine(f"bad address or scope: {exc}") from None
-    from email_validator import EmailNotValidError, validate_email
-    try:
-        validate_email(address, check_deliverability=False, allow_smtputf8=True, allow_quoted_local=True,
-                       allow_domain_literal=True, globally_deliverable=False)
-    except EmailNotValidError:
-        raise BadLine("not a valid address") from None
-    return Event(address, kind, parse_time(g.get(at_col), now), scope=scope_n, source=source, actor=_actor(),
-                 **{k: v for k, v in extra.items() if k in ("status", "smtp_code", "diagnostic", "remote_mta",
-                                                              "feedback_type", "expires")})
-
-
-def read_rows(text: TextIO, fmt: str, reason: str | None, scope: str | None) -> tuple[list[Row], list[tuple[int, str]], str]:
-    """Parse every line; return good rows, bad lines (line number, problem) and the format used."""
-    now = int(time.time())
-    reader = csv.reader(text)
-    bad: list[tuple[int, str]] = []
-    rows: list[Row] = []
-    try:
-        first = next(reader)
-    except StopIteration:
-        return [], [], fmt
-    except csv.Error as exc:
-        return [], [(1, f"CSV: {exc}")], fmt
-    try:
-        used = detect_format(first) if fmt == "auto" else fmt
-    except BadLine as exc:
-        return [], [(1, str(exc))], fmt
-    if used == "plain":
-        header = ["address"]
-        pending: Iterator[list[str]] = iter([first]) if "@" in (first[0] if first else "") else iter([])
-        if fmt == "plain" and first and "@" not in first[0]:
-            pending = iter([])  # a header line such as "email"
-    else:
-        header = first
-        pending = iter([])
-
-    def lines() -> Iterator[tuple[int, list[str] | None, str | None]]:
-        for r in pending:
-            yield 1, r, None
-        while True:
-            try:
-                r = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield reader.line_num, None, f"CSV: {exc}"
-                continue
-            yield reader.line_num, r, None
-
-    for line, values, problem in lines():
-        if problem or values is None:
-            bad.append((line, problem or "unreadable"))
-            continue
-        if not any(v.strip() for v in values):
-            continue
-        if used != "plain" and len(values) != len(header):
-            bad.append((line, f"{len(values)} field(s), the header has {len(header)}"))
-            continue
-        try:
-            rows.append(Row(line, row_event(used, dict(zip(header, values, strict=False)) if used != "plain"
-                                            else {"address": values[0]}, now, reason, scope)))
-        except BadLine as exc:
-            bad.append((line, str(exc)))
-    return rows, bad, used
-
-
 def cmd_import(store: SuppressionStore, args: argparse.Namespace) -> int:
     if args.format == "plain" and not args.reason:
         args.reason = "manual"
@@ -498,7 +283,7 @@ def cmd_import(store: SuppressionStore, args: argparse.Namespace) -> int:
         print(f"outguard: {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_BROKEN
     with src:
-        rows, bad, used = read_rows(src, args.format, args.reason, args.scope)
+        rows, bad, used = read_rows(src, args.format, args.reason, args.scope, _actor())
     label = "-" if args.file == "-" else args.file
     for line, problem in bad:
         print(f"{label}:{line}: {problem}", file=sys.stderr)

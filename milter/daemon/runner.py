@@ -152,6 +152,18 @@ class _Worker:
             self.process.join(timeout=2)
 
 
+def _start_keeping_signal_mask(process: multiprocessing.process.BaseProcess) -> None:
+    """Start a worker and put back the caller's signal mask: the first start launches
+    multiprocessing's resource tracker, which (CPython 3.11) *unblocks* SIGINT and SIGTERM
+    in the calling thread afterwards. Every thread created later would inherit that, and a
+    TERM delivered to one of them kills the daemon instead of reaching libmilter's sigwait."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 class WorkerPool:
     """N worker processes, each with its own Inspector; one message at a time each."""
 
@@ -174,7 +186,7 @@ class WorkerPool:
     def _spawn(self, generation: int) -> _Worker:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, args=(child, self.setup), name="outguard-worker", daemon=True)
-        process.start()
+        _start_keeping_signal_mask(process)
         child.close()
         worker = _Worker(process, parent, generation)
         if not parent.poll(self.start_timeout):

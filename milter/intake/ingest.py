@@ -82,7 +82,8 @@ class Ingestor:
                              smtp_code=ev.code if kind == "bounce" else None,
                              diagnostic=(ev.diagnostic or ev.reason or None) and (ev.diagnostic or ev.reason or "")[:500],
                              remote_mta=(ev.remote_mta or None) and (ev.remote_mta or "")[:255],
-                             feedback_type=ev.cause if kind == "bounce" else ev.feedback_type,
+                             feedback_type=None if kind == "bounce" else ev.feedback_type,
+                             reason=ev.cause if kind == "bounce" else None,
                              actor="outguard-ingest", note=f"ingest:{key}"))
         return out, skipped
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from outguard.core.message import Envelope, envelope_from_headers, parse_message
 from outguard.core.sources import read_sources
-from outguard.sandbox.harness import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir
+from outguard.sandbox.install import ensure_postfix_installed
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.process import make_shared_tmpdir
 
 
 @dataclass(frozen=True)

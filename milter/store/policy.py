@@ -122,6 +122,7 @@ class Event:
     diagnostic: str | None = None
     remote_mta: str | None = None
     feedback_type: str | None = None
+    reason: str | None = None  # a bounce's reason token (intake.reasons): userunknown, mailboxfull, ...
     expires: int | None = None
     actor: str | None = None
     note: str | None = None
@@ -167,9 +168,12 @@ class Record:
 
 
 def bounce_reason_of(event: Event) -> str | None:
-    """A bounce event's reason token. It rides in `feedback_type` (a bounce has no feedback
-    type of its own), so the event log needs no new column and `rebuild()` folds the same."""
-    return event.feedback_type if event.kind == "bounce" else None
+    """A bounce event's reason token: its `reason`, or for a bounce written before schema v3
+    (or by a relay not yet upgraded) `feedback_type`, where the token rode until then. One
+    place, so a live bounce, `rebuild()` and `suppress show` read old and new rows alike."""
+    if event.kind != "bounce":
+        return None
+    return event.reason or event.feedback_type
 
 
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     select,
     text,
 )
@@ -50,7 +51,8 @@ events = Table(
     Column("smtp_code", String(3)),
     Column("diagnostic", Text),
     Column("remote_mta", String(255)),
-    Column("feedback_type", String(32)),
+    Column("feedback_type", String(32)),                    # a complaint's ARF Feedback-Type
+    Column("reason", String(32)),                           # a bounce's reason token (intake.reasons), v3
     Column("expires", BigInteger),                          # requested expiry (manual entries)
     Column("actor", String(100)),                           # who recorded it (admin user, importer, ingest)
     Column("note", Text),
@@ -93,10 +95,20 @@ def _v2(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v3(conn: Connection) -> None:
+    """The bounce reason token gets its own column (until now it rode in feedback_type).
+    Rows written before keep it there; `policy.bounce_reason_of` reads both. A store created
+    at this version already has the column (`_v1` creates the tables as they are now)."""
+    if "reason" not in {c["name"] for c in inspect(conn).get_columns(events.name)}:
+        column = events.c.reason
+        conn.execute(text(f"ALTER TABLE {events.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"))
+
+
 # (version, description, step). Append only; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "event log and derived suppression records", _v1),
     (2, "indexes for per-address event history and listing by reason", _v2),
+    (3, "bounce reason token in its own event column", _v3),
 ]
 LATEST = MIGRATIONS[-1][0]
 

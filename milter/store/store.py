@@ -211,7 +211,8 @@ class SuppressionStore:
         if ev.kind == "delivered" and before is None:
             return Change(ev, None, None)
         values = {k: getattr(ev, k) for k in ("at", "address", "scope", "kind", "source", "status", "smtp_code",
-                                              "diagnostic", "remote_mta", "feedback_type", "expires", "actor", "note")}
+                                              "diagnostic", "remote_mta", "feedback_type", "reason", "expires", "actor",
+                                              "note")}
         values["recorded"] = int(time.time())
         event_id = conn.execute(insert(schema.events).values(**values).returning(schema.events.c.id)).scalar_one()
         ev = replace(ev, id=int(event_id))
@@ -344,7 +345,7 @@ class SuppressionStore:
                                     "kind": ev.kind, "source": ev.source, "status": ev.status,
                                     "smtp_code": ev.smtp_code, "diagnostic": ev.diagnostic,
                                     "remote_mta": ev.remote_mta, "feedback_type": ev.feedback_type,
-                                    "expires": ev.expires, "actor": ev.actor, "note": ev.note})
+                                    "reason": ev.reason, "expires": ev.expires, "actor": ev.actor, "note": ev.note})
                     rec_rows.append(fold(None, ev, self.policy).as_row())
                 conn.execute(insert(e), ev_rows)
                 conn.execute(insert(s), rec_rows)

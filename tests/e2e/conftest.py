@@ -15,13 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from outguard.sandbox.harness import (
-    PostfixInstance,
-    ensure_postfix_installed,
-    free_port,
-    make_shared_tmpdir,
-    postfix_missing_reason,
-)
+from outguard.sandbox.install import ensure_postfix_installed, postfix_missing_reason
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.process import free_port, make_shared_tmpdir
 
 E2E_RULES = r"""
 patterns:

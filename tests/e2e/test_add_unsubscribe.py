@@ -13,7 +13,8 @@ import pytest
 from test_daemon_postfix import SENDER, message
 
 from conftest import E2E_RULES, OutguardDaemon, outguard_script
-from outguard.sandbox.harness import PostfixInstance, free_port
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.process import free_port
 from outguard.unsubscribe.tokens import TokenCodec, load_secret
 
 pytestmark = pytest.mark.postfix

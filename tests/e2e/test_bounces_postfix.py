@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import outguard_script
-from outguard.sandbox.harness import PostfixInstance, SmtpSink
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.sink import SmtpSink
 from outguard.store import SuppressionStore, resolve
 
 pytestmark = pytest.mark.postfix

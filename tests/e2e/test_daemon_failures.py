@@ -13,7 +13,7 @@ import pytest
 from test_daemon_postfix import SENDER, message
 
 from conftest import E2E_RULES, OutguardDaemon
-from outguard.sandbox.harness import PostfixInstance
+from outguard.sandbox.postfix import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 

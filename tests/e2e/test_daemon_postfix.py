@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import OutguardDaemon, outguard_script
-from outguard.sandbox.harness import PostfixInstance
+from outguard.sandbox.postfix import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 SENDER = "alice@clinic.example"

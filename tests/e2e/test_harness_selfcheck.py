@@ -1,4 +1,4 @@
-"""Self-check of outguard.sandbox.harness (milter/sandbox.py) against a real Postfix.
+"""Self-check of the sandbox (outguard.sandbox: install, sink, postfix, process) against a real Postfix.
 
 A tiny pymilter milter (below) runs in a forked process on a unix socket and
 decides by a token in the Subject:
@@ -32,7 +32,9 @@ from typing import Any
 
 import pytest
 
-import outguard.sandbox.harness as ph
+from outguard.sandbox.install import ensure_postfix_installed, postfix_missing_reason
+from outguard.sandbox.postfix import PostfixInstance
+from outguard.sandbox.process import make_shared_tmpdir, run_tool, sbin
 
 pytestmark = pytest.mark.postfix
 
@@ -41,7 +43,7 @@ RCPT = "bob@recipient.example.com"
 
 
 def _skip_reason() -> str | None:
-    missing = ph.postfix_missing_reason()
+    missing = postfix_missing_reason()
     if os.geteuid() != 0:
         if missing:
             return f"{missing}, and not running as root, so the harness cannot apt-get install it"
@@ -54,13 +56,13 @@ def postfix_ready() -> None:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    ph.ensure_postfix_installed()
+    ensure_postfix_installed()
 
 
 @pytest.fixture(scope="module")
 def shared_dir(postfix_ready: None) -> Iterator[Path]:
     """A /tmp dir the postfix user can traverse (milter sockets live here)."""
-    d = ph.make_shared_tmpdir(prefix="outguard-selfcheck-")
+    d = make_shared_tmpdir(prefix="outguard-selfcheck-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -243,22 +245,22 @@ def selfcheck_milter(shared_dir: Path) -> Iterator[SelfcheckMilterProcess]:
 
 
 @pytest.fixture(scope="module")
-def plain_pf(postfix_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ph.PostfixInstance]:
+def plain_pf(postfix_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostfixInstance]:
     # Deliberately under pytest's 0700 tmp dir: the harness must cope.
-    with ph.PostfixInstance(tmp_path_factory.mktemp("plain-pf")) as pf:
+    with PostfixInstance(tmp_path_factory.mktemp("plain-pf")) as pf:
         yield pf
 
 
 @pytest.fixture(scope="module")
-def milter_pf(selfcheck_milter: SelfcheckMilterProcess, shared_dir: Path) -> Iterator[ph.PostfixInstance]:
-    with ph.PostfixInstance(shared_dir / "milter-pf", milter=selfcheck_milter.spec) as pf:
+def milter_pf(selfcheck_milter: SelfcheckMilterProcess, shared_dir: Path) -> Iterator[PostfixInstance]:
+    with PostfixInstance(shared_dir / "milter-pf", milter=selfcheck_milter.spec) as pf:
         yield pf
 
 
 # --------------------------------------------------------------------------- tests
 
 
-def test_plain_relay_keeps_body_intact(plain_pf: ph.PostfixInstance) -> None:
+def test_plain_relay_keeps_body_intact(plain_pf: PostfixInstance) -> None:
     body = "Line one\n.leading dot survives dot-stuffing\n\nUmlaute: \u00e4\u00f6\u00fc\nlast line\n"
     raw, token = _message("plain", body)
     code, text = plain_pf.send(raw, SENDER, [RCPT])
@@ -274,7 +276,7 @@ def test_plain_relay_keeps_body_intact(plain_pf: ph.PostfixInstance) -> None:
     assert "status=sent" in plain_pf.wait_for_log(r"status=sent").group(0)
 
 
-def test_milter_header_routes_to_tls_sink_only(milter_pf: ph.PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
+def test_milter_header_routes_to_tls_sink_only(milter_pf: PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
     raw, token = _message("[route-tls]")
     code, text = milter_pf.send(raw, SENDER, [RCPT, "carol@recipient.example.com"])
     assert code == 250, text
@@ -292,7 +294,7 @@ def test_milter_header_routes_to_tls_sink_only(milter_pf: ph.PostfixInstance, se
     assert event["i"] in rec.headers.decode()  # same queue id as in Postfix's Received:
 
 
-def test_milter_reject_returns_550_with_text(milter_pf: ph.PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
+def test_milter_reject_returns_550_with_text(milter_pf: PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
     raw, token = _message("[reject]")
     result = milter_pf.send_ex(raw, SENDER, [RCPT])
     assert (result.code, result.stage) == (550, "data")
@@ -305,14 +307,14 @@ def test_milter_reject_returns_550_with_text(milter_pf: ph.PostfixInstance, self
     assert milter_pf.tls_sink.find(token.encode()) == []
 
 
-def test_plain_accept_passes_milter(milter_pf: ph.PostfixInstance) -> None:
+def test_plain_accept_passes_milter(milter_pf: PostfixInstance) -> None:
     raw, token = _message("ordinary")
     assert milter_pf.send(raw, SENDER, [RCPT])[0] == 250
     [rec] = milter_pf.sink.wait_for_match(token.encode())
     assert b"X-Selfcheck-Milter: seen" in rec.headers
 
 
-def test_sendmail_submission_reaches_milter(milter_pf: ph.PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
+def test_sendmail_submission_reaches_milter(milter_pf: PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
     raw, token = _message("local submission")
     assert milter_pf.sendmail(raw, SENDER, [RCPT]) == 0
     [rec] = milter_pf.sink.wait_for_match(token.encode())
@@ -323,7 +325,7 @@ def test_sendmail_submission_reaches_milter(milter_pf: ph.PostfixInstance, selfc
     assert event["i"]
 
 
-def test_sendmail_route_and_reject(milter_pf: ph.PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
+def test_sendmail_route_and_reject(milter_pf: PostfixInstance, selfcheck_milter: SelfcheckMilterProcess) -> None:
     raw, token = _message("[route-tls] local")
     assert milter_pf.sendmail(raw, SENDER, [RCPT]) == 0
     milter_pf.tls_sink.wait_for_match(token.encode())
@@ -336,7 +338,7 @@ def test_sendmail_route_and_reject(milter_pf: ph.PostfixInstance, selfcheck_milt
     assert b"blocked by test" in bounce.raw
 
 
-def test_quarantine_hold_and_release(milter_pf: ph.PostfixInstance) -> None:
+def test_quarantine_hold_and_release(milter_pf: PostfixInstance) -> None:
     raw, token = _message("[hold]")
     assert milter_pf.send(raw, SENDER, [RCPT])[0] == 250
     entries = milter_pf.wait_for_queue(lambda q: any(e["queue_name"] == "hold" for e in q))
@@ -349,7 +351,7 @@ def test_quarantine_hold_and_release(milter_pf: ph.PostfixInstance) -> None:
     milter_pf.wait_until_queue_empty()
 
 
-def test_two_instances_do_not_collide(plain_pf: ph.PostfixInstance, milter_pf: ph.PostfixInstance) -> None:
+def test_two_instances_do_not_collide(plain_pf: PostfixInstance, milter_pf: PostfixInstance) -> None:
     assert plain_pf.running and milter_pf.running
     assert plain_pf.port != milter_pf.port
     assert plain_pf.queue_dir != milter_pf.queue_dir
@@ -366,7 +368,7 @@ def test_two_instances_do_not_collide(plain_pf: ph.PostfixInstance, milter_pf: p
 
 def test_milter_down_tempfails_then_postconf_accept(shared_dir: Path) -> None:
     dead = shared_dir / "nobody-listens.sock"
-    with ph.PostfixInstance(shared_dir / "dead-milter-pf", milter=f"unix:{dead}") as pf:
+    with PostfixInstance(shared_dir / "dead-milter-pf", milter=f"unix:{dead}") as pf:
         raw, token = _message("milter down")
         code, text = pf.send(raw, SENDER, [RCPT])
         assert 400 <= code < 500, (code, text)  # milter_default_action = tempfail
@@ -395,7 +397,7 @@ def test_shipped_postfix_snippets_parse(postfix_ready: None, tmp_path: Path) -> 
         os.utime(f, (past, past))
 
     def postconf(*args: str) -> str:
-        proc = ph._run([ph._sbin("postconf"), "-c", str(conf), *args])
+        proc = run_tool([sbin("postconf"), "-c", str(conf), *args])
         assert not proc.stderr, proc.stderr.decode()  # no "unused parameter" warnings
         return proc.stdout.decode()
 
@@ -408,8 +410,8 @@ def test_shipped_postfix_snippets_parse(postfix_ready: None, tmp_path: Path) -> 
     assert "outguard-gw" in postconf("-M", "outguard-gw/unix")
 
     def route(header: str) -> str:
-        proc = ph._run(
-            [ph._sbin("postmap"), "-c", str(conf), "-q", header, f"pcre:{snippets / 'milter_header_checks'}"],
+        proc = run_tool(
+            [sbin("postmap"), "-c", str(conf), "-q", header, f"pcre:{snippets / 'milter_header_checks'}"],
             check=False,
         )
         return proc.stdout.decode().strip()

@@ -9,7 +9,7 @@ from test_daemon_postfix import SENDER, message
 
 from conftest import OutguardDaemon, outguard_script
 from outguard.ops.audit import verify
-from outguard.sandbox.harness import PostfixInstance
+from outguard.sandbox.postfix import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 

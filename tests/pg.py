@@ -1,14 +1,11 @@
-"""Test support: a real store on each engine, throw-away and cleaned up.
-
-    from outguard.store.testing import pg_server, store_url  # noqa: F401  (pytest fixtures)
-
-    def test_something(store_url):           # runs once on SQLite, once on PostgreSQL
-        store = SuppressionStore(resolve(store_url), create=True)
+"""The store tests' PostgreSQL: a real server, a throw-away database per test.
 
 PostgreSQL: `$OUTGUARD_TEST_PG_URL` (default postgresql://postgres@127.0.0.1:5432/postgres)
 must reach a server whose role may create databases; when none answers, the project's
 `scripts/ensure-postgres` is run once to start one. Each test gets its own database,
 dropped afterwards. The PostgreSQL tests skip (saying why) only when neither worked.
+The fixtures (pg_server, pg_url, store_url) live in conftest.py; this module is the
+machinery, kept with the tests because it runs a script of the checkout.
 """
 
 from __future__ import annotations
@@ -16,15 +13,14 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from helpers import PROJECT
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
-ENSURE_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ensure-postgres"
+ENSURE_SCRIPT = PROJECT / "scripts" / "ensure-postgres"
 _server_state: dict[str, str | None] = {}
 
 
@@ -81,30 +77,7 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> str:
-    reason = pg_available()
-    if reason:
-        pytest.skip(f"no PostgreSQL server for the store tests at {make_url(server_url()).render_as_string()} "
-                    f"and scripts/ensure-postgres could not start one ({reason})")
-    return server_url()
-
-
-@pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A throw-away PostgreSQL database (dropped after the test)."""
-    url = create_database()
-    try:
-        yield url
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The same test on the embedded SQLite file and on a real PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'suppression.sqlite3'}"
-        return
-    url = request.getfixturevalue("pg_url")
-    yield url
+def skip_text(reason: str) -> str:
+    """What a skipped PostgreSQL test says: where it looked and why that failed."""
+    return (f"no PostgreSQL server for the store tests at {make_url(server_url()).render_as_string()} "
+            f"and scripts/ensure-postgres could not start one ({reason})")

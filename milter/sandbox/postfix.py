@@ -1,23 +1,11 @@
-"""Throw-away Postfix instances and SMTP sinks: the quick start's sandbox, the end-to-end
-tests' Postfix and the benchmark's.
-
-Stdlib only; importable without pytest. Everything here needs root (Postfix's
-``master`` must start as root) and a Debian/Ubuntu-like Postfix >= 3.4 (for
-``maillog_file`` + ``postlogd``); it was written against Debian 12 / Postfix 3.7.
-
-Typical use::
-
-    base = make_shared_tmpdir()                # reachable by the postfix user
-    with PostfixInstance(base / "pf", milter=f"unix:{base}/m/outguard.sock") as pf:
-        code, text = pf.send(raw, "a@example.org", ["b@example.com"])
-        msgs = pf.sink.wait_for(1)             # relayed, plaintext
-        routed = pf.tls_sink.wait_for(1)       # FILTERed to outguard-tls
+"""A private Postfix instance on loopback (own config, queue, data dir, log, port) whose
+every transport ends in a local SMTP sink, and the result of sending through it.
 
 Nothing an instance does can leave the machine: smtpd listens on 127.0.0.1 only,
 every transport points at a local ``smtp-sink``, DNS is disabled and local
 delivery is an error.
 
-Design notes (things that were not obvious):
+Notes (things that were not obvious):
 
 * ``postfix -c DIR`` / ``sendmail -C DIR`` / ``postqueue -c DIR`` work as root
   without any change to /etc/postfix: Postfix only demands that a non-default
@@ -26,35 +14,22 @@ Design notes (things that were not obvious):
   not root (mail_conf.c: the check is skipped for euid 0).  Even a missing
   /etc/postfix/main.cf (debconf "No configuration") is fine.  So the harness
   never touches /etc/postfix.  Non-root use is impossible anyway (master).
-* Postfix refuses to trust a main.cf modified within the last second and
-  re-reads it every 300 ms until it is older: writing a config and starting
-  at once costs ~2 s per command.  Written config files are back-dated.
 * ``maillog_file`` is only honoured below a prefix in ``maillog_file_prefixes``
   (default ``/var, /dev/stdout``), so each instance sets that to its own dir, and
   master.cf carries the ``postlog`` (postlogd) service.  No syslog is needed.
-* ``smtp-sink`` refuses to run as root without ``-u USER``; the dump files are
-  then written as that user.  The sink is therefore chrooted (``-R``) into its
-  own dump directory owned by that user, so the permissions of the caller's temp
-  directories (pytest's are 0700) do not matter.  A dump file is complete once
-  the sink process no longer holds it open (checked via /proc/PID/fd), which is
-  exact, unlike polling for a size or a trailing blank line.
 * ``master`` opens ``$data_directory/master.lock`` as the postfix user, so an
   instance's state must sit below directories that user can search.  When the
   caller's base_dir is not (pytest's tmp_path), the state moves to a 0755 dir in
   /tmp (symlinked as base_dir/postfix), removed by stop() after the maillog was
   copied to base_dir/maillog.
-* Postfix daemons run as the ``postfix`` user.  A milter's *unix socket* must be
-  reachable (x on every parent directory) for that user; pytest's tmp_path is
-  not.  Use :func:`make_shared_tmpdir` for socket directories.
-  :class:`PostfixInstance` checks this up front instead of failing with a 451.
+* A milter socket directory the ``postfix`` user cannot reach is refused up front
+  (see :func:`outguard.sandbox.process.make_shared_tmpdir`) instead of failing with a 451.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
-import functools
 import itertools
 import json
 import os
@@ -63,32 +38,30 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
-import stat
 import subprocess
-import tempfile
-import threading
 import time
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "HarnessError",
-    "PostfixInstance",
-    "SendResult",
-    "SinkMessage",
-    "SmtpSink",
-    "ensure_postfix_installed",
-    "free_port",
-    "make_shared_tmpdir",
-    "postfix_missing_reason",
-]
+from outguard.sandbox.install import postfix_missing_reason
+from outguard.sandbox.process import (
+    POSTFIX_USER,
+    HarnessError,
+    backdate,
+    free_port,
+    is_root,
+    make_shared_tmpdir,
+    run_tool,
+    sbin,
+    stop_at_exit,
+    tcp_listening,
+    unreachable_ancestor,
+    wait_listening,
+)
+from outguard.sandbox.sink import SmtpSink
 
-SBIN = Path("/usr/sbin")
 DEFAULT_CONFIG_DIR = Path("/etc/postfix")
-POSTFIX_USER = "postfix"
 
 #: Macros the milter gets, per stage.  Postfix's defaults plus what outguard
 #: reads: ``i`` (queue id; only known after the first accepted RCPT),
@@ -106,514 +79,7 @@ DEFAULT_MILTER_MACROS: dict[str, str] = {
     "milter_end_of_data_macros": "i {auth_type} {auth_authen} {auth_author} {client_addr} {client_name} {mail_addr}",
 }
 
-_APT_PACKAGES = ("postfix", "postfix-pcre", "libmilter-dev", "swaks")
 _counter = itertools.count(1)
-_live: weakref.WeakSet[Any] = weakref.WeakSet()
-_live_lock = threading.Lock()
-
-
-class HarnessError(RuntimeError):
-    """Something in the test MTA setup failed; the message says what and where."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _sbin(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(SBIN))
-    return found or str(SBIN / name)
-
-
-def _run(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    input: bytes | None = None,
-    timeout: float = 60.0,
-    check: bool = True,
-) -> subprocess.CompletedProcess[bytes]:
-    full_env = {k: v for k, v in os.environ.items() if k != "MAIL_CONFIG"}
-    full_env.setdefault("LANG", "C")
-    if env:
-        full_env.update(env)
-    try:
-        proc = subprocess.run(
-            list(argv),
-            input=input,
-            capture_output=True,
-            env=full_env,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise HarnessError(f"{' '.join(argv)} timed out after {timeout}s") from exc
-    if check and proc.returncode != 0:
-        raise HarnessError(
-            f"{' '.join(argv)} exited {proc.returncode}\n"
-            f"stdout: {proc.stdout.decode(errors='replace')}\n"
-            f"stderr: {proc.stderr.decode(errors='replace')}"
-        )
-    return proc
-
-
-def _backdate(*paths: Path) -> None:
-    """Set mtime a few seconds into the past.
-
-    Postfix refuses to read a main.cf whose mtime is within the last second
-    (it may be half-written) and sleeps in 300 ms steps until it is older: a
-    freshly written config costs every Postfix command ~2 s.
-    """
-    past = time.time() - 10
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            os.utime(p, (past, past))
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (callers retry on a bind race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def make_shared_tmpdir(prefix: str = "outguard-e2e-", parent: str | os.PathLike[str] = "/tmp") -> Path:
-    """Create a fresh 0755 directory the ``postfix`` user can traverse.
-
-    Use it for milter sockets (Postfix daemons connect to them as ``postfix``);
-    pytest's ``tmp_path`` lives below a 0700 directory and is unreachable.
-    The caller removes it (``shutil.rmtree``) when done.
-    """
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=os.fspath(parent)))
-    path.chmod(0o755)
-    unreachable = _unreachable_ancestor(path, POSTFIX_USER)
-    if unreachable is not None:
-        raise HarnessError(f"{unreachable} is not searchable by user {POSTFIX_USER!r}; choose another parent")
-    return path
-
-
-def _unreachable_ancestor(path: Path, user: str) -> Path | None:
-    """First directory on the way to *path* that *user* may not search, else None."""
-    try:
-        pw = pwd.getpwnam(user)
-    except KeyError:
-        return None
-    groups = {pw.pw_gid} | {g for g in os.getgrouplist(user, pw.pw_gid)}
-    current = Path(path).resolve()
-    chain = [*reversed(current.parents)]
-    if current.is_dir():
-        chain.append(current)
-    for d in chain:
-        try:
-            st = d.stat()
-        except FileNotFoundError:
-            return d
-        if st.st_uid == pw.pw_uid:
-            ok = bool(st.st_mode & stat.S_IXUSR)
-        elif st.st_gid in groups:
-            ok = bool(st.st_mode & stat.S_IXGRP)
-        else:
-            ok = bool(st.st_mode & stat.S_IXOTH)
-        if not ok:
-            return d
-    return None
-
-
-def _wait_for_banner(
-    host: str, port: int, timeout: float, expect: str | None = None, alive: Callable[[], bool] | None = None
-) -> str:
-    """Connect until an SMTP 220 banner arrives (containing *expect*); QUIT politely."""
-    deadline = time.monotonic() + timeout
-    last_err: str = "no attempt"
-    while time.monotonic() < deadline:
-        if alive is not None and not alive():
-            raise HarnessError(f"server for {host}:{port} died before answering ({last_err})")
-        try:
-            with socket.create_connection((host, port), timeout=2.0) as s:
-                f = s.makefile("rb")
-                line = f.readline(4096).decode("ascii", errors="replace").strip()
-                # Multi-line banners: read until "220 ".
-                while line.startswith("220-"):
-                    line = f.readline(4096).decode("ascii", errors="replace").strip()
-                with contextlib.suppress(OSError):
-                    s.sendall(b"QUIT\r\n")
-                    f.readline(4096)
-                if line.startswith("220") and (expect is None or expect in line):
-                    return line
-                last_err = f"unexpected banner {line!r}"
-        except OSError as exc:
-            last_err = str(exc)
-        time.sleep(0.05)
-    raise HarnessError(f"no SMTP banner from {host}:{port} within {timeout}s ({last_err})")
-
-
-def _tcp_listening(host: str, port: int) -> bool | None:
-    """Is something LISTENing on host:port (IPv4)?  None when /proc can't tell."""
-    try:
-        table = Path("/proc/net/tcp").read_text()
-    except OSError:
-        return None
-    want = f"{socket.htonl(int.from_bytes(socket.inet_aton(host), 'big')):08X}:{port:04X}"
-    any_addr = f"00000000:{port:04X}"
-    for line in table.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) > 3 and fields[3] == "0A" and fields[1] in (want, any_addr):
-            return True
-    return False
-
-
-def _wait_listening(host: str, port: int, timeout: float, alive: Callable[[], bool]) -> None:
-    """Wait for a LISTEN socket without connecting (a probe connection would
-    open an SMTP session and with it a milter session)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = _tcp_listening(host, port)
-        if state is None:
-            _wait_for_banner(host, port, max(0.1, deadline - time.monotonic()), alive=alive)
-            return
-        if state:
-            return
-        if not alive():
-            raise HarnessError(f"Postfix died before listening on {host}:{port}")
-        time.sleep(0.02)
-    raise HarnessError(f"nothing listens on {host}:{port} after {timeout}s")
-
-
-def _register(obj: Any) -> None:
-    with _live_lock:
-        _live.add(obj)
-
-
-@atexit.register
-def _stop_leftovers() -> None:  # pragma: no cover - safety net
-    with _live_lock:
-        leftovers = list(_live)
-    for obj in leftovers:
-        with contextlib.suppress(Exception):
-            obj.stop()
-
-
-# --------------------------------------------------------------------------- install
-
-
-def postfix_missing_reason() -> str | None:
-    """Why the Postfix tool chain is unusable here, or None when it is complete."""
-    missing = [
-        name
-        for name in ("postconf", "postfix", "postqueue", "postsuper", "sendmail", "smtp-sink")
-        if not Path(_sbin(name)).exists()
-    ]
-    if missing:
-        return f"missing Postfix programs: {', '.join(missing)}"
-    if not _pcre_available():
-        return "Postfix has no pcre map support (package postfix-pcre)"
-    return None
-
-
-@functools.lru_cache(maxsize=1)
-def _pcre_available() -> bool:
-    with tempfile.TemporaryDirectory() as d:
-        # Explicit names: an empty main.cf makes postconf look up the FQDN.
-        Path(d, "main.cf").write_text("myhostname = probe.invalid\nmydomain = invalid\n")
-        _backdate(Path(d, "main.cf"))
-        proc = _run([_sbin("postconf"), "-c", d, "-m"], check=False)
-    return proc.returncode == 0 and "pcre" in proc.stdout.decode().split()
-
-
-def ensure_postfix_installed() -> None:
-    """Install Postfix and friends with apt when any piece is missing.
-
-    Preseeds debconf with "No configuration" so the package neither asks nor
-    writes a main.cf, and never starts the system Postfix.  Needs root; raises
-    :class:`HarnessError` with a clear message otherwise.
-    """
-    reason = postfix_missing_reason()
-    need_extras = not Path("/usr/include/libmilter/mfapi.h").exists() or shutil.which("swaks") is None
-    if reason is None and not need_extras:
-        return
-    if not _is_root():
-        if reason is None:
-            return  # libmilter-dev/swaks are nice to have, not needed by the harness
-        raise HarnessError(
-            f"{reason}; run as root so the harness can "
-            f"`apt-get install -y {' '.join(_APT_PACKAGES)}`, or install them yourself"
-        )
-    if shutil.which("apt-get") is None:
-        raise HarnessError(f"{reason}; apt-get not found, install {' '.join(_APT_PACKAGES)} manually")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    if shutil.which("debconf-set-selections"):
-        _run(
-            ["debconf-set-selections"],
-            input=b"postfix postfix/main_mailer_type select No configuration\n",
-            env=env,
-        )
-    _run(["apt-get", "update"], env=env, timeout=600)
-    _run(
-        [
-            "apt-get",
-            "install",
-            "-y",
-            "-o",
-            "Dpkg::Options::=--force-confdef",
-            "-o",
-            "Dpkg::Options::=--force-confold",
-            *_APT_PACKAGES,
-        ],
-        env=env,
-        timeout=900,
-    )
-    _pcre_available.cache_clear()
-    reason = postfix_missing_reason()
-    if reason is not None:
-        raise HarnessError(f"apt-get install finished but Postfix is still unusable: {reason}")
-
-
-# --------------------------------------------------------------------------- smtp-sink
-
-
-@dataclasses.dataclass(frozen=True)
-class SinkMessage:
-    """One transaction captured by smtp-sink."""
-
-    path: Path
-    client_addr: str
-    helo: str
-    mail_from: str
-    rcpt_to: tuple[str, ...]
-    raw: bytes  # message as received (headers Postfix added included), LF line ends
-
-    @property
-    def headers(self) -> bytes:
-        return self.raw.split(b"\n\n", 1)[0]
-
-    @property
-    def body(self) -> bytes:
-        parts = self.raw.split(b"\n\n", 1)
-        return parts[1] if len(parts) > 1 else b""
-
-
-def _strip_angle(value: str) -> str:
-    value = value.strip()
-    addr = value.split(None, 1)[0] if value else ""
-    return addr[1:-1] if addr.startswith("<") and addr.endswith(">") else addr
-
-
-def _parse_dump(path: Path, data: bytes) -> SinkMessage:
-    meta: dict[str, list[str]] = {}
-    lines = data.split(b"\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith(b"Received: "):  # smtp-sink's own 3-line Received: ends its block
-            i += 1
-            while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
-                i += 1
-            break
-        key, _, value = line.decode("utf-8", errors="replace").partition(":")
-        meta.setdefault(key.strip(), []).append(value.strip())
-        i += 1
-    content = b"\n".join(lines[i:])
-    if content.endswith(b"\n\n"):
-        content = content[:-1]  # smtp-sink terminates every dump with one empty line
-    return SinkMessage(
-        path=path,
-        client_addr=(meta.get("X-Client-Addr") or [""])[0],
-        helo=(meta.get("X-Helo-Args") or [""])[0],
-        mail_from=_strip_angle((meta.get("X-Mail-Args") or [""])[0]),
-        rcpt_to=tuple(_strip_angle(v) for v in meta.get("X-Rcpt-Args", [])),
-        raw=content,
-    )
-
-
-class SmtpSink:
-    """``/usr/sbin/smtp-sink`` on 127.0.0.1, one dump file per received message.
-
-    ``directory`` is created; dumps go to ``directory/dumps`` (the sink's chroot
-    when running as root), the sink's own output to ``directory/smtp-sink.log``.
-    """
-
-    def __init__(
-        self,
-        directory: str | os.PathLike[str],
-        *,
-        host: str = "127.0.0.1",
-        port: int | None = None,
-        name: str = "sink",
-        user: str = POSTFIX_USER,
-        extra_args: Sequence[str] = (),
-    ) -> None:
-        self.directory = Path(directory)
-        self.dump_dir = self.directory / "dumps"
-        self.log_path = self.directory / "smtp-sink.log"
-        self.host = host
-        self._requested_port = port
-        self.port: int = port or 0
-        self.name = name
-        self.hostname = f"{re.sub(r'[^A-Za-z0-9-]', '-', name)}.sink.invalid"
-        self.user = user
-        self.extra_args = tuple(extra_args)
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    # -- lifecycle
-    @property
-    def nexthop(self) -> str:
-        """Postfix nexthop syntax, e.g. ``[127.0.0.1]:2525``."""
-        return f"[{self.host}]:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self) -> SmtpSink:
-        if self.running:
-            return self
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.dump_dir.mkdir(exist_ok=True)
-        attempts = 1 if self._requested_port else 5
-        last: Exception | None = None
-        for _ in range(attempts):
-            self.port = self._requested_port or free_port(self.host)
-            try:
-                self._spawn()
-                return self
-            except HarnessError as exc:
-                last = exc
-                self._kill()
-        raise HarnessError(f"smtp-sink {self.name} did not start: {last}")
-
-    def _spawn(self) -> None:
-        argv = [_sbin("smtp-sink"), "-h", self.hostname]
-        if _is_root():
-            pw = pwd.getpwnam(self.user)
-            os.chown(self.dump_dir, pw.pw_uid, pw.pw_gid)
-            self.dump_dir.chmod(0o755)
-            # chroot into the dump dir, then drop to self.user: dump files land
-            # in dump_dir whatever the permissions of its parents are.
-            argv += ["-R", str(self.dump_dir), "-u", self.user, "-d", "/%Y%m%d%H%M%S."]
-        else:
-            argv += ["-d", f"{self.dump_dir}/%Y%m%d%H%M%S."]
-        argv += [*self.extra_args, f"{self.host}:{self.port}", "256"]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
-        try:
-            self._proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        finally:
-            log.close()
-        _register(self)
-        try:
-            _wait_for_banner(self.host, self.port, 10.0, expect=self.hostname, alive=lambda: self.running)
-        except HarnessError as exc:
-            raise HarnessError(f"{exc}; log: {self._log_tail()}") from exc
-
-    def _log_tail(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-    def _kill(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-
-    def stop(self) -> None:
-        self._kill()
-
-    def __enter__(self) -> SmtpSink:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # -- captured mail
-    def _open_inodes(self) -> set[tuple[int, int]]:
-        if not self.running or self._proc is None:
-            return set()
-        fd_dir = Path(f"/proc/{self._proc.pid}/fd")
-        inodes: set[tuple[int, int]] = set()
-        try:
-            entries = list(fd_dir.iterdir())
-        except OSError:
-            return inodes
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                st = entry.stat()
-                if stat.S_ISREG(st.st_mode):
-                    inodes.add((st.st_dev, st.st_ino))
-        return inodes
-
-    def records(self) -> list[SinkMessage]:
-        """Completely received messages, oldest first."""
-        if not self.dump_dir.is_dir():
-            return []
-        files = []
-        for p in self.dump_dir.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                st = p.stat()
-                if stat.S_ISREG(st.st_mode):
-                    files.append((st.st_mtime_ns, p.name, p, (st.st_dev, st.st_ino)))
-        open_now = self._open_inodes()  # after the listing: anything still open is excluded
-        out = []
-        for _mtime, _name, p, key in sorted(files):
-            if key in open_now:
-                continue
-            with contextlib.suppress(FileNotFoundError):
-                out.append(_parse_dump(p, p.read_bytes()))
-        return out
-
-    def messages(self) -> list[bytes]:
-        """Raw received messages (LF line ends, Postfix's Received: header included)."""
-        return [r.raw for r in self.records()]
-
-    def wait_for_records(self, count: int, timeout: float = 15.0) -> list[SinkMessage]:
-        deadline = time.monotonic() + timeout
-        while True:
-            recs = self.records()
-            if len(recs) >= count:
-                return recs
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"sink {self.name} ({self.nexthop}) has {len(recs)} message(s), expected {count} within {timeout}s"
-                )
-            time.sleep(0.05)
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[bytes]:
-        """Block until at least *count* messages arrived; return all of them."""
-        return [r.raw for r in self.wait_for_records(count, timeout)]
-
-    def find(self, needle: bytes) -> list[SinkMessage]:
-        """Received messages whose raw text contains *needle*."""
-        return [r for r in self.records() if needle in r.raw]
-
-    def wait_for_match(self, needle: bytes, timeout: float = 15.0, count: int = 1) -> list[SinkMessage]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.find(needle)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"sink {self.name}: {count} message(s) containing {needle!r} not seen in {timeout}s")
-            time.sleep(0.05)
-
-    def clear(self) -> None:
-        """Delete the completely received dumps (in-flight ones stay)."""
-        for r in self.records():
-            with contextlib.suppress(FileNotFoundError):
-                r.path.unlink()
-
-
-# --------------------------------------------------------------------------- Postfix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -705,7 +171,7 @@ class PostfixInstance:
         # search.  pytest's tmp_path does not (pytest-of-root is 0700): then the
         # state goes to a private 0755 dir in /tmp, linked as base_dir/postfix,
         # removed again by stop() after the log was copied to base_dir/maillog.
-        self._auto_runtime = _unreachable_ancestor(self.base_dir, POSTFIX_USER) is not None
+        self._auto_runtime = unreachable_ancestor(self.base_dir, POSTFIX_USER) is not None
         if self._auto_runtime:
             self.runtime_dir = make_shared_tmpdir(prefix=f"outguard-{self.name}-")
             link = self.base_dir / "postfix"
@@ -846,18 +312,18 @@ class PostfixInstance:
         self.data_dir.chmod(0o700)
         # postfix check wants root-owned, not group/world-writable config.
         self.config_dir.chmod(0o755)
-        lines = ["# Generated by outguard.sandbox.harness (a throw-away instance)."]
+        lines = ["# Generated by outguard.sandbox.postfix (a throw-away instance)."]
         lines += [f"{k} = {v}" for k, v in self.main_cf_params().items()]
         (self.config_dir / "main.cf").write_text("\n".join(lines) + "\n")
         (self.config_dir / "master.cf").write_text(self.master_cf_text())
         self.header_checks_path.write_text(self.header_checks_text())
-        _backdate(self.config_dir / "main.cf", self.config_dir / "master.cf", self.header_checks_path)
+        backdate(self.config_dir / "main.cf", self.config_dir / "master.cf", self.header_checks_path)
 
     def _check_milter_reachable(self) -> None:
         if not self.milter or not self.milter.startswith("unix:"):
             return
         sock_dir = Path(self.milter[len("unix:") :]).parent
-        bad = _unreachable_ancestor(sock_dir, POSTFIX_USER)
+        bad = unreachable_ancestor(sock_dir, POSTFIX_USER)
         if bad is not None:
             raise HarnessError(
                 f"milter socket directory {sock_dir} is not reachable by user {POSTFIX_USER!r} "
@@ -867,7 +333,7 @@ class PostfixInstance:
 
     # -- commands
     def _postfix(self, *args: str, check: bool = True, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:
-        return _run([_sbin("postfix"), "-c", str(self.config_dir), *args], env=self.env, check=check, timeout=timeout)
+        return run_tool([sbin("postfix"), "-c", str(self.config_dir), *args], env=self.env, check=check, timeout=timeout)
 
     def _master_pid(self) -> int | None:
         try:
@@ -894,7 +360,7 @@ class PostfixInstance:
         reason = postfix_missing_reason()
         if reason is not None:
             raise HarnessError(f"{reason}; call ensure_postfix_installed() first (needs root)")
-        if not _is_root():
+        if not is_root():
             raise HarnessError("Postfix's master must be started as root")
         self._check_milter_reachable()
         if self._auto_runtime and not self.runtime_dir.exists():
@@ -906,7 +372,7 @@ class PostfixInstance:
             self.log_path = self.log_dir / "maillog"
         self.sink.start()
         self.tls_sink.start()
-        _register(self)
+        stop_at_exit(self)
         attempts = 1 if self._requested_port else 3
         last: Exception | None = None
         for _ in range(attempts):
@@ -916,14 +382,14 @@ class PostfixInstance:
                 # "postfix start" runs "master -w", which returns once master
                 # has bound its listeners, so this normally succeeds at once.
                 self._postfix("start", timeout=self.start_timeout)
-                _wait_listening(self.host, self.port, self.start_timeout, alive=lambda: self.running)
+                wait_listening(self.host, self.port, self.start_timeout, alive=lambda: self.running)
                 self._started = True
                 return self
             except HarnessError as exc:
                 log = self.log_text()
                 last = HarnessError(f"{exc}\n--- maillog tail ---\n{log[-3000:]}")
                 self._stop_postfix()
-                port_taken = "Address already in use" in log or bool(_tcp_listening(self.host, self.port))
+                port_taken = "Address already in use" in log or bool(tcp_listening(self.host, self.port))
                 if not port_taken:
                     break  # only a lost port race is worth another attempt
         self.stop()
@@ -1001,11 +467,11 @@ class PostfixInstance:
         self.extra_main_cf.update(params)  # survives restarts (start rewrites main.cf)
         if not self.running:
             return
-        _run(
-            [_sbin("postconf"), "-c", str(self.config_dir), "-e", *(f"{k}={v}" for k, v in params.items())],
+        run_tool(
+            [sbin("postconf"), "-c", str(self.config_dir), "-e", *(f"{k}={v}" for k, v in params.items())],
             env=self.env,
         )
-        _backdate(self.config_dir / "main.cf")
+        backdate(self.config_dir / "main.cf")
         before = self.log_text().count("reload -- version")
         self._postfix("reload")
         deadline = time.monotonic() + 15
@@ -1013,7 +479,7 @@ class PostfixInstance:
             if time.monotonic() > deadline:
                 raise HarnessError(f"no reload confirmation in {self.log_path}")
             time.sleep(0.05)
-        _wait_listening(self.host, self.port, 15, alive=lambda: self.running)
+        wait_listening(self.host, self.port, 15, alive=lambda: self.running)
 
     # -- mail in
     def send_ex(
@@ -1069,8 +535,8 @@ class PostfixInstance:
         Postfix turns it into a bounce to *sender* and sendmail still exits 0.
         """
         body = raw.replace(b"\r\n", b"\n")
-        proc = _run(
-            [_sbin("sendmail"), "-C", str(self.config_dir), "-f", sender, "-i", "--", *recipients],
+        proc = run_tool(
+            [sbin("sendmail"), "-C", str(self.config_dir), "-f", sender, "-i", "--", *recipients],
             env=self.env,
             input=body,
             check=check,
@@ -1080,7 +546,7 @@ class PostfixInstance:
     # -- queue
     def queue(self) -> list[dict[str, Any]]:
         """``postqueue -j``: one dict per message (queue_name, queue_id, sender, recipients, ...)."""
-        proc = _run([_sbin("postqueue"), "-c", str(self.config_dir), "-j"], env=self.env)
+        proc = run_tool([sbin("postqueue"), "-c", str(self.config_dir), "-j"], env=self.env)
         return [json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip()]
 
     def wait_for_queue(
@@ -1101,13 +567,13 @@ class PostfixInstance:
 
     def release_all_held(self, flush: bool = True) -> None:
         """``postsuper -H ALL`` (hold -> deferred), then flush so delivery is immediate."""
-        _run([_sbin("postsuper"), "-c", str(self.config_dir), "-H", "ALL"], env=self.env)
+        run_tool([sbin("postsuper"), "-c", str(self.config_dir), "-H", "ALL"], env=self.env)
         if flush:
             self.flush()
 
     def flush(self) -> None:
         """``postqueue -f``: retry all deferred mail now."""
-        _run([_sbin("postqueue"), "-c", str(self.config_dir), "-f"], env=self.env)
+        run_tool([sbin("postqueue"), "-c", str(self.config_dir), "-f"], env=self.env)
 
     # -- log
     def log_text(self) -> str:
@@ -1127,21 +593,3 @@ class PostfixInstance:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{pattern!r} not in {self.log_path} within {timeout}s")
             time.sleep(0.05)
-
-
-def process_tree(root: int) -> list[int]:
-    """`root` and all its descendants (from /proc): the daemon, its forkserver and workers."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
