@@ -119,3 +119,14 @@ def test_third_party_import_paths_still_work() -> None:
     from outguard.hookspecs import hookimpl
 
     assert Finding("x.y").id == "x.y" and callable(hookimpl)
+
+
+def test_the_pipeline_does_not_import_the_store_engine() -> None:
+    """SQLAlchemy loads only when a store is used (it cost `check` 0.3 s at every start)."""
+    import subprocess
+    import sys
+
+    code = "import sys, outguard.pipeline; print('sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/",
+                         env={"PYTHONSAFEPATH": "1", "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "False"

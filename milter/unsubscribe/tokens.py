@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from outguard.store import AddressError, normalise, normalise_scope
+from outguard.core.addresses import AddressError, normalise, normalise_scope
 
 MIN_SECRET_BYTES = 32
 _CONTEXT = b"outguard one-click unsubscribe v1"
