@@ -95,11 +95,13 @@ def plain_message(marker: str, size: int = 10 * MB) -> bytes:
 
 
 def big_subject(size: int = 5 * MB) -> bytes:
-    """A Subject value of `size` bytes, folded every ten words (no line over 80 bytes)."""
-    words = itertools.cycle((b"update", b"ward", b"schedule", b"rota", b"notes"))
+    """A Subject value of `size` bytes: census rows ("patient NAME, DOB ..., MRN-..., asthma,
+    albuterol inhaler"), one per folded line (no line over 100 bytes)."""
     lines, total = [], 0
-    while total < size:
-        line = b" ".join(itertools.islice(words, 10))
+    for row in census_rows():
+        if total >= size:
+            break
+        line = f"patient {row[0]}, DOB {row[1]}, {row[2]}, {row[3]}, {row[4]};".encode()
         lines.append(line)
         total += len(line) + 3
     return b"\r\n ".join(lines)

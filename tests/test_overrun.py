@@ -131,3 +131,31 @@ def test_documents_read_no_longer_than_the_hosts_deadline() -> None:
     text, reason = documents.extract(pdf, documents.Limits(max_seconds=60), deadline=time.monotonic() - 1)
     assert reason == "PDF time limit"
     assert documents.extract(pdf, documents.Limits(max_seconds=60, max_pages=3))[1] == "PDF more than 3 pages"
+
+
+def test_outguard_check_decides_the_big_census_and_the_5mb_subject_within_the_budget(tmp_path: Path) -> None:
+    """The dry run on the same two messages the e2e test sends through Postfix (the Subject
+    here whole: no Postfix in front to cut it)."""
+    import json
+    import subprocess
+
+    from helpers import outguard_command
+
+    (tmp_path / "census.eml").write_bytes(bigmail.census_message("m1"))
+    (tmp_path / "subject.eml").write_bytes(bigmail.big_subject_message("m2"))
+    cfg = tmp_path / "outguard.yaml"
+    cfg.write_text("rules: {site: null, local: [], override: []}\n")
+    config = load_config(cfg)
+    budget = float(config.section("daemon")["inspect_timeout_seconds"])   # a whole message's budget
+    out = subprocess.run([*outguard_command(), "check", "--config", str(cfg), "--json", str(tmp_path / "census.eml"),
+                          str(tmp_path / "subject.eml")], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    census, subject = (json.loads(line) for line in out.stdout.splitlines())
+    for result in (census, subject):
+        assert result["elapsed_ms"] / 1000 < budget, result["file"]
+    for result in (census, subject):   # PHI (encrypt) in bulk (quarantine): held, route kept for release
+        assert result["verdict"] == "quarantine", result["file"]
+        assert {"phi-with-health-context", "phi-bulk-identifiers"} <= set(result["rules"]), result["file"]
+    assert "scan.budget_exceeded" not in {f["id"] for f in census["findings"]}   # decided in its first chunk
+    for value in bigmail.PLANTED.values():
+        assert value not in out.stdout and value not in out.stderr
