@@ -57,7 +57,7 @@ import usaddress
 import yaml
 
 from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl
-from outguard_plugins.helpers import PhraseMatcher, psl, registrable
+from outguard_plugins.helpers import PhraseMatcher, psl, registrable, stop_if_late
 
 NAME = "bulk"
 PHRASES_FILE = Path(__file__).with_name("data") / "bulk_phrases.yaml"
@@ -316,17 +316,22 @@ def header_findings(message: Message) -> list[Finding]:
     return out
 
 
-def inspect(message: Message, state: State) -> list[Finding]:
+def inspect(message: Message, state: State, deadline: float | None = None) -> list[Finding]:
+    """Bulk confidence and, for bulk mail, the compliance findings. Between its passes over
+    the text (each an uninterruptible C call), TimeoutError once `deadline` has passed."""
     if state.phrases is None:
         raise RuntimeError("bulk check used before outguard_startup")
     body = [v.text for v in message.texts("body")]
     html = [v.text for v in message.texts("html")]
     text = "\n".join(body + html)
-    counts = state.phrases.count(message.subject + "\n" + text)
+    counts = state.phrases.count(message.subject + "\n" + text, deadline=deadline, check=NAME)
+    stop_if_late(deadline, NAME)
     head = message.subject + "\n" + "\n".join(body or html)[:1000]
-    if state.phrases.count(head).get("transactional", 0):
+    if state.phrases.count(head, deadline=deadline, check=NAME).get("transactional", 0):
         counts["transactional_head"] = 1
+    stop_if_late(deadline, NAME)
     confidence, signals = detect(message, state, counts)
+    stop_if_late(deadline, NAME)
     findings: list[Finding] = []
     if confidence > 0:
         findings.append(Finding("bulk.detected", confidence=confidence, where=("header", "envelope", "body"),
@@ -349,12 +354,14 @@ def inspect(message: Message, state: State) -> list[Finding]:
     if not _opt_out_visible(message, counts, "\n".join(body)):
         findings.append(Finding("bulk.unsubscribe.body_missing", where=("body", "html"),
                                 detail="no visible unsubscribe link or opt-out instruction"))
+    stop_if_late(deadline, NAME)
     plain = "\n".join(body) if body else _LINK_TARGET.sub("", "\n".join(html))
     kind = find_postal_address(plain[-6000:]) or (find_postal_address(plain[:6000]) if len(plain) > 6000 else None)
     if kind is None and body and html:
         kind = find_postal_address(_LINK_TARGET.sub("", "\n".join(html))[-6000:])
     if kind is None:
         findings.append(Finding("bulk.postal_address.missing", where=("body", "html"), detail="no postal address found"))
+    stop_if_late(deadline, NAME)
     findings += header_findings(message)
     if html and not body:
         findings.append(Finding("bulk.text_alternative.missing", where=("html",), detail="HTML without a text/plain part"))
@@ -394,4 +401,4 @@ class BulkCheck:
 
     @hookimpl
     def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
-        return inspect(message, self.state)
+        return inspect(message, self.state, getattr(context, "deadline", None))

@@ -14,4 +14,4 @@ class CustomPatternsCheck:
 
     @hookimpl
     def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
-        return context.patterns.scan(message, context.pattern_timeout)
+        return context.patterns.scan(message, context.pattern_timeout, context.deadline)

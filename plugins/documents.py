@@ -77,8 +77,11 @@ def kind_of(name: str, ctype: str, data: bytes) -> str | None:
 
 
 class _Clock:
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
+    """`max_seconds` from now, or the host's deadline for the call if that comes first
+    (past it the host has given up on the call: reading on would only hold a thread)."""
+
+    def __init__(self, seconds: float, until: float | None = None) -> None:
+        self.deadline = min(time.monotonic() + seconds, until if until is not None else float("inf"))
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
@@ -144,7 +147,9 @@ def _docx(data: bytes, lim: Limits, clock: _Clock, out: _Text) -> None:
         raise Unreadable("corrupt or encrypted") from None
     except Exception:
         raise Unreadable("corrupt") from None
-    for para in document.paragraphs:
+    for n, para in enumerate(document.paragraphs):
+        if n % 500 == 0:
+            clock.check()
         out.add(para.text)
         if out.full:
             return
@@ -223,9 +228,11 @@ def _extract(kind: str, data: bytes, lim: Limits, clock: _Clock, out: _Text) -> 
     _EXTRACTORS[kind](data, lim, clock, out)
 
 
-def extract(attachment: Attachment, lim: Limits = Limits()) -> tuple[str | None, str | None]:  # noqa: B008 (frozen)
+def extract(attachment: Attachment, lim: Limits = Limits(),  # noqa: B008 (frozen)
+            deadline: float | None = None) -> tuple[str | None, str | None]:
     """(text, None) for a document it understands, (partial text or None, reason) when it
-    cannot read it, (None, None) for a format it does not handle."""
+    cannot read it, (None, None) for a format it does not handle. Reads for `max_seconds`
+    at most, and never past `deadline` (the host's, for this call)."""
     kind = kind_of(attachment.filename or "", attachment.content_type, attachment.data[:8])
     if kind is None:
         return None, None
@@ -233,7 +240,7 @@ def extract(attachment: Attachment, lim: Limits = Limits()) -> tuple[str | None,
         return None, f"{kind.upper()} over the size limit"
     out = _Text(lim.max_text_chars)
     try:
-        _extract(kind, attachment.data, lim, _Clock(lim.max_seconds), out)
+        _extract(kind, attachment.data, lim, _Clock(lim.max_seconds, deadline), out)
     except Unreadable as exc:
         return (out.value() or None), f"{kind.upper()} {exc}"
     except MemoryError:
@@ -259,8 +266,8 @@ class DocumentsCheck:
         self.limits = Limits.from_settings(context.settings)
 
     @hookimpl
-    def outguard_extract_text(self, attachment: Attachment) -> str | Extracted | None:
-        text, reason = extract(attachment, self.limits)
+    def outguard_extract_text(self, attachment: Attachment, deadline: float | None) -> str | Extracted | None:
+        text, reason = extract(attachment, self.limits, deadline)
         if reason is None:
             return text
         where = (f"attachment:{attachment.label}",)

@@ -1,13 +1,23 @@
-"""What several built-in checks share: registrable domains (public suffix list) and
-phrase families found in one pass. One copy, so the checks agree on what a domain is."""
+"""What several built-in checks share: registrable domains (public suffix list), phrase
+families found in one pass, and the host's deadline. One copy, so the checks agree on what
+a domain is."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 import ahocorasick
+
+
+def stop_if_late(deadline: float | None, check: str) -> None:
+    """Raise TimeoutError once the host's deadline (`InspectContext.deadline`, a monotonic
+    time) has passed. Called between a check's passes over the text: the host has already
+    reported the overrun (`scan.budget_exceeded`), and this frees the check's thread."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeoutError(f"{check}: deadline")
 
 
 class PhraseMatcher:
@@ -31,16 +41,20 @@ class PhraseMatcher:
             self._auto.make_automaton()
         self._empty = not index
 
-    def count(self, text: str, normalised: bool = False) -> dict[str, int]:
+    def count(self, text: str, normalised: bool = False, deadline: float | None = None,
+              check: str = "phrases") -> dict[str, int]:
         """Occurrences per family. Overlapping phrases count once, as the longest that starts
-        first ("satisfaction guaranteed" is one guarantee, not two)."""
+        first ("satisfaction guaranteed" is one guarantee, not two). Past `deadline`, raises
+        TimeoutError (`stop_if_late`): text dense with phrases makes millions of hits."""
         counts: dict[str, int] = {}
         if self._empty:
             return counts
         t = text if normalised else " ".join(text.lower().split())
         n = len(t)
         hits = []
-        for end, (length, fams) in self._auto.iter(t):
+        for i, (end, (length, fams)) in enumerate(self._auto.iter(t)):
+            if i & 8191 == 8191:
+                stop_if_late(deadline, check)
             start = end - length + 1
             if start > 0 and (t[start - 1].isalnum() and t[start].isalnum()):
                 continue

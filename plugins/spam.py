@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl
-from outguard_plugins.helpers import PhraseMatcher, psl, registrable
+from outguard_plugins.helpers import PhraseMatcher, psl, registrable, stop_if_late
 
 from . import spam_model
 
@@ -136,21 +136,32 @@ class Features:
             "quoted_lines", "short_text", "subject_adv", "subject_token", "subject_money",
         ]
 
-    def extract(self, message: Message) -> dict[str, float]:
+    def extract(self, message: Message, deadline: float | None = None) -> dict[str, float]:
+        """The features of `message`. Each pass over the text is one C call that cannot be
+        interrupted (about 0.2 s over 10 MB): between them, stop once `deadline` has passed."""
+        def late() -> None:
+            stop_if_late(deadline, NAME)
+
         subject = message.subject
         body = [v.text for v in message.texts("body")]
         html = [_LINK_TARGET.sub("", v.text) for v in message.texts("html")]
         content = "\n".join(body or html)  # the plain part when there is one, else the rendered HTML
         whole = subject + "\n" + content
         f: dict[str, float] = {}
-        for fam, n in self.matcher.count(whole).items():
+        late()
+        for fam, n in self.matcher.count(whole, deadline=deadline, check=NAME).items():
             f[f"phrase.{fam}"] = _log(n)
+        late()
         letters = len(_LETTER.findall(content))
+        late()
         words = len(_WORD.findall(content))
+        late()
         if letters >= 40:
             f["caps_letters"] = len(_UPPER.findall(content)) / letters
+            late()
         if words >= 10:
             f["caps_words"] = len(_CAPS_WORD.findall(content)) / words
+            late()
         s_letters = len(_LETTER.findall(subject))
         if s_letters >= 8 and len(_UPPER.findall(subject)) / s_letters > 0.6:
             f["subject_caps"] = 1.0
@@ -162,11 +173,15 @@ class Features:
             f["subject_token"] = 1.0
         if _MONEY.search(subject) or _PERCENT.search(subject):
             f["subject_money"] = 1.0
+        late()
         f["exclaim"] = _log(100.0 * whole.count("!") / max(words, 20))
         f["money_amounts"] = _log(len(_MONEY.findall(whole)))
+        late()
         f["percents"] = _log(len(_PERCENT.findall(whole)))
+        late()
         hosts = [url_host(link.href) for link in message.links]
         text_hosts = [h.lower() for h in _URL.findall("\n".join(body))]
+        late()
         all_hosts = [h for h in hosts + text_hosts if h]
         f["links"] = _log(len(message.links))
         f["urls_in_text"] = _log(len(text_hosts))
@@ -177,6 +192,7 @@ class Features:
             f["html_only"] = 1.0
         if html and sum(len(_WORD.findall(t)) for t in html) < 25:
             f["html_little_text"] = 1.0
+        late()
         lines = content.count("\n") + 1
         f["quoted_lines"] = len(_QUOTED.findall(content)) / lines if lines else 0.0
         if words < 30:
@@ -225,10 +241,12 @@ def make_state(s: dict[str, Any]) -> State:
     )
 
 
-def inspect(message: Message, state: State) -> list[Finding]:
+def inspect(message: Message, state: State, deadline: float | None = None) -> list[Finding]:
+    """The `spam.phrasing` finding, if the score reaches `min_score`; TimeoutError past `deadline`."""
     if state.features is None:
         raise RuntimeError("spam check used before outguard_startup")
-    feats = state.features.extract(message)
+    feats = state.features.extract(message, deadline)
+    stop_if_late(deadline, NAME)
     logit = state.model.logit(feats)
     score = round(state.model.score(logit), 2)
     tm = state.text_model
@@ -267,4 +285,4 @@ class SpamCheck:
 
     @hookimpl
     def outguard_inspect(self, message: Message, context: InspectContext) -> list[Finding]:
-        return inspect(message, self.state)
+        return inspect(message, self.state, getattr(context, "deadline", None))

@@ -16,12 +16,13 @@ class TextAttachments:
     settings_schema = NO_SETTINGS
 
     @hookimpl
-    def outguard_extract_text(self, attachment: Attachment) -> str | None:
-        return text_of(attachment)
+    def outguard_extract_text(self, attachment: Attachment, deadline: float | None) -> str | None:
+        return text_of(attachment, deadline)
 
 
-def text_of(attachment: Attachment) -> str | None:
-    """The decoded text of a text-like attachment, None for anything else."""
+def text_of(attachment: Attachment, deadline: float | None = None) -> str | None:
+    """The decoded text of a text-like attachment, None for anything else; rendering HTML
+    stops at `deadline` (TimeoutError: the host reports the overrun)."""
     name = (attachment.filename or "").lower()
     is_html = attachment.content_type == "text/html" or name.endswith((".htm", ".html"))
     if not (is_html or attachment.content_type in TEXT_TYPES or name.endswith(TEXT_SUFFIXES)):
@@ -32,4 +33,4 @@ def text_of(attachment: Attachment) -> str | None:
     text = data.decode("utf-8", errors="replace")
     if text.count("\ufffd") > len(text) // 100:
         text = data.decode("cp1252", errors="replace")
-    return html_to_text(text)[0] if is_html else text
+    return html_to_text(text, deadline)[0] if is_html else text

@@ -1,7 +1,10 @@
-"""Inspection runners: the worker pool survives crashes and hangs, and reloads whole or not at all."""
+"""Inspection runners: the worker pool survives crashes and hangs, and reloads whole or not at all;
+the daemon holds a message whose inspection ran out of time instead of tempfailing it forever."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -11,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from outguard.core.config import load_config
+from outguard.core.decision import Decision
 from outguard.core.message import Envelope
-from outguard.daemon.runner import InlineRunner, InspectionFailed, Setup, WorkerPool
+from outguard.daemon.milter import Daemon
+from outguard.daemon.runner import InlineRunner, InspectionFailed, InspectionTimedOut, Payload, Setup, WorkerPool
 
 RULES_OK = """
 patterns:
@@ -72,7 +78,11 @@ def test_pool_replaces_a_worker_that_dies(setup: Setup) -> None:
         pool.close()
 
 
-def test_pool_kills_a_hung_inspection_and_keeps_serving(setup: Setup, tmp_path: Path) -> None:
+HANG_MSG = b"Subject: s\n\n" + b"a" * 80 + b"!\n"   # catastrophic backtracking for the pattern below
+
+
+def hang_setup(tmp_path: Path, pattern_timeout: float) -> Setup:
+    """A custom pattern that backtracks for `pattern_timeout` seconds on HANG_MSG."""
     rules = tmp_path / "slow.yaml"
     rules.write_text("""
 patterns:
@@ -81,13 +91,18 @@ patterns:
 rules: []
 """)
     cfg = tmp_path / "slow-config.yaml"
-    cfg.write_text("rules: {local: [], override: []}\nscan: {pattern_timeout_seconds: 30}\n")
-    pool = WorkerPool(Setup(cfg, (rules,)), size=1, timeout=1.0)
+    cfg.write_text(f"rules: {{local: [], override: []}}\nscan: {{pattern_timeout_seconds: {pattern_timeout}}}\n"
+                   f"audit: {{path: '{tmp_path}/audit.jsonl'}}\n")
+    return Setup(cfg, (rules,))
+
+
+def test_pool_kills_a_hung_inspection_and_keeps_serving(setup: Setup, tmp_path: Path) -> None:
+    pool = WorkerPool(hang_setup(tmp_path, 30), size=1, timeout=1.0)
     try:
         [pid] = pool.pids()
         started = time.monotonic()
-        with pytest.raises(InspectionFailed, match="exceeded"):
-            pool.inspect(b"Subject: s\n\n" + b"a" * 80 + b"!\n", ENV)
+        with pytest.raises(InspectionTimedOut, match="exceeded 1 s"):
+            pool.inspect(HANG_MSG, ENV)
         assert time.monotonic() - started < 5
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not pool.pids():
@@ -137,3 +152,102 @@ def test_starting_the_pool_keeps_the_stop_signals_blocked(tmp_path: Path) -> Non
                           env={**os.environ, "PYTHONSAFEPATH": "1"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]", "signals unblocked by starting the pool"
+
+
+def test_inline_runner_reports_a_timeout_as_a_timeout(tmp_path: Path) -> None:
+    runner = InlineRunner(hang_setup(tmp_path, 3), timeout=0.5)
+    try:
+        with pytest.raises(InspectionTimedOut, match="exceeded 0.5 s") as raised:
+            runner.inspect(HANG_MSG, ENV)
+        assert raised.value.seconds == 0.5
+        with pytest.raises(InspectionFailed, match="spool unreadable") as unreadable:
+            runner.inspect(str(tmp_path / "no-such-spool-file"), ENV)
+        assert not isinstance(unreadable.value, InspectionTimedOut)   # on_error, not on_timeout
+    finally:
+        runner.close()
+
+
+class Failing:
+    """A runner whose every inspection fails with `exc` (the daemon's side is under test)."""
+
+    def __init__(self, exc: InspectionFailed) -> None:
+        self.exc = exc
+
+    def inspect(self, payload: Payload, envelope: Envelope) -> Decision:
+        raise self.exc
+
+    def reload(self):  # pragma: no cover - not called
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+PLANTED = "Patient Philippa Quennell, SSN 219-09-9989, on metformin"
+
+
+def daemon_with(tmp_path: Path, exc: InspectionFailed, extra: str = "") -> Daemon:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"rules: {{local: [], override: []}}\naudit: {{path: '{tmp_path}/audit.jsonl'}}\n{extra}")
+    return Daemon.create(Failing(exc), load_config(cfg))
+
+
+def test_a_timed_out_inspection_is_held_with_a_budget_finding_audited_and_logged(tmp_path: Path, caplog) -> None:
+    daemon = daemon_with(tmp_path, InspectionTimedOut(60))
+    with caplog.at_level(logging.DEBUG, logger="outguard"):
+        decision = daemon.decide(lambda: f"Subject: s\n\n{PLANTED}\n".encode(), ENV, "<m@x>")
+    assert decision.verdict == "quarantine" and decision.deciding_rule == "on_timeout" and decision.reply is None
+    [finding] = decision.findings
+    assert (finding.id, finding.plugin) == ("scan.budget_exceeded", "core")
+    assert finding.detail == "inspection exceeded 60 s (daemon.inspect_timeout_seconds)"
+    assert decision.quarantine_reason == "not fully inspected in time (scan.budget_exceeded); review and release"
+    [record] = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert record["verdict"] == "quarantine" and record["deciding_rule"] == "on_timeout"
+    assert record["findings"] == [{"id": "scan.budget_exceeded", "count": 1, "confidence": 1.0}]
+    assert "4XyZ: inspection exceeded 60 s; applying on_timeout=quarantine" in caplog.text
+    assert daemon.metrics is not None
+    assert daemon.metrics.registry.get_sample_value("outguard_inspection_timeouts_total") == 1
+    assert daemon.metrics.registry.get_sample_value("outguard_inspection_failures_total") == 0
+    for value in ("Quennell", "219-09-9989", "metformin"):
+        assert value not in caplog.text and value not in (tmp_path / "audit.jsonl").read_text()
+
+
+@pytest.mark.parametrize("reason", ["no worker free within 60 s", "worker died during inspection",
+                                    "spool unreadable: No such file or directory", "shutting down"])
+def test_failures_other_than_a_timeout_still_get_on_error(tmp_path: Path, reason: str) -> None:
+    decision = daemon_with(tmp_path, InspectionFailed(reason)).decide(lambda: b"Subject: s\n\nhi\n", ENV, None)
+    assert decision.verdict == "tempfail" and decision.deciding_rule == "on_error"
+    assert decision.reply is not None and (decision.reply.code, decision.reply.status) == ("451", "4.3.0")
+    assert [f.id for f in decision.findings] == ["error.internal"]
+
+
+@pytest.mark.parametrize(("on_timeout", "verdict", "reply"), [
+    ("tempfail", "tempfail", ("451", "4.3.0")),
+    ("reject", "reject", ("550", "5.3.4")),
+    ("accept", "deliver", None),
+])
+def test_on_timeout_is_the_sites_choice(tmp_path: Path, on_timeout: str, verdict: str, reply: tuple | None) -> None:
+    daemon = daemon_with(tmp_path, InspectionTimedOut(60), f"daemon: {{on_timeout: {on_timeout}}}\n")
+    decision = daemon.decide(lambda: b"Subject: s\n\nhi\n", ENV, None)
+    assert decision.verdict == verdict and decision.deciding_rule == "on_timeout"
+    assert (decision.reply.code, decision.reply.status) == reply if reply else decision.reply is None
+    assert [f.id for f in decision.findings] == ["scan.budget_exceeded"]
+
+
+def test_an_unknown_on_timeout_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("daemon: {on_timeout: discard}\n")
+    with pytest.raises(Exception, match="on_timeout"):
+        load_config(cfg)
+
+
+def test_a_hung_inspection_through_the_daemon_is_held_not_tempfailed(tmp_path: Path) -> None:
+    """The real path: the inline runner times out, the daemon turns that into quarantine."""
+    runner = InlineRunner(hang_setup(tmp_path, 3), timeout=0.5)
+    try:
+        daemon = Daemon.create(runner, load_config(runner.setup.config_path))
+        decision = daemon.decide(lambda: HANG_MSG, ENV, None)
+        assert decision.verdict == "quarantine" and [f.id for f in decision.findings] == ["scan.budget_exceeded"]
+        assert json.loads((tmp_path / "audit.jsonl").read_text())["deciding_rule"] == "on_timeout"
+    finally:
+        runner.close()

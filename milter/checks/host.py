@@ -240,8 +240,10 @@ class PluginHost:
         where = f"attachment:{attachment.label}"
         for impl in self._impls("outguard_extract_text"):
             name = impl.plugin_name
+            budget = self.budget_for(name)
+            call = partial(self._call, impl, attachment=attachment, deadline=time.monotonic() + budget)
             try:
-                answer = call_with_budget(partial(self._call, impl, attachment=attachment), self.budget_for(name), "plugin")
+                answer = call_with_budget(call, budget, "plugin")
             except BaseException as exc:
                 findings.append(self._failure(name, exc, queue_id, where))
                 continue

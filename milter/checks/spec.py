@@ -95,10 +95,13 @@ def outguard_shutdown() -> None:
 
 
 @hookspec(firstresult=True)
-def outguard_extract_text(attachment: Attachment) -> str | Extracted | None:
+def outguard_extract_text(attachment: Attachment, deadline: float | None) -> str | Extracted | None:
     """The text of an attachment you understand, or None to let the next check try.
 
     :param attachment: name, content type and decoded bytes of one MIME part.
+    :param deadline: when this call's budget ends (a `time.monotonic()` value; optional
+        to accept): an extractor that loops over pages or members stops there, since the
+        host has given up on it and reported `scan.budget_exceeded` by then.
     Return `Extracted(text, findings)` to report an unreadable, truncated or encrypted
     attachment. Runs within the check's budget, before any `outguard_inspect`.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -74,12 +75,24 @@ class _Renderer(HTMLParser):
 CELL = "\x1f"  # marks a table cell while rendering (unit separator: never in rendered text)
 
 
-def html_to_text(html: str) -> tuple[str, list[Link]]:
-    """Render `html` to text with `<target>` after each link's text; also return the links."""
+FEED_CHARS = 1 << 16
+
+
+def html_to_text(html: str, deadline: float | None = None) -> tuple[str, list[Link]]:
+    """Render `html` to text with `<target>` after each link's text; also return the links.
+
+    With a `deadline` (a check's, from the host) the markup is fed in pieces and past it
+    TimeoutError is raised: 10 MB of HTML take seconds of pure Python."""
     renderer = _Renderer()
+    step = (len(html) or 1) if deadline is None else FEED_CHARS
     try:
-        renderer.feed(html)
+        for start in range(0, len(html), step):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("html: deadline")
+            renderer.feed(html[start:start + step])
         renderer.close()
+    except TimeoutError:
+        raise
     except Exception:  # html.parser is lenient, but never let markup crash a scan
         pass
     # white space folds, but table cells stay tab-separated, so a check can read columns

@@ -6,6 +6,7 @@ backtracks forever costs one finding, not a hung milter.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -78,12 +79,17 @@ class PatternSet:
         """The finding ids these patterns report (each pattern's own id)."""
         return tuple(p.id for p in self.patterns)
 
-    def scan(self, message: Message, timeout: float) -> list[Finding]:
+    def scan(self, message: Message, timeout: float, deadline: float | None = None) -> list[Finding]:
+        """Every pattern over its views, each search within `timeout` (one that overruns it is
+        a `scan.pattern_timeout` finding). Past `deadline` (the check's, from the host) it
+        raises TimeoutError instead: the host reports that as `scan.budget_exceeded`."""
         findings: list[Finding] = []
         for pattern in self.patterns:
             try:
-                hits = list(self._hits(pattern, message, timeout))
+                hits = list(self._hits(pattern, message, timeout, deadline))
             except TimeoutError:
+                if _late(deadline):
+                    raise TimeoutError("custom patterns: deadline") from None
                 findings.append(Finding("scan.pattern_timeout", where=("body",),
                                         detail=f"pattern {pattern.id} stopped after {timeout:g} s"))
                 continue
@@ -91,12 +97,19 @@ class PatternSet:
                 findings.append(self._finding(pattern, hits))
         return findings
 
-    def _hits(self, p: Pattern, message: Message, timeout: float) -> Iterable[_Hit]:
+    def _hits(self, p: Pattern, message: Message, timeout: float, deadline: float | None) -> Iterable[_Hit]:
+        def limit() -> float:
+            if _late(deadline):
+                raise TimeoutError("custom patterns: deadline")
+            return timeout if deadline is None else max(0.001, min(timeout, deadline - time.monotonic()))
+
         for view in message.texts(*p.where):
             near: list[tuple[int, int, str]] = []
             if p.keywords is not None:
-                near = [(m.start(), m.end(), m.group()) for m in p.keywords.finditer(view.text, timeout=timeout)]
-            for m in p.compiled.finditer(view.text, timeout=timeout):
+                near = [(m.start(), m.end(), m.group()) for m in p.keywords.finditer(view.text, timeout=limit())]
+            for n, m in enumerate(p.compiled.finditer(view.text, timeout=limit())):
+                if n % 256 == 255:
+                    limit()   # a census matches a record-number pattern 100,000 times
                 if not m.group():
                     continue
                 keyword = next((w for s, e, w in near if s - p.within <= m.end() and e + p.within >= m.start()), None)
@@ -114,6 +127,10 @@ class PatternSet:
         where = tuple(dict.fromkeys(h.where for h in hits))
         return Finding(p.id, confidence=confidence, count=len(unique), where=where,
                        detail=f"{redact(sample.value, p.reveal_last)}{context}")
+
+
+def _late(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _canonical_keyword(p: Pattern, seen: str | None) -> str:

@@ -21,14 +21,15 @@ from typing import Any
 
 import Milter
 
-from outguard.checks.host import where_it_broke
+from outguard.checks.host import BUDGET_EXCEEDED, where_it_broke
 from outguard.core.config import Config
-from outguard.core.decision import Decision
+from outguard.core.decision import Decision, Reply
+from outguard.core.findings import Finding
 from outguard.core.headers import HeaderNames
 from outguard.core.message import Envelope
 from outguard.core.verdict import Verdict
 from outguard.daemon.ops import apply_decision
-from outguard.daemon.runner import InspectionFailed, Payload, Runner
+from outguard.daemon.runner import InspectionFailed, InspectionTimedOut, Payload, Runner
 from outguard.daemon.sdnotify import notify
 from outguard.ops.audit import AuditLog, record_of
 from outguard.ops.logs import setup_logging
@@ -40,6 +41,22 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 RELOAD_SIGNAL = signal.SIGUSR1
 ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.QUARANTINE
 RESULT = {Verdict.REJECT: Milter.REJECT, Verdict.TEMPFAIL: Milter.TEMPFAIL, Verdict.DISCARD: Milter.DISCARD}
+
+
+def timeout_decision(on_timeout: str, detail: str) -> Decision:
+    """`daemon.on_timeout` for a message whose whole inspection overran its timeout.
+
+    Reported as a check's overrun is (`scan.budget_exceeded`, which the rules and metrics
+    know), never as error.internal: a retry would overrun again, so the default holds the
+    message for review instead of tempfailing it at every retry, forever."""
+    decision = failure_decision(on_timeout, detail)
+    decision.findings = [Finding(BUDGET_EXCEEDED, where=("message",), detail=detail, plugin="core")]
+    decision.deciding_rule = "on_timeout"
+    if decision.verdict == Verdict.QUARANTINE:
+        decision.quarantine_reason = f"not fully inspected in time ({BUDGET_EXCEEDED}); review and release"
+    elif decision.verdict == Verdict.REJECT:
+        decision.reply = Reply("550", "5.3.4", "Message too large or complex to be inspected")
+    return decision
 
 
 def block_signals() -> None:
@@ -146,6 +163,10 @@ class Daemon:
             self.metrics.in_flight.inc()
         try:
             decision = self.runner.inspect(payload(), envelope)
+        except InspectionTimedOut as exc:
+            on_timeout = str(self.daemon_settings["on_timeout"])
+            log.error("%s: %s; applying on_timeout=%s", envelope.queue_id or "NOQUEUE", exc, on_timeout)
+            decision = timeout_decision(on_timeout, f"{exc} (daemon.inspect_timeout_seconds)")
         except InspectionFailed as exc:
             log.error("%s: %s; applying on_error=%s", envelope.queue_id or "NOQUEUE", exc, self.config.on_error)
             decision = failure_decision(self.config.on_error, str(exc))

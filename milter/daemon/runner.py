@@ -2,7 +2,8 @@
 or in a pool of worker processes started before the milter.
 
 Both take raw bytes (or a spool file path) plus an Envelope and return a Decision, or raise
-InspectionFailed; the milter then applies the configured on_error action. The pool also
+InspectionFailed; the milter then applies the configured on_error action, or, for an
+inspection that ran out of time (InspectionTimedOut), `daemon.on_timeout`. The pool also
 contains what a thread cannot: a check that segfaults or hangs forever is killed and
 its worker replaced, and two cores inspect at once despite the GIL.
 """
@@ -32,6 +33,16 @@ log = logging.getLogger("outguard.daemon.runner")
 
 class InspectionFailed(Exception):
     """Inspection did not produce a decision (timeout, dead worker, no worker free)."""
+
+
+class InspectionTimedOut(InspectionFailed):
+    """The whole inspection overran `daemon.inspect_timeout_seconds`. Unlike a dead worker
+    or a busy pool, a retry of the same message would overrun again: the milter applies
+    `daemon.on_timeout` (default quarantine), not on_error."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"inspection exceeded {seconds:g} s")
+        self.seconds = seconds
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ class InlineRunner:
             result = call_with_budget(lambda: self.inspector.inspect(read_payload(payload), envelope),
                                       self.timeout, "inspect")
         except BudgetExceeded:
-            raise InspectionFailed(f"inspection exceeded {self.timeout:g} s") from None
+            raise InspectionTimedOut(self.timeout) from None
         except OSError as exc:
             raise InspectionFailed(f"spool unreadable: {exc.strerror}") from None
         return result.decision
@@ -249,7 +260,7 @@ class WorkerPool:
                 log.error("worker %s exceeded %g s; killing it", worker.process.pid, self.timeout)
                 worker.stop(kill=True)
                 self._replace_later(worker.generation)
-                raise InspectionFailed(f"inspection exceeded {self.timeout:g} s")
+                raise InspectionTimedOut(self.timeout)
             kind, value = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             log.error("worker %s died (exit code %s); replacing it", worker.process.pid, worker.process.exitcode)

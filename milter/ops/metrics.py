@@ -23,7 +23,10 @@ class Metrics:
         self.plugin_errors = Counter("outguard_plugin_errors", "Checks that failed or overran their budget",
                                      ["plugin"], registry=r)
         self.inspection_failures = Counter("outguard_inspection_failures",
-                                           "Messages that got on_error (timeout, dead worker, internal error)",
+                                           "Messages that got on_error (dead worker, no worker free, internal error)",
+                                           registry=r)
+        self.inspection_timeouts = Counter("outguard_inspection_timeouts",
+                                           "Messages whose inspection overran daemon.inspect_timeout_seconds (on_timeout)",
                                            registry=r)
         self.store_errors = Counter("outguard_store_errors", "Suppression store failures seen by checks", registry=r)
         self.latency = Histogram("outguard_inspection_seconds", "End-of-message to decision, in seconds",
@@ -45,6 +48,8 @@ class Metrics:
             self.findings.labels(fid).inc(finding.count)
             if fid == "error.internal":
                 self.inspection_failures.inc()
+            elif fid == "scan.budget_exceeded" and finding.plugin == "core":
+                self.inspection_timeouts.inc()
             elif fid.startswith("error."):
                 self.plugin_errors.labels(fid.removeprefix("error.")).inc()
                 if fid == "error.recipients":

@@ -53,7 +53,7 @@ from outguard.checks import (
     hookimpl,
     try_normalise,
 )
-from outguard_plugins.helpers import psl, registrable
+from outguard_plugins.helpers import psl, registrable, stop_if_late
 from outguard_plugins.recipients.hygiene import edit_distance, mailbox_providers, role_local_parts
 
 log = logging.getLogger("outguard.checks.recipients")
@@ -114,9 +114,10 @@ class MxChecker:
         self._cache: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
-    def problems(self, domains: list[str]) -> dict[str, str]:
-        """domain -> why it accepts no mail; domains that do (or could not be asked in time) are absent."""
-        deadline = time.monotonic() + self.budget
+    def problems(self, domains: list[str], until: float | None = None) -> dict[str, str]:
+        """domain -> why it accepts no mail; domains that do (or could not be asked in time) are absent.
+        Asks within `mx_budget_seconds`, and never past `until` (the host's deadline for the check)."""
+        deadline = min(time.monotonic() + self.budget, until if until is not None else float("inf"))
         out: dict[str, str] = {}
         for domain in dict.fromkeys(domains):
             now = time.monotonic()
@@ -353,7 +354,10 @@ def inspect(state: Settings, message: Message, context: InspectContext) -> list[
             by_rcpt[f.recipient].add(f.id)
 
     keys: dict[str, str] = {}
-    for rcpt in recipients:
+    deadline = context.deadline
+    for n, rcpt in enumerate(recipients):
+        if n % 50 == 49:
+            stop_if_late(deadline, "recipients")   # typo distances for a thousand recipients add up
         problem = _syntax_problem(rcpt.strip().strip("<>"))
         key = try_normalise(rcpt)
         if problem or key is None:
@@ -387,7 +391,7 @@ def inspect(state: Settings, message: Message, context: InspectContext) -> list[
 
     if state.mx is not None and keys:
         problems = state.mx.problems([k.rsplit("@", 1)[1] for k in keys.values()
-                                       if not k.rsplit("@", 1)[1].startswith("[")])
+                                       if not k.rsplit("@", 1)[1].startswith("[")], deadline)
         for rcpt, key in keys.items():
             problem = problems.get(key.rsplit("@", 1)[1])
             if problem:

@@ -1,9 +1,11 @@
-"""Failure modes through a real Postfix: a killed daemon loses no mail, a hung inspection gets on_error."""
+"""Failure modes through a real Postfix: a killed daemon loses no mail, a hung inspection is held
+in quarantine (daemon.on_timeout), never tempfailed at every retry."""
 
 from __future__ import annotations
 
 import re
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_daemon_postfix import SENDER, message
 
-from conftest import E2E_RULES, OutguardDaemon
+from conftest import E2E_RULES, OutguardDaemon, outguard_script
 from outguard.sandbox.postfix import PostfixInstance
 
 pytestmark = pytest.mark.postfix
@@ -90,12 +92,23 @@ HANG = """  - id: org.evil
 
 
 @pytest.mark.parametrize("stack", [HANG], indirect=True)
-def test_inspection_timeout_gets_on_error_and_the_daemon_recovers(stack) -> None:
+def test_inspection_timeout_is_held_in_quarantine_and_the_daemon_recovers(stack) -> None:
+    """Issue 12: this message overruns at every attempt, so tempfail (the old answer, 451)
+    would keep it at the client until it expires. It is accepted into the hold queue."""
     daemon, pf = stack
     raw, marker = message("slow", body="a" * 90 + "!")
     code, text = pf.send(raw, SENDER, ["bob@partner.example"])
-    assert code == 451 and "4.3.0" in text, text
-    daemon.wait_for_log("inspection exceeded 1 s; applying on_error=tempfail")
+    assert code == 250, text
+    queue_id = text.rsplit(" ", 1)[-1]
+    daemon.wait_for_log(f"{queue_id}: inspection exceeded 1 s; applying on_timeout=quarantine")
+    daemon.wait_for_log(f"{queue_id}: verdict=quarantine rules=- findings=scan.budget_exceeded:1")
+    [held] = pf.wait_for_queue(lambda q: any(e["queue_id"] == queue_id for e in q))
+    assert held["queue_name"] == "hold"
+    listing = subprocess.run([outguard_script(), "quarantine", "--postfix-config", str(pf.config_dir), "list"],
+                             capture_output=True, text=True, check=True).stdout
+    assert queue_id in listing and "not fully inspected in time (scan.budget_exceeded)" in listing
+    assert '"deciding_rule":"on_timeout"' in daemon.audit_path.read_text()
+    assert not pf.sink.find(marker.encode())
     deadline = time.monotonic() + 60
     while True:
         raw, marker = message("fine now")
