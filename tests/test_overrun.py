@@ -96,7 +96,10 @@ def test_no_check_runs_on_past_its_budget(inspector: Inspector, kind: str) -> No
     assert settle(30), "calls abandoned by an earlier test are still running"
     result = inspector.inspect(raw, Envelope("nurse@clinic.example", recipients))
     overran = {f.plugin for f in result.findings if f.id == "scan.budget_exceeded"}
-    assert must_overrun <= overran, f"{kind}: expected {must_overrun} to overrun {BUDGET} s, got {overran}"
+    # documents stops a PDF at its own clock too (then it says so as attachment.unreadable/scan.truncated)
+    stopped_itself = {f.plugin for f in result.findings if f.id in ("attachment.unreadable", "scan.truncated")}
+    assert must_overrun <= overran | (stopped_itself & {"documents"}), \
+        f"{kind}: expected {must_overrun} to overrun {BUDGET} s, got {overran}: {[f.as_dict() for f in result.findings]}"
     assert settle(BUDGET + GRACE), f"{kind}: {abandoned_calls()} check(s) still running: {busy_checks()}"
     assert result.decision.verdict in ("quarantine", "reject")   # held (or refused), never delivered half-read
 
