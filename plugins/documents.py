@@ -76,15 +76,23 @@ def kind_of(name: str, ctype: str, data: bytes) -> str | None:
     return None
 
 
+class _PastDeadline(Exception):
+    """The host's deadline passed mid-document (not an OSError: the readers catch those)."""
+
+
 class _Clock:
     """`max_seconds` from now, or the host's deadline for the call if that comes first
     (past it the host has given up on the call: reading on would only hold a thread)."""
 
     def __init__(self, seconds: float, until: float | None = None) -> None:
-        self.deadline = min(time.monotonic() + seconds, until if until is not None else float("inf"))
+        self.own = time.monotonic() + seconds
+        self.host = until if until is not None else float("inf")
 
     def check(self) -> None:
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now > self.host:  # the check's budget: the host reports scan.budget_exceeded (held)
+            raise _PastDeadline()
+        if now > self.own:   # the attachment's own limit (max_seconds): unreadable, for the rules
             raise Unreadable("time limit")
 
 
@@ -243,6 +251,8 @@ def extract(attachment: Attachment, lim: Limits = Limits(),  # noqa: B008 (froze
         _extract(kind, attachment.data, lim, _Clock(lim.max_seconds, deadline), out)
     except Unreadable as exc:
         return (out.value() or None), f"{kind.upper()} {exc}"
+    except _PastDeadline:
+        raise TimeoutError("documents: deadline") from None
     except MemoryError:
         return None, f"{kind.upper()} too large to read"
     except RecursionError:
