@@ -6,7 +6,14 @@ messages for every setup, setups interleaved round by round so machine noise hit
 alike. Prints msgs/s per setup (median of the rounds), the ratio to Postfix alone, the
 daemon's CPU ms per message (milter process and its workers) and peak RSS.
 
-    .venv/bin/python bench/postfix_throughput.py [--messages 1500] [--rounds 3]
+    .venv/bin/python bench/postfix_throughput.py [--messages 1600] [--rounds 3] [--distinct 200]
+        [--kind ham|clinical]
+
+`--kind ham` (the default): easy-ham text cut to `--size` bytes under the bench's own headers.
+`--kind clinical`: PHI-dense messages, MTSamples notes with planted patient identifiers
+(bench_messages.py), 3-8 KB; most of them are held (quarantine), which is what outguard is for.
+CPU per message is printed per process: the daemon in all (milter process and workers), the
+milter process alone and the workers.
 
 Run as root (Postfix's master must start as root). Needs ../shared/corpora/spamassassin.
 """
@@ -26,10 +33,13 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_messages  # noqa: E402
+
 from outguard.sandbox.harness import PostfixInstance, ensure_postfix_installed, make_shared_tmpdir, process_tree
 
 PROJECT = Path(__file__).resolve().parent.parent
-HAM = PROJECT.parent / "shared" / "corpora" / "spamassassin" / "easy-ham-1"
+HAM = bench_messages.CORPORA / "spamassassin" / "easy-ham-1"   # OUTGUARD_CORPORA, else ../shared/corpora
 
 
 def real_text_messages(count: int, size: int, folder: Path) -> list[Path]:
@@ -54,6 +64,18 @@ def real_text_messages(count: int, size: int, folder: Path) -> list[Path]:
         path = folder / f"msg{i}.txt"
         path.write_text(raw, encoding="utf-8", errors="replace")
         files.append(path)
+    return files
+
+
+def clinical_messages(count: int, folder: Path) -> list[Path]:
+    """`count` PHI-dense clinical messages (bench_messages.clinical), one file each."""
+    files = []
+    for i, raw in enumerate(bench_messages.clinical(count)):
+        path = folder / f"clin{i}.eml"
+        path.write_bytes(raw)
+        files.append(path)
+    if len(files) < count:
+        print(f"only {len(files)} clinical notes of 3-8 KB (asked {count})", file=sys.stderr)
     return files
 
 
@@ -174,16 +196,19 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions in all")
     parser.add_argument("--size", type=int, default=5000, help="bytes of real text per message")
     parser.add_argument("--setups", default="postfix alone,null pymilter,outguard pool,outguard inline")
+    parser.add_argument("--distinct", type=int, default=200, help="distinct messages, each sent messages/distinct times")
+    parser.add_argument("--kind", choices=("ham", "clinical"), default="ham")
     args = parser.parse_args()
     if not HAM.is_dir():
         raise SystemExit(f"needs the SpamAssassin corpus at {HAM}")
     ensure_postfix_installed()
     setups = [s.strip() for s in args.setups.split(",")]
-    files_count = 80  # distinct messages, each sent messages/80 times
+    files_count = args.distinct
     work = make_shared_tmpdir(prefix="outguard-bench-")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            files = real_text_messages(files_count, args.size, Path(tmp))
+            files = (real_text_messages(files_count, args.size, Path(tmp)) if args.kind == "ham"
+                     else clinical_messages(files_count, Path(tmp)))
             per_file = args.messages // files_count
             results: dict[str, list[dict[str, float]]] = {s: [] for s in setups}
             for r in range(args.rounds):
@@ -195,9 +220,10 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = statistics.median(x["msgs_per_s"] for x in results[setups[0]])
-    print(f"\n{args.messages} messages of ~{args.size} B real text, {args.sessions} sessions, "
+    what = f"~{args.size} B real text" if args.kind == "ham" else "PHI-dense clinical (3-8 KB)"
+    print(f"\n{per_file * len(files)} messages ({len(files)} distinct) of {what}, {args.sessions} sessions, "
           f"{args.rounds} rounds, medians; ratio to '{setups[0]}'")
-    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'in milter proc':>15s} "
+    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'milter proc':>12s} {'workers':>8s} "
           f"{'peak RSS MB':>12s} {'milter timeouts':>16s}")
     for s in setups:
         rate = statistics.median(x["msgs_per_s"] for x in results[s])
@@ -205,7 +231,8 @@ def main() -> None:
         main_cpu = statistics.median(x["milter_ms_per_msg"] for x in results[s])
         rss = max(x["peak_rss_mb"] for x in results[s])
         tmo = sum(x["milter_timeouts"] for x in results[s])
-        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {main_cpu:15.2f} {rss:12.1f} {tmo:16d}")
+        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {main_cpu:12.2f} {cpu - main_cpu:8.2f} "
+              f"{rss:12.1f} {tmo:16d}")
 
 
 if __name__ == "__main__":
