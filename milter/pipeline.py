@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from outguard.checks.host import PluginHost, where_it_broke
+from outguard.checks.host import BUDGET_EXCEEDED, PluginHost, error_id, where_it_broke
 from outguard.checks.spec import InspectContext
 from outguard.core.config import Config
 from outguard.core.decision import Decision, Reply, Result
@@ -127,9 +127,15 @@ class Inspector:
 
 def unused_checks(produced: dict[str, tuple[str, ...] | None], read: frozenset[str]) -> frozenset[str]:
     """Checks none of whose findings (`produced`, as lint knows them) matches a glob the rules
-    read: their inspection cannot change a verdict. A check declaring nothing (None) always runs."""
+    read: their inspection cannot change a verdict. A check declaring nothing (None) always runs.
+    Besides its own, every check can end in the host's `error.<check>` or `scan.budget_exceeded`
+    (the shipped rules read both: with them, a check is skipped only if those are overridden)."""
+    def used(name: str, globs: tuple[str, ...]) -> bool:
+        mine = (*globs, error_id(name), BUDGET_EXCEEDED)
+        return any(overlaps(r, g) for r in read for g in mine)
+
     return frozenset(name for name, globs in produced.items()
-                     if name != "core" and globs is not None and not any(overlaps(r, g) for r in read for g in globs))
+                     if name != "core" and globs is not None and not used(name, globs))
 
 
 def merged(findings: list[Finding]) -> list[Finding]:

@@ -85,6 +85,9 @@ def test_a_bulk_condition_keeps_the_bulk_check(inspector: Inspector) -> None:
     (frozenset({"*.ssn"}), {"phi": ("phi.*",)}, set()),          # two globs that may meet: kept
     (frozenset({"spam.*"}), {"phi": ("phi.ssn", "phi.dob")}, {"phi"}),
     (frozenset({"spam.*"}), {"odd": None, "core": ("scan.*",)}, set()),
+    (frozenset({"error.*"}), {"phi": ("phi.ssn",)}, set()),            # its failure is read: kept
+    (frozenset({"scan.budget_exceeded"}), {"phi": ("phi.ssn",)}, set()),
+    (frozenset({"error.spam"}), {"phi": ("phi.ssn",), "spam": ("spam.phrasing",)}, {"phi"}),
 ])
 def test_unused_checks_by_globs(read: frozenset[str], produced: dict, unused: set[str]) -> None:
     assert unused_checks(produced, read) == unused
