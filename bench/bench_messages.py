@@ -4,6 +4,7 @@ Three kinds, all real text nobody on the project wrote:
 
   ham       SpamAssassin easy ham (easy-ham-1), raw with its own headers, 3-8 KB
   business  Enron business mail (business-email), raw with its own headers, 3-8 KB
+  ham-text  easy-ham body text cut to 5000 bytes under short headers (what postfix_throughput sends)
   clinical  MTSamples notes (clinical-text) with planted patient identifiers (SSN, MBI, MRN,
             DOB, member ID, phone, a name line) in a referral wrapper: PHI-dense, 3-8 KB
 
@@ -56,6 +57,29 @@ def business(count: int, corpora: Path = CORPORA) -> list[bytes]:
     return out
 
 
+def ham_text(count: int, size: int = 5000, corpora: Path = CORPORA) -> list[bytes]:
+    """What postfix_throughput.py sends by default: easy-ham body text cut to `size` bytes under
+    the bench's own headers (denser text than `ham`: no long headers, every byte body)."""
+    import email
+    import email.policy
+
+    texts = []
+    for path in sorted((corpora / "spamassassin" / "easy-ham-1").iterdir()):
+        msg = email.message_from_bytes(path.read_bytes().split(b"\n", 1)[1], policy=email.policy.default)
+        part = msg.get_body(("plain",))
+        if part is not None:
+            try:
+                texts.append(part.get_content())
+            except Exception:
+                continue
+    pool = "\n".join(texts)
+    step = max(1, len(pool) // count)
+    return [(f"From: Sender <bench@clinic.example>\nTo: Receiver <rcpt@partner.example>\n"
+             f"Subject: bench message {i}\nMessage-ID: <bench-{i}@clinic.example>\n"
+             f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{pool[i * step: i * step + size]}\n"
+             ).encode("utf-8", errors="replace") for i in range(count)]
+
+
 def _phi_accuracy():  # noqa: ANN202 - a bench module, imported by path (PYTHONSAFEPATH keeps bench/ off sys.path)
     sys.path.insert(0, str(HERE))
     import phi_accuracy
@@ -99,7 +123,7 @@ def by_kind(kind: str, count: int, seed: int = 7, corpora: Path = CORPORA) -> li
         return mixed(count, seed=seed, corpora=corpora)
     if kind == "clinical":
         return clinical(count, seed, corpora)
-    return {"ham": ham, "business": business}[kind](count, corpora)
+    return {"ham": ham, "business": business, "ham-text": ham_text}[kind](count, corpora=corpora)
 
 
-KINDS = ("mixed", "ham", "business", "clinical")
+KINDS = ("mixed", "ham", "business", "clinical", "ham-text")

@@ -21,8 +21,6 @@ Run as root (Postfix's master must start as root). Needs ../shared/corpora/spama
 from __future__ import annotations
 
 import argparse
-import email
-import email.policy
 import os
 import shutil
 import statistics
@@ -43,26 +41,11 @@ HAM = bench_messages.CORPORA / "spamassassin" / "easy-ham-1"   # OUTGUARD_CORPOR
 
 
 def real_text_messages(count: int, size: int, folder: Path) -> list[Path]:
-    """`count` messages of about `size` bytes of real mail text (SpamAssassin easy ham bodies)."""
-    texts = []
-    for path in sorted(HAM.iterdir()):
-        msg = email.message_from_bytes(path.read_bytes().split(b"\n", 1)[1], policy=email.policy.default)
-        part = msg.get_body(("plain",))
-        if part is not None:
-            try:
-                texts.append(part.get_content())
-            except Exception:
-                continue
+    """`count` messages of about `size` bytes of real mail text (bench_messages.ham_text)."""
     files = []
-    pool = "\n".join(texts)
-    step = max(1, len(pool) // count)
-    for i in range(count):
-        body = pool[i * step: i * step + size]
-        raw = (f"From: Sender <bench@clinic.example>\nTo: Receiver <rcpt@partner.example>\n"
-               f"Subject: bench message {i}\nMessage-ID: <bench-{i}@clinic.example>\n"
-               f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n")
+    for i, raw in enumerate(bench_messages.ham_text(count, size)):
         path = folder / f"msg{i}.txt"
-        path.write_text(raw, encoding="utf-8", errors="replace")
+        path.write_bytes(raw)
         files.append(path)
     return files
 
