@@ -85,12 +85,16 @@ def peak_rss_mb(pids: list[int]) -> float:
     return peak / 1024
 
 
+AUDIT_FSYNC: str | None = None   # --audit-fsync; None: the config's default (always)
+
+
 def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     sock_dir = base / "milter"
     sock_dir.mkdir(parents=True)
     sock_dir.chmod(0o755)
     config = base / "outguard.yaml"
-    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\naudit: {{path: '{base}/audit.jsonl'}}\n"
+    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\naudit: {{path: '{base}/audit.jsonl'"
+                      + (f", fsync: {AUDIT_FSYNC}" if AUDIT_FSYNC else "") + "}\n"
                       f"daemon: {{socket: 'unix:{sock_dir}/outguard.sock', workers: {workers}}}\n")
     outguard = Path(sys.executable).parent / "outguard"
     proc = subprocess.Popen([str(outguard), "run", "--config", str(config)], stderr=(base / "log").open("wb"))
@@ -181,7 +185,11 @@ def main() -> None:
     parser.add_argument("--setups", default="postfix alone,null pymilter,outguard pool,outguard inline")
     parser.add_argument("--distinct", type=int, default=200, help="distinct messages, each sent messages/distinct times")
     parser.add_argument("--kind", choices=("ham", "clinical"), default="ham")
+    parser.add_argument("--audit-fsync", choices=("always", "interval", "never"), default=None,
+                        help="the daemon's audit.fsync (default: the config default, always)")
     args = parser.parse_args()
+    global AUDIT_FSYNC
+    AUDIT_FSYNC = args.audit_fsync
     if not HAM.is_dir():
         raise SystemExit(f"needs the SpamAssassin corpus at {HAM}")
     ensure_postfix_installed()
