@@ -6,7 +6,14 @@ messages for every setup, setups interleaved round by round so machine noise hit
 alike. Prints msgs/s per setup (median of the rounds), the ratio to Postfix alone, the
 daemon's CPU ms per message (milter process and its workers) and peak RSS.
 
-    .venv/bin/python bench/postfix_throughput.py [--messages 1500] [--rounds 3]
+    .venv/bin/python bench/postfix_throughput.py [--messages 1600] [--rounds 3] [--distinct 200]
+        [--kind ham|clinical]
+
+`--kind ham` (the default): easy-ham text cut to `--size` bytes under the bench's own headers.
+`--kind clinical`: PHI-dense messages, MTSamples notes with planted patient identifiers
+(bench_messages.py), 3-8 KB; most of them are held (quarantine), which is what outguard is for.
+CPU per message is printed per process: the daemon in all (milter process and workers), the
+milter process alone and the workers.
 
 Run as root (Postfix's master must start as root). Needs ../shared/corpora/spamassassin.
 """
@@ -14,8 +21,6 @@ Run as root (Postfix's master must start as root). Needs ../shared/corpora/spama
 from __future__ import annotations
 
 import argparse
-import email
-import email.policy
 import os
 import shutil
 import statistics
@@ -26,36 +31,36 @@ import threading
 import time
 from pathlib import Path
 
-from outguard.sandbox.install import ensure_postfix_installed
-from outguard.sandbox.postfix import PostfixInstance
-from outguard.sandbox.process import make_shared_tmpdir, process_tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_messages  # noqa: E402
+
+from outguard.sandbox.install import ensure_postfix_installed  # noqa: E402
+from outguard.sandbox.postfix import PostfixInstance  # noqa: E402
+from outguard.sandbox.process import make_shared_tmpdir, process_tree  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
-HAM = PROJECT.parent / "shared" / "corpora" / "spamassassin" / "easy-ham-1"
+HAM = bench_messages.CORPORA / "spamassassin" / "easy-ham-1"   # OUTGUARD_CORPORA, else ../shared/corpora
 
 
 def real_text_messages(count: int, size: int, folder: Path) -> list[Path]:
-    """`count` messages of about `size` bytes of real mail text (SpamAssassin easy ham bodies)."""
-    texts = []
-    for path in sorted(HAM.iterdir()):
-        msg = email.message_from_bytes(path.read_bytes().split(b"\n", 1)[1], policy=email.policy.default)
-        part = msg.get_body(("plain",))
-        if part is not None:
-            try:
-                texts.append(part.get_content())
-            except Exception:
-                continue
+    """`count` messages of about `size` bytes of real mail text (bench_messages.ham_text)."""
     files = []
-    pool = "\n".join(texts)
-    step = max(1, len(pool) // count)
-    for i in range(count):
-        body = pool[i * step: i * step + size]
-        raw = (f"From: Sender <bench@clinic.example>\nTo: Receiver <rcpt@partner.example>\n"
-               f"Subject: bench message {i}\nMessage-ID: <bench-{i}@clinic.example>\n"
-               f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n")
+    for i, raw in enumerate(bench_messages.ham_text(count, size)):
         path = folder / f"msg{i}.txt"
-        path.write_text(raw, encoding="utf-8", errors="replace")
+        path.write_bytes(raw)
         files.append(path)
+    return files
+
+
+def clinical_messages(count: int, folder: Path) -> list[Path]:
+    """`count` PHI-dense clinical messages (bench_messages.clinical), one file each."""
+    files = []
+    for i, raw in enumerate(bench_messages.clinical(count)):
+        path = folder / f"clin{i}.eml"
+        path.write_bytes(raw)
+        files.append(path)
+    if len(files) < count:
+        print(f"only {len(files)} clinical notes of 3-8 KB (asked {count})", file=sys.stderr)
     return files
 
 
@@ -82,12 +87,16 @@ def peak_rss_mb(pids: list[int]) -> float:
     return peak / 1024
 
 
+AUDIT_FSYNC: str | None = None   # --audit-fsync; None: the config's default (always)
+
+
 def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     sock_dir = base / "milter"
     sock_dir.mkdir(parents=True)
     sock_dir.chmod(0o755)
     config = base / "outguard.yaml"
-    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\naudit: {{path: '{base}/audit.jsonl'}}\n"
+    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\naudit: {{path: '{base}/audit.jsonl'"
+                      + (f", fsync: {AUDIT_FSYNC}" if AUDIT_FSYNC else "") + "}\n"
                       f"daemon: {{socket: 'unix:{sock_dir}/outguard.sock', workers: {workers}}}\n")
     outguard = Path(sys.executable).parent / "outguard"
     proc = subprocess.Popen([str(outguard), "run", "--config", str(config)], stderr=(base / "log").open("wb"))
@@ -176,16 +185,23 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8, help="parallel SMTP sessions in all")
     parser.add_argument("--size", type=int, default=5000, help="bytes of real text per message")
     parser.add_argument("--setups", default="postfix alone,null pymilter,outguard pool,outguard inline")
+    parser.add_argument("--distinct", type=int, default=200, help="distinct messages, each sent messages/distinct times")
+    parser.add_argument("--kind", choices=("ham", "clinical"), default="ham")
+    parser.add_argument("--audit-fsync", choices=("always", "interval", "never"), default=None,
+                        help="the daemon's audit.fsync (default: the config default, always)")
     args = parser.parse_args()
+    global AUDIT_FSYNC
+    AUDIT_FSYNC = args.audit_fsync
     if not HAM.is_dir():
         raise SystemExit(f"needs the SpamAssassin corpus at {HAM}")
     ensure_postfix_installed()
     setups = [s.strip() for s in args.setups.split(",")]
-    files_count = 80  # distinct messages, each sent messages/80 times
+    files_count = args.distinct
     work = make_shared_tmpdir(prefix="outguard-bench-")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            files = real_text_messages(files_count, args.size, Path(tmp))
+            files = (real_text_messages(files_count, args.size, Path(tmp)) if args.kind == "ham"
+                     else clinical_messages(files_count, Path(tmp)))
             per_file = args.messages // files_count
             results: dict[str, list[dict[str, float]]] = {s: [] for s in setups}
             for r in range(args.rounds):
@@ -197,9 +213,10 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = statistics.median(x["msgs_per_s"] for x in results[setups[0]])
-    print(f"\n{args.messages} messages of ~{args.size} B real text, {args.sessions} sessions, "
+    what = f"~{args.size} B real text" if args.kind == "ham" else "PHI-dense clinical (3-8 KB)"
+    print(f"\n{per_file * len(files)} messages ({len(files)} distinct) of {what}, {args.sessions} sessions, "
           f"{args.rounds} rounds, medians; ratio to '{setups[0]}'")
-    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'in milter proc':>15s} "
+    print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'milter proc':>12s} {'workers':>8s} "
           f"{'peak RSS MB':>12s} {'milter timeouts':>16s}")
     for s in setups:
         rate = statistics.median(x["msgs_per_s"] for x in results[s])
@@ -207,7 +224,8 @@ def main() -> None:
         main_cpu = statistics.median(x["milter_ms_per_msg"] for x in results[s])
         rss = max(x["peak_rss_mb"] for x in results[s])
         tmo = sum(x["milter_timeouts"] for x in results[s])
-        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {main_cpu:15.2f} {rss:12.1f} {tmo:16d}")
+        print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {main_cpu:12.2f} {cpu - main_cpu:8.2f} "
+              f"{rss:12.1f} {tmo:16d}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from outguard.checks.host import PluginHost, where_it_broke
+from outguard.checks.host import BUDGET_EXCEEDED, PluginHost, error_id, where_it_broke
 from outguard.checks.spec import InspectContext
 from outguard.core.config import Config
 from outguard.core.decision import Decision, Reply, Result
@@ -18,6 +18,7 @@ from outguard.core.message import envelope_from_headers as fill_envelope
 from outguard.core.verdict import Verdict
 from outguard.rules.conditions import Facts
 from outguard.rules.decide import decide
+from outguard.rules.lint import known_findings, overlaps
 from outguard.rules.loader import RuleSet, load_rules
 from outguard.unsubscribe.action import Unsubscriber
 
@@ -39,6 +40,10 @@ class Inspector:
         self.host = host
         self._ruleset = ruleset
         self.limits = ScanLimits.from_config(config.scan)
+        # True: every check runs, also those whose findings no loaded rule reads (`check --explain`,
+        # `--json`, `--all-findings`, rule tests); False (the daemon): they are skipped.
+        self.all_findings = False
+        self._unused: dict[int, tuple[RuleSet, frozenset[str]]] = {}
 
     @classmethod
     def create(cls, config: Config, rule_paths: list[Path] | None = None, include_defaults: bool | None = None,
@@ -56,6 +61,22 @@ class Inspector:
     @property
     def ruleset(self) -> RuleSet:
         return self._ruleset
+
+    def skipped_checks(self, ruleset: RuleSet | None = None) -> list[str]:
+        """Checks left out for `ruleset` (default: the loaded one): no rule reads their findings."""
+        if self.all_findings:
+            return []
+        return sorted(self._unused_for(ruleset or self._ruleset))
+
+    def _unused_for(self, rules: RuleSet) -> frozenset[str]:
+        """Memoised per rule set object (the daemon passes the same few again and again)."""
+        known = self._unused.get(id(rules))
+        if known is None or known[0] is not rules:
+            if len(self._unused) > 8:
+                self._unused.clear()
+            known = (rules, unused_checks(known_findings(self.host.emits(), rules), rules.finding_globs))
+            self._unused[id(rules)] = known
+        return known[1]
 
     def inspect(self, raw: bytes, envelope: Envelope, ruleset: RuleSet | None = None,
                 envelope_from_headers: bool = False) -> Result:
@@ -79,7 +100,8 @@ class Inspector:
             context = InspectContext(patterns=rules.patterns,
                                      pattern_timeout=float(self.config.scan["pattern_timeout_seconds"]),
                                      services=self.host.services)
-            findings = message.scan_findings + merged(extracted) + self.host.inspect(message, context)
+            skip = () if self.all_findings else self._unused_for(rules)
+            findings = message.scan_findings + merged(extracted) + self.host.inspect(message, context, skip)
             decision = decide(rules, Facts(message, findings), self.config.mode)
             if self.unsubscriber is not None:
                 self.unsubscriber.apply(decision, message)
@@ -101,6 +123,19 @@ class Inspector:
         for service in self._owned_services:
             if hasattr(service, "close"):
                 service.close()
+
+
+def unused_checks(produced: dict[str, tuple[str, ...] | None], read: frozenset[str]) -> frozenset[str]:
+    """Checks none of whose findings (`produced`, as lint knows them) matches a glob the rules
+    read: their inspection cannot change a verdict. A check declaring nothing (None) always runs.
+    Besides its own, every check can end in the host's `error.<check>` or `scan.budget_exceeded`
+    (the shipped rules read both: with them, a check is skipped only if those are overridden)."""
+    def used(name: str, globs: tuple[str, ...]) -> bool:
+        mine = (*globs, error_id(name), BUDGET_EXCEEDED)
+        return any(overlaps(r, g) for r in read for g in mine)
+
+    return frozenset(name for name, globs in produced.items()
+                     if name != "core" and globs is not None and not used(name, globs))
 
 
 def merged(findings: list[Finding]) -> list[Finding]:

@@ -115,7 +115,7 @@ class TextModel:
         if not idx:
             return self.bias
         w = self.weights
-        return self.bias + sum(w[i] for i in idx) / math.sqrt(len(idx))
+        return self.bias + sum(map(w.__getitem__, idx)) / math.sqrt(len(idx))   # same order, same float sum
 
     def combined_logit(self, text_logit: float, phrasing_logit: float) -> float:
         """The shipped score's log-odds: a stacked blend of the text model and the phrasing features."""

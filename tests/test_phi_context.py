@@ -65,3 +65,11 @@ def test_abbreviated_labs_need_a_value(lex: context.Lexicon) -> None:
 ])
 def test_confidence_grades(lex: context.Lexicon, text: str, low: float, high: float) -> None:
     assert low <= context.scan(text, lex).confidence() <= high
+
+
+@pytest.mark.parametrize("text", ["NKDA", "nka.", "No known drug allergies", "allergic to penicillin", "Allergy to latex",
+                                  "allergies to sulfa", "she has no known allergies"])
+def test_allergy_statements_pass_the_word_prefilter(text: str) -> None:
+    from outguard_plugins.phi import sections
+
+    assert "allergy" in sections.find(text.lower())[2]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import PROJECT
 from outguard.core.findings import Finding
@@ -115,3 +117,12 @@ def test_accuracy_on_the_report_half(corpora: Path, state: spam.State) -> None:
     assert auc(ham_a, sp_a) >= 0.95
     assert (ham_a >= 5).mean() <= 0.01
     assert (sp_a >= 5).mean() >= 0.5
+
+
+@given(st.text())
+def test_counting_ascii_letters_is_what_the_character_class_counts(text: str) -> None:
+    import re
+    import string
+
+    assert spam._count(text, string.ascii_letters.encode()) == len(re.findall("[A-Za-z]", text))
+    assert spam._count(text + "\udcff", string.ascii_uppercase.encode()) == len(re.findall("[A-Z]", text))

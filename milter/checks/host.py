@@ -259,11 +259,14 @@ class PluginHost:
                 return answer, findings
         return None, findings
 
-    def inspect(self, message: Message, context: InspectContext) -> list[Finding]:
-        """All checks' findings, each check run concurrently with its own deadline."""
+    def inspect(self, message: Message, context: InspectContext, skip: Iterable[str] = ()) -> list[Finding]:
+        """All checks' findings (but those in `skip`), each check run concurrently with its own deadline."""
         started = time.monotonic()
         running = []
+        skip = frozenset(skip)
         for impl in self._impls("outguard_inspect"):
+            if impl.plugin_name in skip:
+                continue
             deadline = started + self.budget_for(impl.plugin_name)
             ctx = dataclasses.replace(context, deadline=deadline)
             running.append((impl.plugin_name, deadline,

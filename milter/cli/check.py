@@ -36,6 +36,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--client-address", help="SMTP client address")
     p.add_argument("--explain", action="store_true", help="findings, matched rules and reasons, for people")
     p.add_argument("--json", action="store_true", help="one JSON object per message, one per line")
+    p.add_argument("--all-findings", action="store_true",
+                   help="run every check, also those whose findings no loaded rule reads (implied by --explain, --json)")
     p.add_argument("--audit-log", type=Path, metavar="FILE",
                    help="append the audit records the daemon would write (hash-chained JSON lines)")
     p.add_argument("--store", metavar="URL", help="suppression store (SQLAlchemy URL or SQLite file; default: config)")
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
         services = services_from_config(config, args.store)
     inspector = Inspector.create(config, args.rules, include_defaults(args), services=services)
+    inspector.all_findings = bool(args.all_findings or args.explain or args.json)
     envelope = Envelope(sender=args.sender or "", recipients=tuple(args.rcpt),
                         auth_user=args.auth_user, client_address=args.client_address)
     status = EXIT_OK

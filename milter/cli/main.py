@@ -10,35 +10,45 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Sequence
 from types import ModuleType
 
 from outguard import __version__
 from outguard.checks.host import PluginError
-from outguard.cli import audit, check, check_config, ingest, oneclick, quarantine, rules, run, sandbox, suppress
 from outguard.cli.common import EXIT_BROKEN, EXIT_OK
 from outguard.core.config import ConfigError
 from outguard.rules.loader import RuleSetError
 
-COMMANDS: dict[str, ModuleType] = {
-    "check": check, "rules": rules, "check-config": check_config, "run": run, "quarantine": quarantine,
-    "audit": audit, "suppress": suppress, "ingest": ingest, "oneclick": oneclick, "sandbox": sandbox,
+# Command -> module under outguard.cli. Imported on demand: `outguard check` does not load the
+# store (SQLAlchemy), the intake parsers or the sandbox just to build the parser.
+COMMANDS: dict[str, str] = {
+    "check": "check", "rules": "rules", "check-config": "check_config", "run": "run", "quarantine": "quarantine",
+    "audit": "audit", "suppress": "suppress", "ingest": "ingest", "oneclick": "oneclick", "sandbox": "sandbox",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"outguard.cli.{COMMANDS[name]}")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv` naming a command first, only that command's module is imported."""
     parser = argparse.ArgumentParser(prog="outguard", description="Inspect outgoing mail by YAML rules.")
     parser.add_argument("--version", action="version", version=f"outguard {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in COMMANDS.values():
-        module.add_parser(sub)
+    first = next(iter(argv or ()), None)
+    for name in [first] if first in COMMANDS else COMMANDS:
+        command_module(name).add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
-        return int(COMMANDS[args.command].run(args))
+        return int(command_module(args.command).run(args))
     except (ConfigError, RuleSetError, PluginError) as exc:
         print(f"outguard: {exc}", file=sys.stderr)
         return EXIT_BROKEN

@@ -89,6 +89,12 @@ class AuditLog:
         self._seq = json.loads(last).get("seq", 0) if last else 0
         self._last_sync = time.monotonic()
         self._file_started = self._first_time()
+        # Group commit (fsync: always): each writer returns only once an fsync covered its line,
+        # but one fsync covers every line written before it, so concurrent writers share it.
+        self._written = self._seq      # last seq whose line is in the file
+        self._synced = self._seq       # last seq known on disk
+        self._syncing = False
+        self._sync_done = threading.Condition()
 
     def _first_time(self) -> float:
         """When the current file got its first record (for rotation by age)."""
@@ -108,14 +114,17 @@ class AuditLog:
         return self.path.with_name(f"{self.path.name}.{n}")
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append one record; with fsync: always, return only once it is on disk (OSError if not)."""
         with self._lock:
             self._seq += 1
+            mine = self._seq
             line = json.dumps({"seq": self._seq, **record, "prev": self._prev}, separators=(",", ":"),
                               ensure_ascii=False).encode() + b"\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
                 os.write(fd, line)
-                if self.fsync == "always" or (self.fsync == "interval" and time.monotonic() - self._last_sync > 1):
+                self._written = mine
+                if self.fsync == "interval" and time.monotonic() - self._last_sync > 1:
                     os.fsync(fd)
                     self._last_sync = time.monotonic()
             finally:
@@ -124,8 +133,43 @@ class AuditLog:
             too_big = self.rotate_bytes and self.path.stat().st_size >= self.rotate_bytes
             too_old = self.rotate_seconds and time.time() - self._file_started >= self.rotate_seconds
             if too_big or too_old:
+                if self.fsync == "always":
+                    self._sync_file(mine)   # the lines about to become FILE.1 first
                 self._rotate()
                 self._file_started = time.time()
+        if self.fsync == "always":
+            self._durable(mine)
+
+    def _durable(self, seq: int) -> None:
+        """Wait until `seq` is on disk: the first waiter fsyncs for all lines written so far,
+        the others wait for it (and retry themselves if it failed)."""
+        with self._sync_done:
+            while self._synced < seq:
+                if not self._syncing:
+                    self._syncing = True
+                    break
+                self._sync_done.wait()
+            else:
+                return
+        try:
+            with self._lock:   # the fd is taken with the line count: a later rotation cannot move them apart
+                upto = self._written
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self._sync_file(upto, fd)
+        finally:
+            with self._sync_done:
+                self._syncing = False
+                self._sync_done.notify_all()
+
+    def _sync_file(self, upto: int, fd: int | None = None) -> None:
+        """fsync the file (`fd`, else the current path) and note every line up to `upto` durable."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND) if fd is None else fd
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with self._sync_done:
+            self._synced = max(self._synced, upto)
 
     def _rotate(self) -> None:
         """Shift FILE.n -> FILE.n+1 and FILE -> FILE.1; the chain continues into the new FILE."""

@@ -60,6 +60,18 @@ class Rule:
     tests: tuple[RuleTest, ...]
     origin: str  # file:line
     finding_refs: tuple[tuple[str, str], ...] = ()  # (finding glob, file:line) of every `finding:` in `when`
+    reads_bulk: bool = False                          # `when` has a `bulk:` condition (bulk.detected)
+
+
+BULK_FINDING = "bulk.detected"   # what a `bulk:` condition reads (rules.conditions)
+
+
+def reads_bulk(when: Any) -> bool:
+    """Does a condition tree use `bulk:` anywhere?"""
+    if not isinstance(when, dict):
+        return False
+    return "bulk" in when or any(reads_bulk(sub) for key in ("all", "any") for sub in when.get(key) or []) \
+        or reads_bulk(when.get("not"))
 
 
 def finding_refs(when: Any, loaded: Loaded, path: tuple[Any, ...]) -> list[tuple[str, str]]:
@@ -82,6 +94,12 @@ class RuleSet:
     patterns: PatternSet
     files: tuple[str, ...] = ()
     version: str = ""  # digest of the rule files' bytes: which rules decided, in the audit trail
+
+    @property
+    def finding_globs(self) -> frozenset[str]:
+        """Every finding glob a rule's `when` reads: findings outside them cannot change a verdict."""
+        globs = {glob for rule in self.rules for glob, _ in rule.finding_refs}
+        return frozenset(globs | ({BULK_FINDING} if any(rule.reads_bulk for rule in self.rules) else set()))
 
     @property
     def adds_unsubscribe(self) -> bool:
@@ -289,4 +307,5 @@ def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceErr
         id=spec["id"], description=spec["description"], status=spec["status"],
         mode=spec.get("mode", "enforce"), when=when, then=then, tests=tuple(tests), origin=entry.origin,
         finding_refs=tuple(dict.fromkeys(finding_refs(spec["when"], when_loaded, when_path + ("when",)))),
+        reads_bulk=reads_bulk(spec["when"]),
     )

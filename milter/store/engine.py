@@ -17,12 +17,11 @@ import sqlite3
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import QueuePool
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEFAULT_STATE_DIR = "/var/lib/outguard"
 DEFAULT_FILE = "suppression.sqlite3"
@@ -41,11 +40,19 @@ class StoreLocation:
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite:
             return None
+        if self.url.startswith("sqlite:////") and not any(c in self.url for c in "?%#"):
+            return Path(self.url[len("sqlite:///"):])   # an absolute path, as `resolve` writes it: no SQLAlchemy
+        from sqlalchemy.engine import make_url
+
         db = make_url(self.url).database
         return Path(db) if db and db != ":memory:" else None
 
     @property
     def display(self) -> str:
+        if self.url.startswith("sqlite:////") and not any(c in self.url for c in "?%#@"):
+            return self.url
+        from sqlalchemy.engine import make_url
+
         return make_url(self.url).render_as_string(hide_password=True)
 
 
@@ -65,6 +72,8 @@ def resolve(url: str | None, store_cfg: dict[str, Any] | None = None) -> StoreLo
     chosen = str(chosen)
     if "://" not in chosen:
         return StoreLocation(f"sqlite:///{Path(chosen).resolve()}")
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(chosen)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -73,6 +82,8 @@ def resolve(url: str | None, store_cfg: dict[str, Any] | None = None) -> StoreLo
 
 def make_engine(location: StoreLocation, create: bool = False, connect_timeout: float = 3.0) -> Engine:
     """An engine for `location`. `create`: an SQLite file (and its folder) may be made."""
+    from sqlalchemy import create_engine
+
     if location.is_sqlite:
         return _sqlite_engine(location, create, connect_timeout)
     args: dict[str, Any] = {}
@@ -83,6 +94,9 @@ def make_engine(location: StoreLocation, create: bool = False, connect_timeout: 
 
 
 def _sqlite_engine(location: StoreLocation, create: bool, busy_timeout: float) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import QueuePool
+
     path = location.sqlite_path
     if path is None:
         raise ValueError("an in-memory SQLite store cannot be shared; give a file")

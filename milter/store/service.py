@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outguard.core.config import Config
 from outguard.store.engine import StoreLocation, resolve
 from outguard.store.policy import Policy, Record
-from outguard.store.store import StoreUnavailable, SuppressionStore
+
+if TYPE_CHECKING:
+    from outguard.store.store import SuppressionStore
 
 log = logging.getLogger("outguard.store")
 
@@ -23,7 +25,19 @@ log = logging.getLogger("outguard.store")
 class SuppressionService:
     def __init__(self, location: StoreLocation, policy: Policy | None = None, connect_timeout: float = 3.0) -> None:
         self.location = location
-        self._store = SuppressionStore(location, policy, create=False, connect_timeout=connect_timeout)
+        self._policy, self._connect_timeout = policy, connect_timeout
+        self._made: SuppressionStore | None = None
+
+    @property
+    def _store(self) -> SuppressionStore:
+        """The store, made (and SQLAlchemy imported) on first use; idempotent, so a race makes two
+        equal unconnected stores and keeps one."""
+        if self._made is None:
+            from outguard.store.store import SuppressionStore
+
+            self._made = SuppressionStore(self.location, self._policy, create=False,
+                                          connect_timeout=self._connect_timeout)
+        return self._made
 
     @property
     def display(self) -> str:
@@ -42,6 +56,8 @@ class SuppressionService:
             log.info("suppression store %s does not exist yet (the first `outguard suppress` creates it)",
                      self.display)
             return True
+        from outguard.store.store import StoreUnavailable
+
         try:
             applied = self._store.migrate()
         except StoreUnavailable as exc:
@@ -59,7 +75,8 @@ class SuppressionService:
         return self._store.lookup(addresses, scopes)
 
     def close(self) -> None:
-        self._store.close()
+        if self._made is not None:
+            self._made.close()
 
 
 def services_from_config(config: Config, url: str | None = None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,12 @@ def _valid(address: str) -> bool:
         return False
 
 
+# Pure functions of an address or domain, asked again for every message to the same people:
+# remembered per process (bounded; thread-safe), so a recipient seen before costs a dict look-up.
+SEEN = 4096
+
+
+@lru_cache(maxsize=SEEN)
 def _syntax_problem(address: str) -> str | None:
     """None when the address is valid; else which part is wrong (never the address itself)."""
     if _valid(address):
@@ -255,6 +262,7 @@ def _split_domain(domain: str) -> tuple[str, str]:
     return head.rsplit(".", 1)[-1], suffix
 
 
+@lru_cache(maxsize=SEEN)
 def typo_suggestion(domain: str, providers: tuple[str, ...] = ()) -> str | None:
     """The provider domain `domain` most likely mistypes, or None."""
     providers = providers or mailbox_providers()
