@@ -5,6 +5,7 @@ back to 0), not run on for seconds holding a thread and a core."""
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +33,10 @@ patterns:
     keywords: [mrn, chart]
 rules: []
 """
-RECIPIENTS = tuple(f"user{i}@gmial{i % 7}.co" for i in range(1000))   # typo distances for each
+# typo distances for each; a domain of its own per recipient and per run, so that the check's
+# per-domain memo (bounded LRU) has seen none of them and the work is real
+RUN = secrets.token_hex(3)
+RECIPIENTS = tuple(f"user{i}@gmial{i}x{RUN}.co" for i in range(1000))
 
 
 def census_pdf() -> bytes:
