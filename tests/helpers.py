@@ -23,3 +23,39 @@ def outguard_command() -> list[str]:
     """The installed console script, so no subprocess puts the project root on sys.path."""
     script = Path(sys.executable).parent / "outguard"
     return [str(script)] if script.exists() else [shutil.which("outguard") or "outguard"]
+
+
+def dsn(status: str | None, diag: str, rcpt: str = "reader@partner.example", action: str = "failed") -> bytes:
+    """A minimal RFC 3464 report for one recipient."""
+    status_line = f"Status: {status}\n" if status else ""
+    return eml(f"""
+        From: MAILER-DAEMON@mx.sender.example
+        To: news@sender.example
+        Subject: Undelivered Mail Returned to Sender
+        MIME-Version: 1.0
+        Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+        --B
+        Content-Type: text/plain
+
+        Your message could not be delivered.
+
+        --B
+        Content-Type: message/delivery-status
+
+        Reporting-MTA: dns; mx.sender.example
+
+        Final-Recipient: rfc822; {rcpt}
+        Action: {action}
+        {status_line}Diagnostic-Code: smtp; {diag}
+
+        --B
+        Content-Type: text/rfc822-headers
+
+        From: news@sender.example
+        To: {rcpt}
+        Subject: News
+        Message-ID: <n-1@sender.example>
+
+        --B--
+        """)

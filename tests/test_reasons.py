@@ -11,49 +11,13 @@ import pytest
 from label_sources import SOURCES
 from test_intake import store  # noqa: F401  (the store fixture)
 
-from helpers import CORPORA, eml
+from helpers import CORPORA, dsn, eml
 from outguard.intake import parse_message
 from outguard.intake.ingest import Ingestor, report_key
 from outguard.intake.postfix_log import parse_line
 from outguard.intake.reasons import ORDER, PHRASES, REASONS, bounce_reason
 from outguard.store import SuppressionStore
 from outguard.store.policy import DEFAULT_POLICY_REASONS
-
-
-def dsn(status: str | None, diag: str, rcpt: str = "reader@partner.example", action: str = "failed") -> bytes:
-    """A minimal RFC 3464 report for one recipient."""
-    status_line = f"Status: {status}\n" if status else ""
-    return eml(f"""
-        From: MAILER-DAEMON@mx.sender.example
-        To: news@sender.example
-        Subject: Undelivered Mail Returned to Sender
-        MIME-Version: 1.0
-        Content-Type: multipart/report; report-type=delivery-status; boundary="B"
-
-        --B
-        Content-Type: text/plain
-
-        Your message could not be delivered.
-
-        --B
-        Content-Type: message/delivery-status
-
-        Reporting-MTA: dns; mx.sender.example
-
-        Final-Recipient: rfc822; {rcpt}
-        Action: {action}
-        {status_line}Diagnostic-Code: smtp; {diag}
-
-        --B
-        Content-Type: text/rfc822-headers
-
-        From: news@sender.example
-        To: {rcpt}
-        Subject: News
-        Message-ID: <n-1@sender.example>
-
-        --B--
-        """)
 
 
 def one(raw: bytes) -> tuple[str, str | None]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PROJECT
+from helpers import PROJECT, dsn
 
 pytestmark = pytest.mark.packaging
 
@@ -37,40 +37,8 @@ Date: Tue, 01 Dec 2026 10:00:00 +0000
 Shall we meet at noon?
 """
 
-DSN = b"""\
-From: MAILER-DAEMON@mx.clinic.example
-To: alice@clinic.example
-Subject: Undelivered Mail Returned to Sender
-Message-ID: <dsn-1@mx.clinic.example>
-Date: Tue, 01 Dec 2026 10:05:00 +0000
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B"
-
---B
-Content-Type: text/plain
-
-Your message could not be delivered.
-
---B
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.clinic.example
-
-Final-Recipient: rfc822; nobody@partner.example
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <nobody@partner.example>: Recipient address rejected: User unknown
-
---B
-Content-Type: text/rfc822-headers
-
-From: alice@clinic.example
-To: nobody@partner.example
-Subject: lunch on friday
-Message-ID: <lunch-1@clinic.example>
-
---B--
-"""
+DSN = dsn("5.1.1", "550 5.1.1 <nobody@partner.example>: Recipient address rejected: User unknown",
+          rcpt="nobody@partner.example")
 
 
 @dataclass(frozen=True)
