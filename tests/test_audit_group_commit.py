@@ -18,6 +18,7 @@ def last_seq_on_disk(fd: int) -> int:
     """What an fsync of `fd` makes durable: the file as it is now (its last record's seq)."""
     size = os.fstat(fd).st_size
     data = os.pread(fd, size, 0) if size else b""
+    data = data[: data.rfind(b"\n") + 1]  # complete lines only: another writer may be mid-line
     line = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
     return json.loads(line)["seq"] if line else 0
 
