@@ -68,12 +68,23 @@ def test_status_field_with_its_comment() -> None:
                    action="delayed")) == ("soft", "networkerror")
 
 
-def test_reason_function_keeps_5_7_as_policy() -> None:
-    # 5.7.x is the receiver's policy even when the text names the address (the existing
-    # "status first" rule); without a status, the address phrase decides
-    assert bounce_reason("5.7.1", "550", "user unknown") == "blocked"
+def test_reason_function_keeps_5_7_as_policy_unless_the_address_is_stated_dead() -> None:
+    # 5.7.x is the receiver's policy, unless the text says outright that the address does
+    # not exist and nothing about the sender (Gmail's old "550 5.7.1 No such user")
+    assert bounce_reason("5.7.1", "550", "550 5.7.1 No such user c18si2365148hub") == "userunknown"
+    assert bounce_reason("5.7.1", "554", "Recipient address rejected: Nonexistent user") == "userunknown"
+    assert bounce_reason("5.7.1", "550", "user unknown; blocked using zen.spamhaus.org") == "blocked"
+    assert bounce_reason("5.7.1", "554", "<reader@partner.example>: Recipient address rejected: Access denied") \
+        != "userunknown"
+    assert bounce_reason("5.7.1", "550", "Requested action not taken: mailbox unavailable") == "blocked"
     assert bounce_reason(None, "550", "Recipient address rejected: user unknown") == "userunknown"
     assert bounce_reason(None, "451", "") == "undefined"
+
+
+def test_a_precise_status_beats_smtp_boilerplate() -> None:
+    # "mailbox unavailable" is RFC 5321's default 550 text; 5.2.1 says the mailbox is disabled
+    assert bounce_reason("5.2.1", "550", "550 5.2.1 Mailbox not available") == "suspend"
+    assert bounce_reason(None, "550", "550 Requested action not taken: mailbox unavailable") == "userunknown"
 
 
 def test_tables_are_consistent() -> None:

@@ -33,7 +33,8 @@ _ORIGINAL_START = re.compile(
     r"-{3,}\s*(original|returned|forwarded) message|original message follows|"
     r"the original message (was received|follows|headers)|"
     r"here (is|are) (a copy|the (first|headers)|your message)|"
-    r"your message (reads|follows)|\*{3,} ?original message)", re.I | re.M)
+    r"your message (reads|follows)|\*{3,} ?original message|"
+    r"(the )?(first|following) (\d+ )?lines of (your|the) (original )?message follow)", re.I | re.M)
 _FAIL_NEAR = re.compile(
     r"unknown|not (found|exist|known|valid|listed|deliver|reach)|no such|invalid|unavailable|full|quota|"
     r"disabled|rejected|refused|failed|failure|undeliverable|could not|couldn'?t|unable|error|permanent|"
@@ -137,7 +138,8 @@ def _candidates(text: str, exclude: set[str], bare_domain: str | None = None) ->
             elif _FAIL_NEAR.search(context) or _FAIL_NEAR.search(before):
                 score = 1
             # The address in a trace or sender line is no recipient.
-            if re.search(r"\b(sender|envelope-from|mail from|reply-to|return-path|received)\b\W{0,3}<?"
+            if re.search(r"\b(sender|envelope-from|mail from|reply-to|return-path|received|message-id|in-reply-to|"
+                         r"references)\b\W{0,3}<?"
                          + re.escape(addr), line, re.I):
                 continue
             found.append((score, addr, context))

@@ -37,7 +37,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"mail size limit", r"message exceeded .{0,20}size", r"size of .{0,20}message .{0,20}exceeds",
     ),
     "spamdetected": (
-        r"\bspam(?!haus|cop| ?list)\w*", r"\bunsolicited\b", r"bulk (e-?)?mail", r"mass ?mail", r"anti-?spam",
+        r"\bspam(?!haus|cop| ?list|mers?\b)\w*", r"\bunsolicited\b", r"bulk (e-?)?mail", r"mass ?mail", r"anti-?spam",
         r"\bdspam\b", r"uribl", r"surbl", r"content reject", r"spam ?signature",
         r"junk ?mail", r"content filter", r"message content rejected", r"spam ?assassin", r"scored? (too high|\d)",
         r"\bubc?e\b", r"likely (to be )?unsolicited", r"detected as (spam|junk)", r"looks like (spam|junk)",
@@ -66,7 +66,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"(?<!not )listed (at|in|on|by)", r"\bdenied\b.{0,20}\bip\b", r"banned",
         r"dynamic (ip|address|pool)", r"residential", r"\bdul\b", r"poor reputation", r"sender .{0,30}blocked",
         r"temporarily deferred", r"ts0[1-4]", r"\bdyn:", r"rejected due to", r"mail from .{0,60} refused",
-        r"refused to talk to me", r"messages from .{0,80} (weren't|were not) sent", r"\bhelo\b .{0,40}(rejected|invalid)",
+        r"refused to talk to me",
+        r"\bspammers?\b", r"messages from .{0,80} (weren't|were not) sent", r"\bhelo\b .{0,40}(rejected|invalid)",
     ),
     "ratelimited": (
         r"rate limit", r"too many (messages|mails|emails|recipients per)(?! on the server)", r"sending rate", r"throttl",
@@ -90,14 +91,19 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "contenterror": (
         r"(malformed|invalid|bad|missing|broken) (header|mime|message|content|field)", r"header (is )?(malformed|"
         r"invalid|missing)", r"field given", r"message (was )?not rfc", r"rfc ?(2)?822", r"rfc ?5322",
-        r"8-?bit", r"line too long", r"bare (lf|linefeed|cr)", r"content rejected", r"message content",
+        r"8-?bit", r"line too long",
+        r"(without|missing|no|lacks?|lacking) (an? |the |valid )*(to|from|date|subject|message-id|sender)(:)? "
+        r"(header|field)", r"(to|from|date|message-id):? (header|field)s? (is |are )?(missing|required|invalid|"
+        r"malformed)", r"missing a valid address in (the )?(from|to)",
+        r"bare (lf|linefeed|cr)", r"content rejected", r"message content",
     ),
     "mailboxfull": (
         r"(mailbox|mailfolder|mail folder|inbox|mail ?box|folder|account|storage|mailstore)( is| has)?"
         r" (full|over ?quota|exceeded|out of (space|storage))", r"full mailbox", r"quota", r"disk space",
         r"over ?quota", r"insufficient (disk|storage|space)", r"mailbox size limit", r"mail ?box has exceeded",
         r"too much mail", r"storage space", r"exceeded (the )?(storage|mailbox|disk)", r"no (more )?space",
-        r"out of (disk|storage|space)", r"not enough (space|storage)", r"user (is )?over", r"box (is )?full",
+        r"out of (disk|storage|space)",
+        r"(not|n't|never|no) (have )?(enough|sufficient) (free )?(space|storage|room)", r"user (is )?over", r"box (is )?full",
         r"size limit .{0,30}(mailbox|account|user)", r"exceeds? .{0,30}(storage|allocation)",
         r"mailbox .{0,20}(would|will) exceed", r"maildir", r"overquota", r"too full", r"mailbox exceeds",
         r"too many messages on the server",
@@ -123,14 +129,15 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"(account|mailbox|address) (has been |was |is )?(closed|deleted|terminated|removed|cancel+ed|discontinued)",
         r"is not a known user", r"unrecognized address", r"discontinued", r"no longer (active|in use|valid|available|"
         r"exists)", r"recipientnotfound", r"resolver\.adr\.", r"recipient not found", r"not a known recipient",
-        r"address rejected", r"recipient rejected", r"domino directory", r"not (found|listed) in", r"wrong",
+        r"address rejected", r"recipient rejected", r"not (found|listed) in", r"wrong",
         r"mailbox (is )?(disabled|not exist)", r"unknown (in|local)", r"unknown$", r"no valid recipients",
         r"relay access denied.{0,10}$", r"user doesn'?t", r"no (such|valid) (e-?mail|user)", r"not recogni[sz]ed",
         r"addresses? (is |are )?(invalid|unknown)", r"(user|recipient) .{0,30}(unknown|not found)",
         r"rejected.{0,30}unknown", r"unable to (find|locate) .{0,20}(user|recipient|mailbox)",
         r"local(-| )?part", r"invalid mailbox", r"not a recipient", r"disabled or discontinued",
         r"final (e-?mail )?delivery point", r"n'existe pas", r"bad[_ ]recipient", r"not an active (address|user|mailbox)",
-        r"invalid .{0,20}username", r"no mail ?box", r"destinatario desconocido", r"usuario desconocido",
+        r"invalid .{0,20}username", r"no mail ?box",
+        r"non-?existent (user|recipient|mailbox|address|account)", r"destinatario desconocido", r"usuario desconocido",
     ),
     "hostunknown": (
         r"host (name )?(not found|unknown)", r"unknown host", r"domain (name )?(not found|does not exist|unknown)",
@@ -145,7 +152,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"null mx", r"(domain|host) does not accept (e-?)?mail", r"accepts no mail", r"does not accept (any )?mail$",
     ),
     "expired": (
-        r"expired", r"could not be delivered (for|within) \d+", r"(delivery )?time(d)? ?out", r"timeout",
+        r"expired", r"could not be delivered (for|within) \d+", r"(delivery|message|queue|retry) time(d)? ?out",
         r"retry (time|timeout) (not reached|exceeded)", r"too long in (the )?queue", r"in the queue too long",
         r"failed (after )?\d+ attempts", r"failing for a long time", r"allowed queue period",
         r"not delivered within \d+",
@@ -154,7 +161,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "networkerror": (
         r"mail(ing)? loop", r"looping", r"too many hops", r"routing (error|loop)", r"loops back",
-        r"establish an smtp connection", r"connection (refused|timed out|reset|lost|dropped|closed)",
+        r"establish an smtp connection", r"connection (was |has been )?(refused|timed out|reset|lost|dropped|closed)",
+        r"\btime(d)? ?out\b", r"could not initiate smtp", r"conversation with .{0,80} timed out",
         r"could not connect", r"unable to connect", r"no route to host", r"network (is )?unreachable",
         r"lost connection", r"connect(ion)? to .{0,60} failed", r"unexpected (connection|disconnect)",
         r"did not respond", r"not responding", r"no answer from",
@@ -173,6 +181,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         r"service (not |un)available", r"temporary (failure|error|problem)", r"try (again )?later",
         r"transaction failed", r"unavailable", r"technical (problem|error|difficult)", r"malfunction",
         r"error while (being )?processed",
+        r"not unique", r"several matches", r"ambiguous (address|recipient|name)",
     ),
     "syntaxerror": (
         r"syntax error", r"command (not )?(recogni[sz]ed|unrecogni[sz]ed|unknown)", r"bad sequence",
@@ -271,11 +280,18 @@ def status_reason(status: str | None) -> str | None:
 
 
 def bounce_reason(status: str | None, code: str | None, text: str | None) -> str:
-    """One token for one failed recipient. A 5.7.x status keeps its policy meaning whatever the
-    text says about the address; otherwise a sender-side phrase beats the status (5.1.1 "spam"
-    is spam), a precise status beats a catch-all phrase, and nothing telling is `undefined`."""
+    """One token for one failed recipient. A 5.7.x status keeps its policy meaning unless the
+    text states outright that the address does not exist and says nothing about the sender
+    (Gmail's old "550 5.7.1 No such user", qmail "no mailbox here by that name (#5.7.17)");
+    otherwise a sender-side phrase beats the status (5.1.1 "spam" is spam), a precise status
+    beats a catch-all phrase and SMTP's boilerplate ("mailbox unavailable" is RFC 5321's
+    default 550 text), and nothing telling is `undefined`."""
     st = status_reason(status)
     subject = (status or "").split(".")[1] if status and status.count(".") == 2 else ""
+    if st is not None:
+        text = _BOILERPLATE.sub(" ", text or "")
+    if subject == "7" and _strong_address(text) and phrase_reason(text, skip=_ADDRESS_FIRST + WEAK) is None:
+        return "userunknown"
     address_first = subject != "7" and st in (None, "userunknown", "hostunknown") and _strong_address(text)
     ph = phrase_reason(text, _ADDRESS_FIRST if address_first else ())
     if subject == "7":
@@ -289,10 +305,14 @@ def bounce_reason(status: str | None, code: str | None, text: str | None) -> str
     return ph
 
 
+# RFC 5321's default reply texts: they say which reply it is, not why.
+_BOILERPLATE = re.compile(r"(requested action not taken:? )?mailbox (unavailable|not available)", re.I)
+
 # "user unknown" stated outright: the address is the problem whatever else the line says.
 _STRONG_ADDRESS = re.compile(
     r"user unknown|unknown user|no such (user|mailbox|recipient)|recipientnotfound|not listed in|does ?n.?o?t exist|"
-    r"mailbox (unavailable|not found)|unknown recipient|invalid recipient|addressee unknown|disabled or discontinued",
+    r"mailbox (unavailable|not found)|unknown recipient|invalid recipient|addressee unknown|disabled or discontinued|"
+    r"non-?existent (user|recipient|mailbox|account)|no mailbox (here|found)|mail-?box not found",
     re.I)
 
 
