@@ -164,6 +164,20 @@ def _candidates(text: str, exclude: set[str], bare_domain: str | None = None) ->
     return out
 
 
+def only_failed(cands: list[tuple[str, str]], failed: list[str], text: str) -> list[tuple[str, str]]:
+    """The candidates X-Failed-Recipients names, or whose context names one of them (the
+    address we sent to, "ultimately generated from" the failed one); then any it names
+    that the text does not."""
+    wanted = {f.lower() for f in failed}
+
+    def names(addr: str, ctx: str) -> set[str]:
+        return {addr.lower(), *(a.lower() for a in addresses_in(ctx))}
+
+    kept = [(a, ctx) for a, ctx in cands if names(a, ctx) & wanted]
+    covered = set().union(*(names(a, ctx) for a, ctx in kept))
+    return kept + [(f, text) for f in failed if f.lower() not in covered]
+
+
 def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | None:
     if not looks_like_bounce(msg):
         return None
@@ -184,6 +198,10 @@ def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | No
     domain = senders[0].rsplit("@", 1)[1].lower() if senders else ""
     cands = _candidates(text, exclude, domain if domain.count(".") == 1 else None)
     whole = text
+    failed = list(dict.fromkeys(a for a in header_addresses(msg, "X-Failed-Recipients") if not is_robot(a)))
+    if failed:  # Exim names the failed recipients in a header: they, not the text's guesses
+        cands = only_failed(cands, failed, text)
+        report.detail = "nonstandard (X-Failed-Recipients)"
     if not cands and orig is not None:
         # The envelope recipient the receiver recorded, else the To: of a one-recipient
         # message that is no list mail (a list's To: names the list, not the subscriber).

@@ -209,6 +209,55 @@ PHRASES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The MTAs' and providers' own reply texts, from their documentation (Gmail's SMTP error
+# reference, Yahoo's and Microsoft's postmaster pages, the MTAs' source and manuals): one
+# text means one thing, so they are tried before the general tables (`ORDER`), whatever
+# else the line says. (reason, pattern, whose text)
+VENDOR_PHRASES: tuple[tuple[str, str, str], ...] = (
+    # Gmail / Google Workspace
+    ("userunknown", r"the email account that you tried to reach does not exist", "gmail"),
+    ("suspend", r"the email account that you tried to reach is (disabled|inactive)", "gmail"),
+    ("mailboxfull", r"the email account that you tried to reach is over quota|inbox is out of storage space", "gmail"),
+    ("ratelimited", r"(daily|hourly) user sending (quota|limit) exceeded|sending (quota|limit) exceeded", "gmail"),
+    ("securityerror", r"does not have authentication information|fails to pass authentication checks|"
+                      r"unauthenticated email from .{0,80} is not accepted", "gmail"),
+    ("blocked", r"not authori[sz]ed to send email directly to our servers|does not have a ptr record|"
+                r"pointer \(ptr\) record|very low reputation of the sending", "gmail"),
+    ("mesgtoobig", r"exceeded google'?s message size limits?", "gmail"),
+    ("policyviolation", r"content presents a potential security issue|bounced due to organi[sz]ational settings",
+     "gmail"),
+    ("networkerror", r"recipient server did not accept our requests? to connect", "gmail"),
+    # Yahoo / AOL (Yahoo's postmaster codes; AOL's bracketed codes)
+    ("suspend", r"this mailbox is disabled|\(554\.30\)", "yahoo"),
+    ("blocked", r"\[(tss0\d|bl2\d|ts0\d)\]|temporarily deferred due to (unexpected volume|user complaints)", "yahoo"),
+    ("policyviolation", r"\[ph01\]", "yahoo"),
+    ("toomanyconn", r"max(imum)? (message|messages) per connection", "yahoo"),
+    ("blocked", r"\((rtr|rly|dyn|hvu|con|dns|ipts|sc):[a-z0-9]{1,3}\)", "aol"),
+    # Microsoft: Exchange Online / Office 365, Outlook.com / Hotmail
+    ("userunknown", r"recipient address rejected: access denied\.? as\(\d+\)", "office365"),
+    ("mailboxfull", r"quotaexceeded", "exchange"),
+    ("networkerror", r"hop count exceeded", "exchange"),
+    ("filtered", r"delivery not authori[sz]ed, message refused|resolver\.rst\.(notauthorized|sendernotauthenticated)",
+     "exchange"),
+    ("blocked", r"access denied, (banned|spam abuse|bad reputation)|client blocked from sending|"
+                r"\b(sc|dy|ou)-00\d\b", "outlook.com"),
+    ("ratelimited", r"limits for how many messages can be sent|\brp-00\d\b", "outlook.com"),
+    ("policyviolation", r"does not allow external forwarding", "office365"),
+    ("expired", r"queue\.expired|message expired", "exchange"),
+    # Postfix, Sendmail, Exim, qmail: what the sender's own address got
+    ("rejected", r"sender address rejected|domain of sender address|but sender was rejected|sender verify failed",
+     "postfix/sendmail/qmail/exim"),
+    ("hostunknown", r"mx records? points? to non-?existent hosts?|couldn'?t find a mail exchanger", "exim/qmail"),
+    ("expired", r"cannot send message for (\d+|one|two|three|four|five) (days?|hours?)", "sendmail"),
+    ("contenterror", r"data format error", "sendmail"),
+    ("networkerror", r"connection died|lost connection with", "qmail/postfix"),
+    ("systemerror", r"best-preference mx", "qmail"),
+    # Domino, Amazon SES, Mimecast
+    ("filtered", r"cannot route mail to user", "domino"),
+    ("userunknown", r"history of bouncing as an invalid address", "amazon-ses"),
+    ("mesgtoobig", r"message size violation", "mimecast"),
+)
+
 # The order the reasons are tried: specific before general, sender-side before address-side
 # ("Recipient address rejected: blocked using spamhaus" is a block), a catch-all like
 # "rejected" last. An address stated outright ("User unknown", `_STRONG_ADDRESS`) is tried
@@ -306,6 +355,7 @@ def use_tables(without: str | None = None) -> None:
     _STRONG_ADDRESS = _alternatives(STRONG_ADDRESS, drop)
 
 
+_VENDOR = [(reason, re.compile(p, re.I)) for reason, p, _ in VENDOR_PHRASES]
 _COMPILED: dict[str, re.Pattern[str]] = {}
 _STRONG_ADDRESS: re.Pattern[str] = re.compile("")
 use_tables()
@@ -314,10 +364,13 @@ _STATUS_RE = re.compile(r"^[245]\.(\d{1,3})\.(\d{1,3})$")
 
 def phrase_reason(text: str | None, first: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> str | None:
     """The reason the diagnostic's phrasing means, if any; `first` are tried before `ORDER`,
-    `skip` not at all."""
+    `skip` not at all. The vendors' own texts (`VENDOR_PHRASES`) come before both."""
     flat = " ".join((text or "").split())
     if not flat:
         return None
+    for reason, rx in _VENDOR:
+        if reason not in skip and rx.search(flat):
+            return reason
     for reason in first + ORDER:
         if reason not in skip and _COMPILED[reason].search(flat):
             return reason
