@@ -25,15 +25,19 @@ def class_of(event_type: str) -> str:
 #   read      its misses were read, nothing was fitted to them
 #   held-out  its misses were never read (its labels were written by reading each message,
 #             before it was scored)
-MARKS = ("tuned", "read", "held-out")
+#   synthetic written here (tests/data/intake/), to cover what the corpora lack: no held-out figure
+MARKS = ("tuned", "read", "held-out", "synthetic")
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
-    folder: str  # under the shared corpora
+    folder: str  # under the shared corpora (a synthetic source: under tests/data/intake/)
     label_file: str
     mark: str  # MARKS
+
+    def path(self, corpora: Path) -> Path:
+        return LABELS / self.folder if self.mark == "synthetic" else corpora / self.folder
 
     @property
     def tuned(self) -> bool:
@@ -66,4 +70,5 @@ SOURCES: tuple[Source, ...] = (
            "bounces_more_bmh_node_baunsu.json", "held-out"),
     Source("stalwart-mail-auth-arf", "bounces-more/stalwart-mail-auth-arf", "bounces_more_stalwart_arf.json",
            "held-out"),
+    Source("complaints (synthetic)", "complaints", "complaints_synthetic.json", "synthetic"),
 )

@@ -311,11 +311,25 @@ def test_ingest_json_and_sender_side_alert(tmp_path: Path, capsys) -> None:
     assert code == 0 and "not suppressed" in out and "reason=spamdetected" in out  # the evidence says why
 
 
+def test_synthetic_complaints_give_their_labelled_events() -> None:
+    # every ARF feedback type and the provider variants (tests/data/intake/complaints/)
+    source = next(s for s in SOURCES if s.mark == "synthetic")
+    labels = source.labels()
+    assert len(labels) >= 15
+    for name, want in labels.items():
+        raw = (source.path(CORPORA) / name).read_bytes()
+        assert raw.startswith(b"X-Outguard-Fixture: synthetic")
+        report = parse_message(raw)
+        assert report.kind == "arf", name
+        got = {e.recipient.lower(): (e.type, e.cause) for e in report.events}
+        assert got == {r.lower(): v for r, v in want.items()}, name
+
+
 def test_labelled_corpora_never_suppress_a_policy_rejection() -> None:
     if not CORPORA.is_dir():
         pytest.skip(f"shared corpora not found at {CORPORA} (they live beside the project checkout)")
     for source in SOURCES:
-        folder = CORPORA / source.folder
+        folder = source.path(CORPORA)
         for name, want in source.labels().items():
             assert (folder / name).is_file(), f"{source.name}: labelled {name} is not in the corpus"
             got = {e.recipient.lower(): e.type for e in parse_message((folder / name).read_bytes()).events}

@@ -13,7 +13,7 @@ from email.message import Message
 
 from outguard.intake.events import DeliveryEvent, Report, assess, find_code, find_status, text_status
 from outguard.intake.reasons import phrase_reason
-from outguard.intake.util import addresses_in, header_addresses, is_robot, original_headers, part_text
+from outguard.intake.util import LIST_HEADERS, addresses_in, header_addresses, is_robot, original_headers, part_text
 from outguard.store.policy import Policy
 
 _BOUNCE_SUBJECT = re.compile(
@@ -206,7 +206,7 @@ def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | No
         # The envelope recipient the receiver recorded, else the To: of a one-recipient
         # message that is no list mail (a list's To: names the list, not the subscriber).
         to: list[str] = []
-        if not any(orig.get(h) for h in ("List-Id", "List-Post", "List-Unsubscribe", "X-BeenThere")):
+        if not any(orig.get(h) for h in LIST_HEADERS):
             to = [a for a in header_addresses(orig, "X-Original-To", "Delivered-To", "Envelope-To")
                   if a.lower() not in exclude and not is_robot(a)]
             to = to or [a for a in header_addresses(orig, "To", "Cc") if a.lower() not in exclude and not is_robot(a)]
