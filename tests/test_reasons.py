@@ -79,6 +79,8 @@ def test_reason_function_keeps_5_7_as_policy_unless_the_address_is_stated_dead()
     assert bounce_reason("5.7.1", "550", "Requested action not taken: mailbox unavailable") == "blocked"
     assert bounce_reason(None, "550", "Recipient address rejected: user unknown") == "userunknown"
     assert bounce_reason(None, "451", "") == "undefined"
+    qmail = parse_message(dsn("5.0.0", "550 sorry, no mailbox here by that name. (#5.7.17)")).events[0]
+    assert (qmail.type, qmail.status, qmail.cause, qmail.reason) == ("hard", "5.7.17", "userunknown", "user unknown")
 
 
 def test_a_precise_status_beats_smtp_boilerplate() -> None:
