@@ -3,9 +3,14 @@
 right recipients, the right class (hard / not-hard / complaint / not-a-bounce) and the right
 reason token, against label files written by reading each message (tests/data/intake/).
 
-Sources we tuned the phrase tables on are marked `tuned`; the others are held out and are
-the figures that count. A policy/content rejection recorded as hard (it would suppress a
-real customer) is counted apart: `policy->hard`.
+Each source carries its mark (tests/label_sources.py): `tuned` (its misses were read and
+phrases or rules fitted to them), `read` (misses read, nothing fitted) or `held-out` (misses
+never read). Only held-out and read sources give a figure the target may count. For a
+tuned source the last column scores it again in-process with the tables built without the
+phrases fitted to it (`reasons.FITTED_TO`, leave-one-source-out); rules and recogniser
+changes made for it stay in, so that figure still flatters it a little. A policy/content
+rejection recorded as hard (it would suppress a real customer) is counted apart:
+`policy->hard`.
 
     bench/intake_accuracy.py [--misses] [SHARED_CORPORA_DIR]   # default ../shared/corpora
 
@@ -53,6 +58,26 @@ def ingest(folder: Path) -> dict[str, dict[str, tuple[str, str | None]]]:
     return got
 
 
+def parse_in_process(folder: Path, names: list[str]) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """As `ingest`, but in this process: the tables `reasons.use_tables` left in force."""
+    from outguard.intake import parse_message
+    got: dict[str, dict[str, tuple[str, str | None]]] = {}
+    for name in names:
+        report = parse_message((folder / name).read_bytes())
+        got[name] = {e.recipient.lower(): (e.type, e.cause) for e in report.events}
+    return got
+
+
+def without_own_phrases(source: Source, corpora: Path) -> Score:
+    """The source scored with the tables built without the phrases fitted to it."""
+    from outguard.intake import reasons
+    reasons.use_tables(without=source.name)
+    try:
+        return score(source, parse_in_process(source.path(corpora), sorted(source.labels())))
+    finally:
+        reasons.use_tables()
+
+
 @dataclass
 class Score:
     messages: int = 0
@@ -63,9 +88,8 @@ class Score:
     misses: list[str] = field(default_factory=list)
 
 
-def score(source: Source, corpora: Path) -> Score:
+def score(source: Source, got: dict[str, dict[str, tuple[str, str | None]]]) -> Score:
     labels = source.labels()
-    got = ingest(corpora / source.folder)
     s = Score()
     for name, want in sorted(labels.items()):
         s.messages += 1
@@ -95,23 +119,27 @@ def main(argv: list[str]) -> int:
               "OUTGUARD_CORPORA or an argument names another place)")
         return 0
     pct = lambda n, d: f"{100 * n / d:5.1f} %" if d else "    -"  # noqa: E731
-    print(f"{'source':38} {'set':9} {'msgs':>5} {'rcpt right':>10} {'class right':>11} {'reason right':>12} "
-          f"{'policy->hard':>12}")
+    print(f"{'source':34} {'mark':8} {'msgs':>4} {'rcpt right':>10} {'class right':>11} {'reason right':>12} "
+          f"{'policy->hard':>12} {'w/o own phrases: class / reason / p->h':>38}")
     held_ok = True
     for source in SOURCES:
-        if not (corpora / source.folder).is_dir():
+        if not source.path(corpora).is_dir():
             print(f"{source.name:38} {'absent':9}")
             continue
-        s = score(source, corpora)
-        print(f"{source.name:38} {'tuned' if source.tuned else 'held-out':9} {s.messages:5} "
+        s = score(source, ingest(source.path(corpora)))
+        loso = "-"
+        if source.tuned:
+            w = without_own_phrases(source, corpora)
+            loso = f"{pct(w.klass, w.messages)} / {pct(w.reason, w.messages)} / {w.policy_hard}"
+        print(f"{source.name:34} {source.mark:8} {s.messages:4} "
               f"{pct(s.recipients, s.messages):>10} {pct(s.klass, s.messages):>11} {pct(s.reason, s.messages):>12} "
-              f"{s.policy_hard:12}")
-        if not source.tuned and s.messages and (min(s.klass, s.reason) / s.messages < 0.95 or s.policy_hard):
+              f"{s.policy_hard:12} {loso:>38}")
+        if source.mark in ("read", "held-out") and s.messages and (min(s.klass, s.reason) / s.messages < 0.95 or s.policy_hard):
             held_ok = False
-        if (show_misses and source.tuned) or held_out_misses:
+        if (show_misses and source.mark in ("tuned", "synthetic")) or held_out_misses:
             for m in s.misses:
                 print("    miss", m)
-    print("target: class and reason right >= 95 % and no policy->hard on each held-out source: "
+    print("target: class and reason right >= 95 % and no policy->hard on each source not tuned on: "
           + ("met" if held_ok else "NOT met"))
     return 0 if held_ok else 1
 

@@ -27,7 +27,7 @@ def outguard_command() -> list[str]:
 
 def dsn(status: str | None, diag: str, rcpt: str = "reader@partner.example", action: str = "failed") -> bytes:
     """A minimal RFC 3464 report for one recipient."""
-    status_line = f"Status: {status}\n" if status else ""
+    status_line = f"Status: {status}\n        " if status else ""  # indented as the literal, for dedent
     return eml(f"""
         From: MAILER-DAEMON@mx.sender.example
         To: news@sender.example

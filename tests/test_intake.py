@@ -65,7 +65,8 @@ def test_qmail_and_original_fallback() -> None:
 
 @pytest.mark.parametrize(("status", "code", "diag", "final", "want"), [
     ("5.1.1", "550", "", True, ("hard", "5.1.1")),
-    ("5.7.1", "550", "user unknown", True, ("policy", "5.7.1")),  # status first
+    ("5.7.1", "550", "access denied", True, ("policy", "5.7.1")),  # 5.7.x: the receiver's policy
+    ("5.7.1", "550", "user unknown", True, ("hard", "5.7.1")),  # ... unless the address is stated dead
     ("5.0.0", "550", "mailbox full", True, ("soft", "4.2.2")),
     (None, "550", "Recipient address rejected: user unknown", True, ("hard", "5.1.1")),
     (None, "554", "blocked using Spamhaus", True, ("policy", "5.7.1")),

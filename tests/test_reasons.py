@@ -15,7 +15,7 @@ from helpers import CORPORA, dsn, eml
 from outguard.intake import parse_message
 from outguard.intake.ingest import Ingestor, report_key
 from outguard.intake.postfix_log import parse_line
-from outguard.intake.reasons import ORDER, PHRASES, REASONS, bounce_reason
+from outguard.intake.reasons import FITTED_TO, ORDER, PHRASES, REASONS, STRONG_ADDRESS, VENDOR_PHRASES, bounce_reason, use_tables
 from outguard.store import SuppressionStore
 from outguard.store.policy import DEFAULT_POLICY_REASONS
 
@@ -68,17 +68,92 @@ def test_status_field_with_its_comment() -> None:
                    action="delayed")) == ("soft", "networkerror")
 
 
-def test_reason_function_keeps_5_7_as_policy() -> None:
-    # 5.7.x is the receiver's policy even when the text names the address (the existing
-    # "status first" rule); without a status, the address phrase decides
-    assert bounce_reason("5.7.1", "550", "user unknown") == "blocked"
+def test_reason_function_keeps_5_7_as_policy_unless_the_address_is_stated_dead() -> None:
+    # 5.7.x is the receiver's policy, unless the text says outright that the address does
+    # not exist and nothing about the sender (Gmail's old "550 5.7.1 No such user")
+    assert bounce_reason("5.7.1", "550", "550 5.7.1 No such user c18si2365148hub") == "userunknown"
+    assert bounce_reason("5.7.1", "554", "Recipient address rejected: Nonexistent user") == "userunknown"
+    assert bounce_reason("5.7.1", "550", "user unknown; blocked using zen.spamhaus.org") == "blocked"
+    assert bounce_reason("5.7.1", "554", "<reader@partner.example>: Recipient address rejected: Access denied") \
+        != "userunknown"
+    assert bounce_reason("5.7.1", "550", "Requested action not taken: mailbox unavailable") == "blocked"
     assert bounce_reason(None, "550", "Recipient address rejected: user unknown") == "userunknown"
     assert bounce_reason(None, "451", "") == "undefined"
+    qmail = parse_message(dsn("5.0.0", "550 sorry, no mailbox here by that name. (#5.7.17)")).events[0]
+    assert (qmail.type, qmail.status, qmail.cause, qmail.reason) == ("hard", "5.7.17", "userunknown", "user unknown")
+
+
+def test_a_precise_status_beats_smtp_boilerplate() -> None:
+    # "mailbox unavailable" is RFC 5321's default 550 text; 5.2.1 says the mailbox is disabled
+    assert bounce_reason("5.2.1", "550", "550 5.2.1 Mailbox not available") == "suspend"
+    assert bounce_reason(None, "550", "550 Requested action not taken: mailbox unavailable") == "userunknown"
+
+
+# The vendors' documented texts (reasons.VENDOR_PHRASES), written here, not from a corpus.
+@pytest.mark.parametrize(("status", "diag", "want"), [
+    ("5.2.1", "550-5.2.1 The email account that you tried to reach is inactive.", ("soft", "suspend")),
+    ("5.1.1", "550-5.1.1 The email account that you tried to reach does not exist.", ("hard", "userunknown")),
+    ("5.5.0", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", ("hard", "userunknown")),
+    ("5.7.1", "550 5.7.1 Delivery not authorized, message refused", ("policy", "filtered")),
+    ("5.4.14", "554 5.4.14 Hop count exceeded - possible mail loop ATTR34", ("soft", "networkerror")),
+    (None, "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+     ("policy", "blocked")),
+    (None, "554 (RTR:BL) http://postmaster.info.aol.com/errors/554rtrbl.html", ("policy", "blocked")),
+    (None, "550 SC-001 (BAY0-MC1-F21) Unfortunately, messages from 192.0.2.1 weren't sent.", ("policy", "blocked")),
+    ("5.4.5", "550-5.4.5 Daily user sending quota exceeded.", ("soft", "ratelimited")),
+    ("5.3.4", "552-5.3.4 Your message exceeded Google's message size limits.", ("policy", "mesgtoobig")),
+    # the sender's address, not the recipient's: never a dead recipient
+    ("5.1.8", "553 5.1.8 <news@sender.example>: Sender address rejected: Domain not found", ("policy", "rejected")),
+    (None, "553 5.1.8 Domain of sender address news@sender.example does not exist", ("policy", "rejected")),
+    ("5.0.0", "Cannot send message for 5 days", ("policy", "expired")),
+])
+def test_vendor_texts(status: str | None, diag: str, want: tuple[str, str]) -> None:
+    assert one(dsn(status, diag)) == want
 
 
 def test_tables_are_consistent() -> None:
     assert set(ORDER) == set(PHRASES) and set(ORDER) <= set(REASONS)
     assert set(DEFAULT_POLICY_REASONS) <= set(REASONS)
+    assert {r for r, _, _ in VENDOR_PHRASES} <= set(REASONS)
+    tables = {p for ps in PHRASES.values() for p in ps} | set(STRONG_ADDRESS)
+    for source, phrases in FITTED_TO.items():  # each fitted phrase is one the tables use
+        assert set(phrases) <= tables, source
+    assert set(FITTED_TO) <= {s.name for s in SOURCES}
+
+
+def test_leave_one_source_out_tables_drop_only_that_source() -> None:
+    text = "550 sorry, no mailbox here by that name (#5.7.17)"  # bounce_email's qmail text
+    assert bounce_reason("5.7.17", "550", text) == "userunknown"
+    use_tables(without="bounce_email")
+    try:
+        assert bounce_reason("5.7.17", "550", text) != "userunknown"
+        assert bounce_reason("5.2.2", "552", "552 5.2.2 mailbox full") == "mailboxfull"
+    finally:
+        use_tables()
+    assert bounce_reason("5.7.17", "550", text) == "userunknown"
+
+
+def test_x_failed_recipients_names_the_recipient() -> None:
+    exim = eml("""
+        From: Mail Delivery System <Mailer-Daemon@mx.sender.example>
+        To: news@sender.example
+        Subject: Mail delivery failed: returning message to sender
+        X-Failed-Recipients: reader@partner.example
+
+        This message was created automatically by mail delivery software.
+
+        A message that you sent could not be delivered to one or more of its
+        recipients. This is a permanent error. The following address(es) failed:
+
+          reader@partner.example
+            (ultimately generated from alias@partner.example)
+            SMTP error from remote mail server after RCPT TO:<reader@partner.example>:
+            550 5.1.1 User unknown
+          someone.else@partner.example
+            some other text that mentions an address
+        """)
+    events = parse_message(exim).events
+    assert [(e.recipient, e.type, e.cause) for e in events] == [("alias@partner.example", "hard", "userunknown")]
 
 
 def test_nonstandard_bounces() -> None:
@@ -238,11 +313,25 @@ def test_ingest_json_and_sender_side_alert(tmp_path: Path, capsys) -> None:
     assert code == 0 and "not suppressed" in out and "reason=spamdetected" in out  # the evidence says why
 
 
+def test_synthetic_complaints_give_their_labelled_events() -> None:
+    # every ARF feedback type and the provider variants (tests/data/intake/complaints/)
+    source = next(s for s in SOURCES if s.mark == "synthetic")
+    labels = source.labels()
+    assert len(labels) >= 15
+    for name, want in labels.items():
+        raw = (source.path(CORPORA) / name).read_bytes()
+        assert raw.startswith(b"X-Outguard-Fixture: synthetic")
+        report = parse_message(raw)
+        assert report.kind == "arf", name
+        got = {e.recipient.lower(): (e.type, e.cause) for e in report.events}
+        assert got == {r.lower(): v for r, v in want.items()}, name
+
+
 def test_labelled_corpora_never_suppress_a_policy_rejection() -> None:
     if not CORPORA.is_dir():
         pytest.skip(f"shared corpora not found at {CORPORA} (they live beside the project checkout)")
     for source in SOURCES:
-        folder = CORPORA / source.folder
+        folder = source.path(CORPORA)
         for name, want in source.labels().items():
             assert (folder / name).is_file(), f"{source.name}: labelled {name} is not in the corpus"
             got = {e.recipient.lower(): e.type for e in parse_message((folder / name).read_bytes()).events}

@@ -9,7 +9,7 @@ import re
 from email.message import Message
 
 from outguard.intake.events import DeliveryEvent, Report
-from outguard.intake.util import clean_address, field_blocks, header_addresses, note_original, one_line
+from outguard.intake.util import LIST_HEADERS, clean_address, field_blocks, header_addresses, note_original, one_line
 
 # What each feedback type does to the complaining recipient. abuse, fraud, virus, other
 # (and the x- extensions) complain about mail we sent: a complaint. opt-out asks to be
@@ -26,6 +26,7 @@ RECIPIENT_HEADERS = ("X-HmXmrOriginalRecipient", "X-Original-To", "Delivered-To"
 
 # Providers redact the complainer ("redacted@aol.com", "undisclosed comcast recipient").
 _REDACTED = re.compile(r"redacted|undisclosed|^x+@|^\*+@|^[#*x]{3,}", re.I)
+_VERP = re.compile(r"^[^@+=]+[+-]([^@+=]+)=([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)@[^@]+$")
 _JMRP_FROM = re.compile(r"staff@hotmail\.com|@(hotmail|outlook|msn|live)\.com", re.I)
 
 
@@ -39,16 +40,35 @@ def usable(addrs: list[str]) -> list[str]:
 
 
 def complainer(orig: Message | None) -> list[str]:
-    """The recipient the returned message names: a delivery header, else a To: that names
-    exactly one address (a list's To: names the list, not the reader)."""
+    """The recipient the returned message names: a delivery header, else the address our own
+    VERP return path encodes (`bounces+reader=isp.example@sender.example`: providers redact
+    the To: but leave the envelope sender), else a To: that names exactly one address and
+    is no list mail (a list's To: names the list, not the reader)."""
     if orig is None:
         return []
     for name in RECIPIENT_HEADERS:
         found = usable(header_addresses(orig, name))
         if found:
             return found[:1]
+    verp = [a for a in (verp_recipient(p) for p in header_addresses(orig, "Return-Path")) if a]
+    if verp:
+        return usable(verp)[:1]
+    if any(orig.get(h) for h in LIST_HEADERS):
+        return []
     to = header_addresses(orig, "To")
     return usable(to) if len(to) == 1 else []
+
+
+def verp_recipient(return_path: str) -> str | None:
+    """`prefix+local=domain@host` (or `prefix-local=domain@host`) -> `local@domain`."""
+    m = _VERP.match(return_path)
+    return clean_address(f"{m.group(1)}@{m.group(2)}") if m else None
+
+
+def feedback_type(value: str | None) -> str:
+    """`Abuse (reported by the user)` -> `abuse`: the first token, lower case; none is abuse."""
+    token = re.sub(r"\([^)]*\)", " ", value or "").split()
+    return token[0].lower() if token else "abuse"
 
 
 def event_type(ftype: str) -> str | None:
@@ -71,7 +91,9 @@ def parse_arf(msg: Message) -> Report | None:
         for block in field_blocks(part):
             for k, v in block.items():
                 fields.setdefault(k.lower(), []).append(one_line(v))
-        ftype = (fields.get("feedback-type") or ["abuse"])[0].lower()
+        ftype = feedback_type((fields.get("feedback-type") or [""])[0])
+        if report.original_sender is None:  # no returned headers: the report's own field says
+            report.original_sender = clean_address((fields.get("original-mail-from") or [""])[0])
         etype = event_type(ftype)
         if etype is None:
             report.problems.append(f"feedback type {ftype[:30]!r}: a report, suppresses nobody")

@@ -81,6 +81,14 @@ REASON_OF_STATUS = {
 }
 
 
+# A readable reason for a token, when the status gives none ("5.7.17" that says "no mailbox").
+READABLE_CAUSE = {"userunknown": "user unknown", "hostunknown": "host unknown", "notaccept": "null MX",
+                  "hasmoved": "user moved", "mailboxfull": "mailbox full", "suspend": "mailbox disabled",
+                  "networkerror": "network problem", "systemerror": "system error", "systemfull": "system full",
+                  "ratelimited": "rate limited", "toomanyconn": "too many connections", "exceedlimit": "recipient limit",
+                  "mailererror": "mailer error"}
+
+
 def text_status(text: str | None) -> tuple[str, str] | None:
     """The (status, reason) the phrasing of a diagnostic means, if any."""
     if not text:
@@ -170,6 +178,8 @@ def assess(status: str | None, code: str | None, diagnostic: str | None, policy:
             reason = REASON_OF_STATUS.get(sub, "delayed" if not final else "failed")
     if kind == "policy":
         reason = "spam detected" if re.search(r"\bspam\b", diag, re.I) else "blocked"
+    elif reason == "failed":  # the status said nothing readable: the token does
+        reason = READABLE_CAUSE.get(cause, reason)
     return Verdict(kind, status, reason, cause)
 
 

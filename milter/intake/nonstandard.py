@@ -13,7 +13,7 @@ from email.message import Message
 
 from outguard.intake.events import DeliveryEvent, Report, assess, find_code, find_status, text_status
 from outguard.intake.reasons import phrase_reason
-from outguard.intake.util import addresses_in, header_addresses, is_robot, original_headers, part_text
+from outguard.intake.util import LIST_HEADERS, addresses_in, header_addresses, is_robot, original_headers, part_text
 from outguard.store.policy import Policy
 
 _BOUNCE_SUBJECT = re.compile(
@@ -33,7 +33,8 @@ _ORIGINAL_START = re.compile(
     r"-{3,}\s*(original|returned|forwarded) message|original message follows|"
     r"the original message (was received|follows|headers)|"
     r"here (is|are) (a copy|the (first|headers)|your message)|"
-    r"your message (reads|follows)|\*{3,} ?original message)", re.I | re.M)
+    r"your message (reads|follows)|\*{3,} ?original message|"
+    r"(the )?(first|following) (\d+ )?lines of (your|the) (original )?message follow)", re.I | re.M)
 _FAIL_NEAR = re.compile(
     r"unknown|not (found|exist|known|valid|listed|deliver|reach)|no such|invalid|unavailable|full|quota|"
     r"disabled|rejected|refused|failed|failure|undeliverable|could not|couldn'?t|unable|error|permanent|"
@@ -137,7 +138,8 @@ def _candidates(text: str, exclude: set[str], bare_domain: str | None = None) ->
             elif _FAIL_NEAR.search(context) or _FAIL_NEAR.search(before):
                 score = 1
             # The address in a trace or sender line is no recipient.
-            if re.search(r"\b(sender|envelope-from|mail from|reply-to|return-path|received)\b\W{0,3}<?"
+            if re.search(r"\b(sender|envelope-from|mail from|reply-to|return-path|received|message-id|in-reply-to|"
+                         r"references)\b\W{0,3}<?"
                          + re.escape(addr), line, re.I):
                 continue
             found.append((score, addr, context))
@@ -162,6 +164,20 @@ def _candidates(text: str, exclude: set[str], bare_domain: str | None = None) ->
     return out
 
 
+def only_failed(cands: list[tuple[str, str]], failed: list[str], text: str) -> list[tuple[str, str]]:
+    """The candidates X-Failed-Recipients names, or whose context names one of them (the
+    address we sent to, "ultimately generated from" the failed one); then any it names
+    that the text does not."""
+    wanted = {f.lower() for f in failed}
+
+    def names(addr: str, ctx: str) -> set[str]:
+        return {addr.lower(), *(a.lower() for a in addresses_in(ctx))}
+
+    kept = [(a, ctx) for a, ctx in cands if names(a, ctx) & wanted]
+    covered = set().union(*(names(a, ctx) for a, ctx in kept))
+    return kept + [(f, text) for f in failed if f.lower() not in covered]
+
+
 def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | None:
     if not looks_like_bounce(msg):
         return None
@@ -182,11 +198,15 @@ def parse_nonstandard(msg: Message, policy: Policy | None = None) -> Report | No
     domain = senders[0].rsplit("@", 1)[1].lower() if senders else ""
     cands = _candidates(text, exclude, domain if domain.count(".") == 1 else None)
     whole = text
+    failed = list(dict.fromkeys(a for a in header_addresses(msg, "X-Failed-Recipients") if not is_robot(a)))
+    if failed:  # Exim names the failed recipients in a header: they, not the text's guesses
+        cands = only_failed(cands, failed, text)
+        report.detail = "nonstandard (X-Failed-Recipients)"
     if not cands and orig is not None:
         # The envelope recipient the receiver recorded, else the To: of a one-recipient
         # message that is no list mail (a list's To: names the list, not the subscriber).
         to: list[str] = []
-        if not any(orig.get(h) for h in ("List-Id", "List-Post", "List-Unsubscribe", "X-BeenThere")):
+        if not any(orig.get(h) for h in LIST_HEADERS):
             to = [a for a in header_addresses(orig, "X-Original-To", "Delivered-To", "Envelope-To")
                   if a.lower() not in exclude and not is_robot(a)]
             to = to or [a for a in header_addresses(orig, "To", "Cc") if a.lower() not in exclude and not is_robot(a)]

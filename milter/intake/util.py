@@ -16,6 +16,8 @@ ADDR_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-
 ROBOT_LOCALS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "daemon", "mdaemon", "root",
                 "noreply", "no-reply", "abuse", "bounce", "bounces")
 MAX_ADDR = 254
+# A returned message with one of these is list mail: its To: names the list, not a reader.
+LIST_HEADERS = ("List-Id", "List-Post", "List-Unsubscribe", "X-BeenThere")
 
 
 def clean_address(value: str | None) -> str | None:
