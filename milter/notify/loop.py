@@ -18,10 +18,10 @@ from outguard.core.verdict import Verdict
 from outguard.notify.marker import HEADER, Origin, OriginMarker, prepend_header, review_secret
 from outguard.notify.notice import NOTICE_VERDICTS, NoticePolicy, compose
 from outguard.notify.submit import SubmitError, sendmail
+from outguard.ops.queue import SHADOW_HEADER
 from outguard.unsubscribe.tokens import SecretError
 
 log = logging.getLogger("outguard.notify")
-SHADOW_HEADER = "X-Outguard-Shadow"
 RELEASED_HEADER = "X-Outguard-Released"
 
 

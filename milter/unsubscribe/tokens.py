@@ -70,9 +70,12 @@ class TokenCodec:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         self.max_age = max_age_seconds if max_age_seconds else (max_age_days * 86400 if max_age_days else None)
 
-    def seal(self, payload: dict[str, Any]) -> str:
-        """An opaque URL-safe token for `payload` (encrypted and authenticated, with its time)."""
-        return self._fernet.encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+    def seal(self, payload: dict[str, Any], at: int | None = None) -> str:
+        """An opaque URL-safe token for `payload` (encrypted and authenticated, with its time:
+        now, or `at` epoch seconds)."""
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        token = self._fernet.encrypt(data) if at is None else self._fernet.encrypt_at_time(data, at)
+        return token.decode().rstrip("=")
 
     def unseal(self, token: str) -> tuple[dict[str, Any], int]:
         """(payload, issued epoch seconds) of a token of ours; TokenError if not, or expired."""
