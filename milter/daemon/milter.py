@@ -372,6 +372,8 @@ def serve(daemon: Daemon, spec: str, timeout: int = 600) -> None:
         milter.main()
     finally:
         notify("STOPPING=1")
+        if daemon.loop is not None:
+            daemon.loop.drain(5)  # notices and shadow copies already decided on
         if daemon.audit is not None:
             log.info("audit trail chain head %s", daemon.audit.head)
         if path is not None:

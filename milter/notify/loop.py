@@ -89,7 +89,11 @@ class SenderLoop:
 
     def _shadow(self, decision: Decision, envelope: Envelope, message_id: str | None, raw: Callable[[], bytes]) -> None:
         trial = [(rule, would) for rule, would in decision.shadowed if would != Verdict.DELIVER]
-        if not trial or not message_id or not envelope.recipients:
+        if not trial or not envelope.recipients:
+            return
+        if not message_id:  # the copy is matched to its original (and its marker bound) by Message-ID
+            log.info("%s: no shadow copy for rule %s: the message has no Message-ID", envelope.queue_id or "NOQUEUE",
+                     trial[0][0])
             return
         assert self.marker is not None
         rule, would = trial[0]

@@ -51,6 +51,11 @@ class NoticePolicy:
             limit=RateLimit(int(rate.get("count", 3)), float(rate.get("per_seconds", 3600))),
         )
 
+    def ours(self, sender: str) -> bool:
+        """Is `sender` of one of `notify.sender_domains` (or are there none)?"""
+        domain = domain_of(sender)
+        return not self.sender_domains or any(domain == d or domain.endswith("." + d) for d in self.sender_domains)
+
     def _trusted(self, envelope: Envelope) -> bool:
         if envelope.auth_user:
             return True
@@ -65,8 +70,7 @@ class NoticePolicy:
         sender = envelope.sender.strip().strip("<>")
         if not sender or "@" not in sender:
             return "null or local-only sender"
-        domain = domain_of(sender)
-        if self.sender_domains and not any(domain == d or domain.endswith("." + d) for d in self.sender_domains):
+        if not self.ours(sender):
             return "sender outside notify.sender_domains"
         if not self._trusted(envelope):
             return "sender neither authenticated nor on a trusted network"

@@ -209,7 +209,6 @@ class ReviewApp:
         if link.action == "release" and held.route and not held.shadow:
             await run_in_threadpool(self.review.release_held, held, actor, "digest-release")
             return self.page("message.html", title="Released", text=f"Released over {held.route}.")
-        self.review.requested.add(held.queue_id)
         self.review.record(actor, "digest-review-request", held)
         return self.page("message.html", title="Review asked", text="A reviewer will look at it.")
 

@@ -62,7 +62,6 @@ class Review:
         self.daemon_audit = Path(daemon_audit) if daemon_audit else None
         self.sendmail = [str(c) for c in config.section("notify").get("sendmail") or ["/usr/sbin/sendmail"]]
         self.marker = OriginMarker(self.secret)
-        self.requested: set[str] = set()  # queue ids a sender asked to have reviewed (digest link)
 
     def codec(self, context: bytes, seconds: int) -> TokenCodec:
         return TokenCodec(self.secret, context=context, max_age_seconds=seconds)
@@ -85,7 +84,23 @@ class Review:
         return queue.list_held(self.names, self.postfix_config)
 
     def items(self) -> list[held_view.Item]:
-        return held_view.items(self.held(), self.daemon_audit, self.requested)
+        return held_view.items(self.held(), self.daemon_audit, self.review_requested())
+
+    def review_requested(self) -> set[str]:
+        """Queue ids whose sender asked for a review from their digest (from this trail)."""
+        return {r["queue_id"] for r in self._tail(self.audit_path, 5000) if r.get("action") == "digest-review-request"}
+
+    @staticmethod
+    def _tail(path: Path | None, limit: int) -> list[dict[str, Any]]:
+        if path is None or not path.exists():
+            return []
+        out = []
+        for line in path.read_bytes().splitlines()[-limit:]:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
 
     def find(self, queue_id: str) -> queue.Held:
         item = next((h for h in self.held() if h.queue_id == queue_id), None)
@@ -144,17 +159,7 @@ class Review:
 
     def trail(self, limit: int = 200) -> list[dict[str, Any]]:
         """The newest review actions and daemon decisions with an override, newest first."""
-        out: list[dict[str, Any]] = []
-        for path in (self.audit_path, self.daemon_audit):
-            if path is None or not path.exists():
-                continue
-            for line in path.read_bytes().splitlines()[-limit:]:
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if path == self.audit_path or rec.get("override"):
-                    out.append(rec)
+        out = self._tail(self.audit_path, limit) + [r for r in self._tail(self.daemon_audit, 20 * limit) if r.get("override")]
         return sorted(out, key=lambda r: r.get("time", ""), reverse=True)[:limit]
 
 

@@ -168,13 +168,20 @@ def artifacts() -> Path:
 
 def click(driver, element_id: str) -> str:
     """Click a button and wait for the page it submits to; that page's HTML."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     button = driver.find_element(By.ID, element_id)
     button.click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(button))
+
+    def left(_: object) -> bool:  # the old page's button is gone (stale, or its node left the document)
+        try:
+            button.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+    WebDriverWait(driver, 30).until(left)
     return str(driver.page_source)
 
 
@@ -263,7 +270,19 @@ def test_hold_notice_review_release_as_is_shadow_and_digest(site: Site, browser,
     assert PLANTED["ssn"] in click(browser, "original")
     assert '"action":"view-original"' in site.review_audit.read_text()
 
+    # the sender's override marker lets the mail past hold-phi (it allows one), audited with the reason
+    raw, override_marker = message("Results", body=BODY,
+                                   headers="X-Outguard-Override-Reason: patient asked for it by phone\r\n")
+    assert pf.send(raw, SENDER, ["bob@partner.example"])[0] == 250
+    [overridden] = pf.tls_sink.wait_for_match(override_marker.encode(), timeout=30)
+    assert header(overridden.headers, "X-Outguard-Override-Reason") == [], "the reason does not leave"
+    found = site.cli("audit", "search", "--override", str(site.daemon.audit_path))
+    assert '"override":[{"rule":"hold-phi","kind":"justification"}]' in found.replace(" ", "")
+    assert '"justification":"patient asked for it by phone"' in found.replace(": ", ":")
+    assert len(found.splitlines()) == 1 and leaks(found) == []
+
     # the digest: one mail to the sender, links that work once; an expired one never
+    qid4, _ = site.send_held("Results for review")
     config = str(site.daemon.config_path)
     assert f"sent digest to {SENDER}" in site.cli("review", "--config", config, "digest")
     [digest] = pf.sink.wait_for_match(b"held by the mail gateway", timeout=30)
@@ -283,6 +302,12 @@ def test_hold_notice_review_release_as_is_shadow_and_digest(site: Site, browser,
     expired = TokenCodec(SECRET, context=b"outguard review digest link v1").seal(payload, at=int(time.time()) - 2 * 86400)
     browser.get(f"{site.url}/d/{expired}")
     assert "not valid or has expired" in browser.page_source
+    review_link = re.search(rf"incident {qid4}\n.*\n   ask for a review: (\S+)", digest_text)
+    assert review_link, digest_text
+    browser.get(review_link.group(1))
+    assert "A reviewer will look at it" in click(browser, "confirm")
+    log_in(browser, site, "adam")
+    assert re.search(rf">{qid4}</a> <span class=\"note\">\(review asked\)", browser.page_source)
 
     for where, text in pages.items():
         assert leaks(text) == [], f"planted value in the {where} page"
