@@ -210,3 +210,20 @@ def test_shadow_copies_and_own_submissions_stay_out_of_the_message_counts() -> N
     text = "\n".join(f"{s.name} {s.labels} {s.value}" for m in metrics.registry.collect() for s in m.samples)
     assert "outguard_own_submissions_total {'kind': 'shadow'} 1.0" in text
     assert "outguard_messages_total" not in text
+
+
+def test_broken_notify_settings_turn_notices_off_but_keep_recognising_our_submissions(tmp_path: Path) -> None:
+    secret = tmp_path / "review.key"
+    secret.write_bytes(SECRET)
+    bad = {"review": {"secret_file": str(secret)},
+           "notify": {"templates": {"default": {"en": {"subject": "{subject}", "body": "x"}}}}}
+    loop = SenderLoop(load_config(Path("/dev/null"), bad))
+    assert loop.notices is False
+    token = OriginMarker(SECRET).make(Origin("release", "<m1@clinic.example>", "hold-mrn", actor="adam"))
+    released = loop.recognise([(HEADER, token)], "<m1@clinic.example>")
+    assert released is not None and released.verdict == Verdict.DELIVER and released.origin == "release"
+    good = SenderLoop(load_config(Path("/dev/null"), {"review": {"secret_file": str(secret)}}))
+    assert good.notices and good.policy.admit("a@clinic.example")
+    kept = good.policy
+    good.configure(load_config(Path("/dev/null"), bad))
+    assert good.policy is kept and good.notices, "a reload with a broken template keeps what worked"

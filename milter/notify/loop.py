@@ -56,17 +56,24 @@ class SenderLoop:
     def configure(self, config: Config) -> None:
         """(Re)read the settings; a reload keeps the per-sender counts if the limit is unchanged."""
         notify = config.section("notify")
+        self.command = [str(c) for c in notify.get("sendmail") or ["/usr/sbin/sendmail"]]
         try:
             self.marker: OriginMarker | None = OriginMarker(review_secret(config.section("review")))
         except (SecretError, OSError) as exc:
             self.marker = None
             log.info("sender notices, shadow copies and releases as-is are off: %s", exc)
         old = getattr(self, "policy", None)
-        self.policy = NoticePolicy.from_config(notify, config.section("override"))
+        try:
+            self.policy = NoticePolicy.from_config(notify, config.section("override"))
+            self.notices = True
+        except ValueError as exc:  # a bad template or network: check-config says so; keep what works
+            log.error("notify settings not usable, %s: %s", "keeping the previous ones" if old else "notices off", exc)
+            if old is None:
+                self.policy, self.notices = NoticePolicy.from_config({}, {}), False
+            return
         if old is not None and (old.limit.count, old.limit.per_seconds) == (self.policy.limit.count,
                                                                             self.policy.limit.per_seconds):
             self.policy.limit = old.limit
-        self.command = [str(c) for c in notify.get("sendmail") or ["/usr/sbin/sendmail"]]
 
     def recognise(self, headers: list[tuple[str, str]], message_id: str | None) -> Decision | None:
         """Our own decision for one of our submissions; None for anything else (forged markers too)."""
@@ -103,7 +110,7 @@ class SenderLoop:
         self._enqueue("shadow", copy, envelope.sender, list(envelope.recipients))
 
     def _notice(self, decision: Decision, envelope: Envelope, headers: list[tuple[str, str]]) -> None:
-        if decision.notice is None or decision.verdict not in NOTICE_VERDICTS:
+        if not self.notices or decision.notice is None or decision.verdict not in NOTICE_VERDICTS:
             return
         why_not = self.policy.eligible(envelope, headers)
         if why_not is None and not self.policy.admit(envelope.sender):

@@ -216,7 +216,7 @@ def test_hold_notice_review_release_as_is_shadow_and_digest(site: Site, browser,
     qid, marker = site.send_held("Lab results")
     # the sender's notice: at the sink, to the sender only, naming rule, finding ids and the incident
     [notice] = pf.sink.wait_for_match(f"incident {qid}".encode(), timeout=30)
-    assert notice.rcpt_to == (SENDER,)
+    assert notice.rcpt_to == (SENDER,) and notice.mail_from == "", "to the sender only, from the null sender"
     notice_text = text_of(notice.raw)
     assert "hold-phi" in notice_text and "phi.mrn.e2e: 1" in notice_text and "held for review" in notice_text
     assert leaks(notice_text) == [], "a notice carries no planted value"
