@@ -258,6 +258,8 @@ def test_hold_notice_review_release_as_is_shadow_and_digest(site: Site, browser,
     [as_is] = pf.sink.wait_for_match(marker2.encode(), timeout=30)
     [released] = header(as_is.headers, "X-Outguard-Released")
     assert released.startswith("as-is by adam; held by ") and "hold-phi" in released
+    assert header(as_is.headers, "Subject") == ["More results"] and b"*** " not in as_is.raw, "the message as sent"
+    assert header(as_is.headers, "X-Outguard-Origin") == [] and header(as_is.headers, "X-Outguard-Route") == []
     assert not pf.tls_sink.find(marker2.encode())
     browser.get(f"{site.url}/audit")
     pages["audit"] = browser.page_source
