@@ -16,6 +16,7 @@ from outguard.notify.marker import HEADER, Origin, OriginMarker
 from outguard.notify.notice import NoticePolicy, compose
 from outguard.ops.audit import AuditLog, record_of, search
 from outguard.ops.metrics import Metrics
+from outguard.rules.explain import explain
 from outguard.rules.lint import lint
 from outguard.rules.loader import load_rules
 
@@ -68,6 +69,7 @@ def test_shadow_rule_changes_nothing_but_is_listed(harness) -> None:
     assert result.decision.verdict == Verdict.DELIVER
     assert result.decision.shadowed == [("trial-ssn", Verdict.REJECT)]
     assert {"action": "shadow", "rule": "trial-ssn", "would": "reject"} in result.decision.actions()
+    assert "* trial-ssn [experimental] shadow: would reject" in explain("m", result)
 
 
 def test_rule_without_allow_override_is_never_bypassed(harness) -> None:
@@ -85,6 +87,7 @@ def test_justification_override_needs_a_reason_and_is_stored_redacted(harness) -
     assert passed.decision.verdict == Verdict.DELIVER
     assert passed.decision.overrides == [("hold-mrn", "justification")]
     assert passed.decision.justification == "patient [redacted] asked by phone"
+    assert "* hold-mrn [experimental] overridden by the sender, would quarantine" in explain("m", passed)
     record = record_of(passed.decision, "Q1", "<m1@clinic.example>", "a@clinic.example", 1, "test")
     assert record["override"] == [{"rule": "hold-mrn", "kind": "justification"}]
     assert "219-09-9989" not in str(record)
