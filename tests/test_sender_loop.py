@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from outguard.core.config import load_config
+from outguard.core.decision import Decision, Match
 from outguard.core.message import Envelope
 from outguard.core.verdict import Verdict
 from outguard.notify.loop import SenderLoop, own_decision
@@ -213,6 +214,11 @@ def test_shadow_copies_and_own_submissions_stay_out_of_the_message_counts() -> N
     text = "\n".join(f"{s.name} {s.labels} {s.value}" for m in metrics.registry.collect() for s in m.samples)
     assert "outguard_own_submissions_total {'kind': 'shadow'} 1.0" in text
     assert "outguard_messages_total" not in text
+    original = Decision(matches=[Match("trial-ssn", Verdict.REJECT, False)], shadowed=[("trial-ssn", Verdict.REJECT)])
+    metrics.observe(original, 0.01)
+    text = "\n".join(f"{s.name} {s.labels} {s.value}" for m in metrics.registry.collect() for s in m.samples)
+    assert "outguard_shadow_rule_hits_total {'rule': 'trial-ssn', 'would': 'reject'} 1.0" in text
+    assert "outguard_messages_total {'verdict': 'deliver'} 1.0" in text and "outguard_rule_hits_total {" not in text
 
 
 def test_broken_notify_settings_turn_notices_off_but_keep_recognising_our_submissions(tmp_path: Path) -> None:

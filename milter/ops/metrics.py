@@ -54,8 +54,10 @@ class Metrics:
             self.overrides.labels(rule).inc()
         self.messages.labels(decision.verdict).inc()
         self.latency.observe(seconds)
+        trial = {rule for rule, _ in decision.shadowed}  # counted in shadow_hits, apart
         for rule in decision.rule_ids:
-            self.rule_hits.labels(rule).inc()
+            if rule not in trial:
+                self.rule_hits.labels(rule).inc()
         for finding in decision.findings:
             fid = finding.id
             self.findings.labels(fid).inc(finding.count)
