@@ -20,6 +20,7 @@ from outguard.rules.conditions import Facts
 from outguard.rules.decide import decide
 from outguard.rules.lint import known_findings, overlaps
 from outguard.rules.loader import RuleSet, load_rules
+from outguard.rules.override import OverrideMarker
 from outguard.unsubscribe.action import Unsubscriber
 
 log = logging.getLogger("outguard.pipeline")
@@ -40,6 +41,7 @@ class Inspector:
         self.host = host
         self._ruleset = ruleset
         self.limits = ScanLimits.from_config(config.scan)
+        self.override_marker = OverrideMarker.from_config(config.section("override"))
         # True: every check runs, also those whose findings no loaded rule reads (`check --explain`,
         # `--json`, `--all-findings`, rule tests); False (the daemon): they are skipped.
         self.all_findings = False
@@ -102,7 +104,7 @@ class Inspector:
                                      services=self.host.services)
             skip = () if self.all_findings else self._unused_for(rules)
             findings = message.scan_findings + merged(extracted) + self.host.inspect(message, context, skip)
-            decision = decide(rules, Facts(message, findings), self.config.mode)
+            decision = decide(rules, Facts(message, findings), self.config.mode, self.override_marker)
             if self.unsubscriber is not None:
                 self.unsubscriber.apply(decision, message)
         except Exception as exc:

@@ -24,6 +24,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     asr.add_argument("--queue-id")
     asr.add_argument("--verdict", choices=VERDICTS)
     asr.add_argument("--rule", help="a rule id that matched")
+    asr.add_argument("--override", action="store_true",
+                     help="only messages a sender's override marker let past a rule (with rule and justification)")
     asr.add_argument("files", nargs="+", type=Path, metavar="FILE")
     return p
 
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_PROBLEM
         print(f"ok: {count} records, chain head {head}")
         return EXIT_OK
-    for record in audit.search(args.files, args.since, args.until, args.queue_id, args.verdict, args.rule):
+    for record in audit.search(args.files, args.since, args.until, args.queue_id, args.verdict, args.rule,
+                               args.override):
         print(json.dumps(record, ensure_ascii=False))
     return EXIT_OK

@@ -11,6 +11,7 @@ from typing import Any
 from outguard.checks.host import PluginHost
 from outguard.cli.common import EXIT_OK, EXIT_PROBLEM, config_args, include_defaults, load
 from outguard.core.config import Config
+from outguard.notify.templates import TemplateError, catalogue
 from outguard.pipeline import Inspector
 from outguard.rules.lint import errors, known_findings, lint
 from outguard.rules.loader import RuleSet, load_rules
@@ -38,10 +39,16 @@ def emits_of(config: Config) -> dict[str, tuple[str, ...] | None]:
 
 def lint_report(ruleset: RuleSet, config: Config, warn_only: bool = False) -> int:
     """Print lint issues to stderr; the number of errors."""
-    issues = lint(ruleset, emits_of(config))
+    try:
+        templates: set[str] | None = set(catalogue(config.section("notify").get("templates") or {}))
+        broken = 0
+    except TemplateError as exc:  # a notice template names a field outguard does not fill
+        print(f"{config.source}: error: {exc}", file=sys.stderr)
+        templates, broken = None, 1
+    issues = lint(ruleset, emits_of(config), templates)
     for issue in issues:
         print(f"warning: {issue}" if warn_only else str(issue), file=sys.stderr)
-    return len(errors(issues))
+    return len(errors(issues)) + broken
 
 
 def run(args: argparse.Namespace) -> int:

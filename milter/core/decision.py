@@ -59,6 +59,11 @@ class Decision:
     deciding_rule: str | None = None
     rules_version: str = ""
     add_unsubscribe: bool = False
+    notice: tuple[str, str, str] | None = None  # (template id, rule id, its allow_override or ""): tell the sender
+    shadowed: list[tuple[str, str]] = field(default_factory=list)  # (shadow rule id, verdict it would have given)
+    overrides: list[tuple[str, str]] = field(default_factory=list)  # (rule id, "justification"|"acknowledge") bypassed
+    justification: str | None = None                                # the sender's reason, redacted if it held identifiers
+    origin: str = "inspected"  # or what outguard submitted itself: "notice" | "shadow" | "release" (not inspected)
 
     def __post_init__(self) -> None:
         self.verdict = Verdict(self.verdict)
@@ -94,6 +99,10 @@ class Decision:
                 out.append({"action": "subject_prefix", "value": self.subject_prefix})
             out += [{"action": "add_header", "header": h, "value": v} for h, v in self.add_headers]
         out += [{"action": "monitor", "rule": r, "would": w} for r, w in self.monitored]
+        out += [{"action": "shadow", "rule": r, "would": w} for r, w in self.shadowed]
+        out += [{"action": "override", "rule": r, "kind": k} for r, k in self.overrides]
+        if self.notice:
+            out.append({"action": "notify_sender", "template": self.notice[0], "rule": self.notice[1]})
         return out
 
 

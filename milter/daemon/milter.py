@@ -31,6 +31,7 @@ from outguard.core.verdict import Verdict
 from outguard.daemon.ops import apply_decision
 from outguard.daemon.runner import InspectionFailed, InspectionTimedOut, Payload, Runner
 from outguard.daemon.sdnotify import notify
+from outguard.notify.loop import SenderLoop
 from outguard.ops.audit import AuditLog, record_of
 from outguard.ops.logs import setup_logging
 from outguard.ops.metrics import Metrics
@@ -130,6 +131,7 @@ class Daemon:
     messages: int = 0
     audit: AuditLog | None = None
     metrics: Metrics | None = None
+    loop: SenderLoop | None = None  # notices, shadow copies, recognising our own submissions
 
     def __post_init__(self) -> None:
         self.apply_config(self.config)
@@ -143,6 +145,7 @@ class Daemon:
                                     int(audit["keep"]), int(audit["rotate_seconds"]))
             log.info("audit trail %s, chain head %s", audit["path"], daemon.audit.head)
         daemon.metrics = Metrics()
+        daemon.loop = SenderLoop(config)
         listen = config.section("metrics").get("listen")
         if listen:
             daemon.metrics.serve(listen)
@@ -151,18 +154,22 @@ class Daemon:
     def apply_config(self, config: Config) -> None:
         self.config = config
         self.names = HeaderNames.from_config(config.headers)
+        if self.loop is not None:
+            self.loop.configure(config)
 
     @property
     def daemon_settings(self) -> dict[str, Any]:
         return self.config.section("daemon")
 
-    def decide(self, payload: Callable[[], Payload], envelope: Envelope, message_id: str | None) -> Decision:
+    def decide(self, payload: Callable[[], Payload], envelope: Envelope, message_id: str | None,
+               headers: list[tuple[str, str]] | None = None) -> Decision:
         """Inspect, then write the audit record; no decision is carried out without its record."""
         started = time.monotonic()
         if self.metrics:
             self.metrics.in_flight.inc()
         try:
-            decision = self.runner.inspect(payload(), envelope)
+            own = self.loop.recognise(headers or [], message_id) if self.loop else None
+            decision = own or self.runner.inspect(payload(), envelope)
         except InspectionTimedOut as exc:
             on_timeout = str(self.daemon_settings["on_timeout"])
             log.error("%s: %s; applying on_timeout=%s", envelope.queue_id or "NOQUEUE", exc, on_timeout)
@@ -265,8 +272,10 @@ class OutguardMilter(Milter.Base):
         size = self.spool.size
         try:
             message_id = next((v.strip() for n, v in self.headers if n.lower() == "message-id"), None)
-            decision = self.daemon.decide(self.spool.payload, envelope, message_id)
+            decision = self.daemon.decide(self.spool.payload, envelope, message_id, self.headers)
             verdict = apply_decision(self, decision, self.daemon.names, self.headers, self.recipients)
+            if self.daemon.loop is not None:
+                self.daemon.loop.after(decision, envelope, self.headers, message_id, self._raw)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
             log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))
             decision = failure_decision(self.daemon.config.on_error, "internal error")
@@ -282,6 +291,12 @@ class OutguardMilter(Milter.Base):
         if decision.verdict == Verdict.QUARANTINE:
             log.info("%s: held in quarantine: %s", queue_id, decision.quarantine_reason)
         return RESULT.get(verdict, Milter.ACCEPT)
+
+    def _raw(self) -> bytes:
+        """The message as received (a shadow copy is this, marked)."""
+        assert self.spool is not None
+        payload = self.spool.payload()
+        return payload if isinstance(payload, bytes) else Path(payload).read_bytes()
 
     def abort(self) -> int:
         self._reset()
@@ -357,6 +372,8 @@ def serve(daemon: Daemon, spec: str, timeout: int = 600) -> None:
         milter.main()
     finally:
         notify("STOPPING=1")
+        if daemon.loop is not None:
+            daemon.loop.drain(5)  # notices and shadow copies already decided on
         if daemon.audit is not None:
             log.info("audit trail chain head %s", daemon.audit.head)
         if path is not None:

@@ -50,6 +50,11 @@ def record_of(decision: Decision, queue_id: str | None, message_id: str | None, 
         + [f"monitor:{r}={w}" for r, w in decision.monitored],
         "route": decision.route,
         "rules_version": decision.rules_version,
+        **({"origin": decision.origin} if decision.origin != "inspected" else {}),
+        **({"shadow": [{"rule": r, "would": w} for r, w in decision.shadowed]} if decision.shadowed else {}),
+        **({"override": [{"rule": r, "kind": k} for r, k in decision.overrides],
+            "justification": decision.justification} if decision.overrides else {}),
+        **({"notice": {"template": decision.notice[0], "rule": decision.notice[1]}} if decision.notice else {}),
     }
 
 
@@ -231,7 +236,7 @@ def verify(files: list[Path], partial: bool = False) -> tuple[int, str, Break | 
 
 
 def search(files: list[Path], since: str | None = None, until: str | None = None, queue_id: str | None = None,
-           verdict: str | None = None, rule: str | None = None) -> Iterator[dict[str, Any]]:
+           verdict: str | None = None, rule: str | None = None, override: bool = False) -> Iterator[dict[str, Any]]:
     for _, _, line in _lines(files):
         try:
             r = json.loads(line)
@@ -242,5 +247,7 @@ def search(files: list[Path], since: str | None = None, until: str | None = None
         if queue_id and r.get("queue_id") != queue_id or verdict and r.get("verdict") != verdict:
             continue
         if rule and rule not in r.get("rules", []):
+            continue
+        if override and not r.get("override"):
             continue
         yield r

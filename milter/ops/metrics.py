@@ -37,12 +37,27 @@ class Metrics:
         self.abandoned = Gauge("outguard_abandoned_calls", "Check calls still running past their budget",
                                registry=r)
         self.abandoned.set_function(abandoned_calls)
+        self.own = Counter("outguard_own_submissions", "outguard's own submissions seen again (not inspected), by "
+                           "kind: notice, shadow (copy held for a trial rule), release (as-is)", ["kind"], registry=r)
+        self.shadow_hits = Counter("outguard_shadow_rule_hits", "Shadow (trial) rules that matched, by rule id, "
+                                   "with the verdict they would have given", ["rule", "would"], registry=r)
+        self.overrides = Counter("outguard_overrides", "Rules a sender's override marker let mail past, by rule id",
+                                 ["rule"], registry=r)
 
     def observe(self, decision: Decision, seconds: float) -> None:
+        if decision.origin != "inspected":  # shadow copies stay out of the message counts
+            self.own.labels(decision.origin).inc()
+            return
+        for rule, would in decision.shadowed:
+            self.shadow_hits.labels(rule, would).inc()
+        for rule, _ in decision.overrides:
+            self.overrides.labels(rule).inc()
         self.messages.labels(decision.verdict).inc()
         self.latency.observe(seconds)
+        trial = {rule for rule, _ in decision.shadowed}  # counted in shadow_hits, apart
         for rule in decision.rule_ids:
-            self.rule_hits.labels(rule).inc()
+            if rule not in trial:
+                self.rule_hits.labels(rule).inc()
         for finding in decision.findings:
             fid = finding.id
             self.findings.labels(fid).inc(finding.count)

@@ -11,6 +11,8 @@ from typing import Any
 
 from outguard.core.headers import HeaderNames
 
+SHADOW_HEADER = "X-Outguard-Shadow"  # written on shadow copies (outguard.notify.loop)
+
 
 class QueueError(Exception):
     """A Postfix queue tool failed; the message says which and why."""
@@ -25,6 +27,9 @@ class Held:
     size: int
     verdict: str
     reason: str
+    message_id: str = ""
+    route: str = ""
+    shadow: str = ""   # "rule=R; would=V" on a shadow copy (never to be released: the original went out)
 
 
 def _run(cmd: list[str], input_: bytes | None = None) -> bytes:
@@ -62,6 +67,8 @@ def list_held(names: HeaderNames, config_dir: str | None = None) -> list[Held]:
             sender=entry.get("sender", ""), recipients=tuple(r["address"] for r in entry.get("recipients", [])),
             size=int(entry.get("message_size", 0)),
             verdict=headers.get(names.verdict, "-"), reason=headers.get(names.quarantine, "-"),
+            message_id=headers.get("Message-ID", "").strip(), route=headers.get(names.route, ""),
+            shadow=headers.get(SHADOW_HEADER, ""),
         ))
     return out
 
@@ -69,6 +76,12 @@ def list_held(names: HeaderNames, config_dir: str | None = None) -> list[Held]:
 def show(queue_id: str, config_dir: str | None = None) -> str:
     """The held message's headers only: the body may carry the very PHI that held it."""
     return _run(["postcat", *_conf(config_dir), "-h", "-q", queue_id]).decode("utf-8", "replace")
+
+
+def message_of(queue_id: str, config_dir: str | None = None) -> bytes:
+    """The held message, headers and body, as Postfix keeps it (for a release as-is, or an
+    admin who asked for the original)."""
+    return _run(["postcat", *_conf(config_dir), "-bh", "-q", queue_id])
 
 
 def release(queue_ids: list[str], config_dir: str | None = None) -> None:

@@ -25,6 +25,7 @@ class Actions:
     drop_recipients: bool = False
     add_unsubscribe: bool = False
     notify: tuple[str, ...] = ()
+    notify_sender: str | None = None  # notice template id ("default" for `true`); see outguard.notify
 
     @property
     def verdict(self) -> Verdict:
@@ -86,6 +87,7 @@ def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | N
         _check_template(tempfail.text, path + ("tempfail",))
     quarantine = spec.get("quarantine")
     notify = spec.get("notify", []), spec.get("bcc", [])
+    notice = spec.get("notify_sender")
     return Actions(
         tags=tuple(tags),
         subject_prefix=spec.get("subject_prefix"),
@@ -97,4 +99,5 @@ def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | N
         drop_recipients=bool(spec.get("drop_recipients")),
         add_unsubscribe=bool(spec.get("add_unsubscribe")),
         notify=tuple(a for group in notify for a in ([group] if isinstance(group, str) else group)),
+        notify_sender=("default" if notice is True else str(notice)) if notice else None,
     )

@@ -1,7 +1,9 @@
 """Turn matched rules into one Decision: the strongest verdict wins, modifiers add up.
 
 Tags, the route, dropped recipients and notify copies apply unless the message is
-refused (`outguard.core.verdict` has the ranking).
+refused (`outguard.core.verdict` has the ranking). A `shadow` rule, like a monitored one,
+changes nothing but is listed (`Decision.shadowed`: the daemon holds a marked copy); a rule
+with `allow_override` steps aside when the sender's override marker permits it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from outguard.core.verdict import Verdict
 from outguard.rules.actions import render
 from outguard.rules.conditions import Facts
 from outguard.rules.loader import RuleSet
+from outguard.rules.override import OverrideMarker, redacted_reason
 
 NO_RECIPIENTS_LEFT = Reply("550", "5.7.1", "All recipients were refused by policy")
 
 
-def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce") -> Decision:
+def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce", marker: OverrideMarker | None = None) -> Decision:
     decision = Decision(findings=list(facts.findings), rules_version=ruleset.version)
     prefixes: list[str] = []
+    claim = (marker or OverrideMarker()).find(facts.message) if any(r.allow_override for r in ruleset.rules) else None
     for rule in ruleset.rules:
         outcome = rule.when.evaluate(facts)
         if not outcome.matched:
@@ -30,6 +34,15 @@ def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce") -> Decision:
         if monitor:
             decision.monitored.append((rule.id, acts.verdict))
             continue
+        if rule.shadow:
+            decision.shadowed.append((rule.id, acts.verdict))
+            continue
+        if rule.allow_override and claim is not None and (marker or OverrideMarker()).permits(rule.allow_override, claim):
+            decision.overrides.append((rule.id, rule.allow_override))
+            decision.justification = redacted_reason(claim, decision.findings)
+            continue
+        if acts.notify_sender and decision.notice is None:
+            decision.notice = (acts.notify_sender, rule.id, rule.allow_override or "")
         if acts.verdict.rank > decision.verdict.rank:
             decision.verdict, decision.deciding_rule = acts.verdict, rule.id
             chosen = acts.reject or acts.tempfail

@@ -46,8 +46,10 @@ def explain(label: str, result: Result) -> str:
         lines.append(f"  - {f.id}: confidence {f.confidence:.2f}, {f.count} unique, in {_where(f.where)}"
                      f"{score}{rcpt}{detail} [{f.plugin or 'core'}]")
     lines.append(f"Rules matched ({len(d.matches)}):" if d.matches else "Rules matched: none")
+    shadow, overridden = {r for r, _ in d.shadowed}, {r for r, _ in d.overrides}
     for m in d.matches:
-        mode = "monitor: would" if m.monitor else "->"
+        mode = ("monitor: would" if m.monitor else "shadow: would" if m.rule_id in shadow
+                else "overridden by the sender, would" if m.rule_id in overridden else "->")
         lines.append(f"  * {m.rule_id} [{m.status}] {mode} {m.verdict}   ({m.origin})")
         lines.append(f"      {m.description}")
         for reason in m.reasons:

@@ -7,19 +7,25 @@ warnings are printed.
   pattern) can produce: a typo such as `phi.snn` would never match and protect nothing.
   The message names the nearest known id;
 - warning: a glob that nothing running matches yet (`phi.mrn.*`, for a site's own patterns);
-- warning: a running check that declares no finding ids (its findings cannot be checked).
+- warning: a running check that declares no finding ids (its findings cannot be checked);
+- the sender-loop keys: error: `notify_sender` names a template the config does not define;
+  warning: `notify_sender` or `allow_override` on a rule that neither holds, refuses nor
+  encrypts (no notice is sent for it; nothing to override), `shadow` with `mode: monitor`
+  (monitor already changes nothing) or on a rule whose verdict is deliver (no copy is held),
+  `allow_override` on a shadow rule (a shadow rule is never enforced).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
 
-from outguard.rules.loader import RuleSet
+from outguard.core.verdict import Verdict
+from outguard.rules.loader import Rule, RuleSet
 
 # Findings the core itself reports whatever checks run (`outguard.checks.host`, `core.message`).
 CORE_FINDINGS: tuple[str, ...] = ("scan.truncated", "scan.nesting", "scan.undecodable", "scan.malformed",
@@ -64,13 +70,46 @@ def overlaps(wanted: str, produced: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def lint(ruleset: RuleSet, emits: Mapping[str, tuple[str, ...] | None] | None = None) -> list[Issue]:
+NOTICE_VERDICTS = (Verdict.QUARANTINE, Verdict.REJECT, Verdict.ENCRYPT)  # what a notice is sent for
+
+
+def loop_issues(rule: Rule, templates: Collection[str] | None) -> list[Issue]:
+    """What is wrong with a rule's `notify_sender`, `allow_override` and `shadow`."""
+    out = []
+    verdict = rule.then.verdict
+    if rule.then.notify_sender:
+        if templates is not None and rule.then.notify_sender not in templates:
+            out.append(Issue(Severity.ERROR, rule.origin, f"rule {rule.id}: notify_sender template "
+                             f"{rule.then.notify_sender!r} is not defined (notify.templates: {', '.join(sorted(templates))})"))
+        if verdict not in NOTICE_VERDICTS:
+            out.append(Issue(Severity.WARNING, rule.origin, f"rule {rule.id}: notify_sender on a rule that gives "
+                             f"{verdict}: notices are sent on quarantine, reject or encrypt only"))
+    if rule.allow_override and verdict == Verdict.DELIVER:
+        out.append(Issue(Severity.WARNING, rule.origin, f"rule {rule.id}: allow_override on a rule that only "
+                                                        "tags: there is nothing to override"))
+    if rule.shadow:
+        if rule.mode == "monitor":
+            out.append(Issue(Severity.WARNING, rule.origin, f"rule {rule.id}: shadow and mode: monitor together; "
+                                                            "monitor wins and no shadow copy is held"))
+        if verdict == Verdict.DELIVER:
+            out.append(Issue(Severity.WARNING, rule.origin, f"rule {rule.id}: shadow on a rule that gives deliver: "
+                                                            "no shadow copy is held"))
+        if rule.allow_override:
+            out.append(Issue(Severity.WARNING, rule.origin, f"rule {rule.id}: allow_override on a shadow rule, "
+                                                            "which is never enforced"))
+    return out
+
+
+def lint(ruleset: RuleSet, emits: Mapping[str, tuple[str, ...] | None] | None = None,
+         templates: Collection[str] | None = None) -> list[Issue]:
     """Everything wrong with `ruleset` that loading let through. Without `emits` (which
-    checks run and what they produce) finding ids are not checked."""
+    checks run and what they produce) finding ids are not checked; without `templates`
+    (the notice template ids the config has), notify_sender's template is not."""
     issues = []
     for rule in ruleset.rules:
         if rule.status == "stable" and not rule.tests:
             issues.append(Issue(Severity.ERROR, rule.origin, f"rule {rule.id} is stable but has no tests"))
+        issues += loop_issues(rule, templates)
     if emits is None:
         return issues
     known = known_findings(emits, ruleset)

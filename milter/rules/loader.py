@@ -61,6 +61,8 @@ class Rule:
     origin: str  # file:line
     finding_refs: tuple[tuple[str, str], ...] = ()  # (finding glob, file:line) of every `finding:` in `when`
     reads_bulk: bool = False                          # `when` has a `bulk:` condition (bulk.detected)
+    shadow: bool = False                              # trial: mail goes on as if the rule did not exist, a copy is held
+    allow_override: str | None = None                 # "justification" | "acknowledge": the sender may resend past it
 
 
 BULK_FINDING = "bulk.detected"   # what a `bulk:` condition reads (rules.conditions)
@@ -308,4 +310,5 @@ def _compile_rule(entry: _Entry, routes: set[str] | None, errors: list[SourceErr
         mode=spec.get("mode", "enforce"), when=when, then=then, tests=tuple(tests), origin=entry.origin,
         finding_refs=tuple(dict.fromkeys(finding_refs(spec["when"], when_loaded, when_path + ("when",)))),
         reads_bulk=reads_bulk(spec["when"]),
+        shadow=bool(spec.get("shadow")), allow_override=spec.get("allow_override"),
     )

@@ -78,6 +78,14 @@ suppressions = Table(
     Column("last_event_id", BigInteger, nullable=False),
 )
 
+# Digest links of the review page that were used (outguard.review.used): a link works once.
+review_used = Table(
+    "og_review_used", metadata,
+    Column("key", String(64), primary_key=True),             # hash of the token, never the token
+    Column("used", BigInteger, nullable=False),
+    Column("action", String(16), nullable=False),
+)
+
 Index("og_events_address", events.c.address, events.c.scope, events.c.id)
 Index("og_suppressions_reason", suppressions.c.reason, suppressions.c.active)
 
@@ -104,11 +112,16 @@ def _v3(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {events.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"))
 
 
+def _v6(conn: Connection) -> None:
+    review_used.create(conn, checkfirst=True)
+
+
 # (version, description, step). Append only; never edit a released step.
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "event log and derived suppression records", _v1),
     (2, "indexes for per-address event history and listing by reason", _v2),
     (3, "bounce reason token in its own event column", _v3),
+    (6, "used digest links of the review page", _v6),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -19,6 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from outguard.core.addresses import AddressError, normalise, normalise_scope
 
@@ -34,17 +35,18 @@ class SecretError(ValueError):
     pass
 
 
-def load_secret(secret_file: str | os.PathLike[str] | None = None) -> bytes:
-    env = os.environ.get("OUTGUARD_ONECLICK_SECRET")
+def load_secret(secret_file: str | os.PathLike[str] | None = None, env_name: str = "OUTGUARD_ONECLICK_SECRET",
+                setting: str = "oneclick.secret_file") -> bytes:
+    env = os.environ.get(env_name)
     if secret_file:
         data = Path(secret_file).read_bytes().strip()
     elif env:
         data = env.encode()
     else:
-        raise SecretError("no one-click secret: set oneclick.secret_file (e.g. `head -c 48 /dev/urandom | base64 "
-                          "> /etc/outguard/oneclick.key`) or $OUTGUARD_ONECLICK_SECRET")
+        raise SecretError(f"no secret: set {setting} (e.g. `head -c 48 /dev/urandom | base64 "
+                          f"> /etc/outguard/{setting.split('.')[0]}.key`) or ${env_name}")
     if len(data) < MIN_SECRET_BYTES:
-        raise SecretError(f"the one-click secret must be at least {MIN_SECRET_BYTES} bytes")
+        raise SecretError(f"the secret ({setting}) must be at least {MIN_SECRET_BYTES} bytes")
     return data
 
 
@@ -56,30 +58,50 @@ class Unsubscribe:
 
 
 class TokenCodec:
-    def __init__(self, secret: bytes, max_age_days: int = 0) -> None:
+    """Sealed JSON payloads under one site secret. `context` separates the uses (one-click
+    links, review sessions, digest links, markers on outguard's own submissions): a token
+    made for one never opens as another."""
+
+    def __init__(self, secret: bytes, max_age_days: int = 0, context: bytes = _CONTEXT,
+                 max_age_seconds: int | None = None) -> None:
         from cryptography.fernet import Fernet  # imported here: only this command needs it
 
-        key = hmac.new(secret, _CONTEXT, hashlib.sha256).digest()
+        key = hmac.new(secret, context, hashlib.sha256).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
-        self.max_age = max_age_days * 86400 if max_age_days else None
+        self.max_age = max_age_seconds if max_age_seconds else (max_age_days * 86400 if max_age_days else None)
 
-    def make(self, address: str, scope: str = "global") -> str:
-        payload = json.dumps({"a": normalise(address), "s": normalise_scope(scope)}, separators=(",", ":"))
-        return self._fernet.encrypt(payload.encode()).decode().rstrip("=")
+    def seal(self, payload: dict[str, Any], at: int | None = None) -> str:
+        """An opaque URL-safe token for `payload` (encrypted and authenticated, with its time:
+        now, or `at` epoch seconds)."""
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        token = self._fernet.encrypt(data) if at is None else self._fernet.encrypt_at_time(data, at)
+        return token.decode().rstrip("=")
 
-    def read(self, token: str) -> Unsubscribe:
+    def unseal(self, token: str) -> tuple[dict[str, Any], int]:
+        """(payload, issued epoch seconds) of a token of ours; TokenError if not, or expired."""
         from cryptography.fernet import InvalidToken
 
         token = token.strip()
-        if not token or len(token) > 2048:
+        if not token or len(token) > 4096:
             raise TokenError("invalid token")
         padded = token + "=" * (-len(token) % 4)
         try:
             raw = self._fernet.decrypt(padded.encode(), ttl=self.max_age)
-            issued = self._fernet.extract_timestamp(padded.encode())
             data = json.loads(raw)
-            return Unsubscribe(normalise(data["a"]), normalise_scope(data.get("s") or "global"), int(issued))
-        except (InvalidToken, ValueError, KeyError, TypeError, AddressError):
+            if not isinstance(data, dict):
+                raise TypeError
+            return data, int(self._fernet.extract_timestamp(padded.encode()))
+        except (InvalidToken, ValueError, TypeError):
+            raise TokenError("invalid token") from None
+
+    def make(self, address: str, scope: str = "global") -> str:
+        return self.seal({"a": normalise(address), "s": normalise_scope(scope)})
+
+    def read(self, token: str) -> Unsubscribe:
+        data, issued = self.unseal(token)
+        try:
+            return Unsubscribe(normalise(data["a"]), normalise_scope(data.get("s") or "global"), issued)
+        except (ValueError, KeyError, TypeError, AddressError):
             raise TokenError("invalid token") from None
 
     @staticmethod
