@@ -109,7 +109,14 @@ def test_log_follower_runs_alongside_postfix(bouncing_postfix: PostfixInstance, 
                                  "--postfix-log", str(pf.log_path), "--follow", "--state",
                                  str(tmp_path / "pos.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        time.sleep(1.5)  # the follower starts at the end of the file, like tail -F
+        # The follower starts at the end of the file, like tail -F, and saves its position once it
+        # has read what is there: only then is a new line sure to be new to it (a fixed sleep was
+        # too short on a loaded machine).
+        started = time.monotonic() + 60
+        while not (tmp_path / "pos.json").exists():
+            assert follower.poll() is None, follower.stderr.read() if follower.stderr else ""
+            assert time.monotonic() < started, "the follower never saved its position"
+            time.sleep(0.1)
         code, text = pf.send(MESSAGE.replace(b"{rcpt}", b"late@gone.example").replace(b"{mid}", b"m-late"),
                              "bounces@sender.example", ["late@gone.example"])
         assert code == 250, text
