@@ -11,8 +11,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
-from keys import gpg, pgp_identity, revocation_list, smime_identity
 
+from keys import gpg, pgp_identity, revocation_list, smime_identity
 from outguard.cli.main import main
 from outguard.core.config import load_config
 from outguard.core.headers import HeaderNames

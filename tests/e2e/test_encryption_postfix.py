@@ -1,0 +1,98 @@
+"""`encrypt: auto` through a real Postfix: S/MIME and PGP/MIME bodies reach the sink and
+decrypt with the recipient's own key; a recipient with neither goes over the TLS route;
+no clear-text copy stays in outguard's spool or audit trail."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import OutguardDaemon
+from keys import gpg, pgp_identity, smime_identity
+from outguard.encryption import Keystore
+from outguard.sandbox.postfix import PostfixInstance
+
+pytestmark = pytest.mark.postfix
+SENDER = "alice@clinic.example"
+SECRET = "MRN 4821937, metoprolol 50 mg"
+RULES = """
+rules:
+  - id: chart-auto
+    description: charts leave encrypted, fitted to the recipient
+    status: experimental
+    when: {header: Subject, matches: chart}
+    then: {encrypt: auto}
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(shared_dir: Path) -> Iterator[tuple[PostfixInstance, OutguardDaemon, Path]]:
+    base = shared_dir / "crypto"
+    base.mkdir()
+    base.chmod(0o755)
+    keys, spool = base / "keys", base / "spool"
+    spool.mkdir()
+    cert, key = smime_identity("bob@partner.example")
+    (base / "bob.pem").write_bytes(cert)
+    (base / "bob.key").write_bytes(key)
+    store = Keystore(keys)
+    store.add(cert)
+    store.add(pgp_identity(base / "carol-gpg", "carol@partner.example"))
+    daemon = OutguardDaemon(base, RULES, workers=1, extra_config=(
+        f"  spool_bytes: 0\n  spool_dir: '{spool}'\n"
+        f"encryption: {{keys_dir: '{keys}', neutral_subject: Encrypted message}}\n"
+        "plugins: {disabled: [spam, bulk, documents, phi]}\n"))
+    daemon.start()
+    try:
+        with PostfixInstance(shared_dir / "crypto-postfix", milter=daemon.spec) as pf:
+            yield pf, daemon, base
+    finally:
+        daemon.stop()
+
+
+def send(pf: PostfixInstance, rcpt: str) -> str:
+    marker = f"crypto-{time.time_ns()}"
+    raw = (f"From: {SENDER}\r\nTo: {rcpt}\r\nSubject: chart for you\r\nMessage-ID: <{marker}@clinic.example>\r\n"
+           f"Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n").encode()
+    code, text = pf.send(raw, SENDER, [rcpt])
+    assert code == 250, text
+    return marker
+
+
+def test_smime_arrives_encrypted_and_decrypts_with_openssl(setup) -> None:
+    pf, daemon, base = setup
+    marker = send(pf, "bob@partner.example")
+    [got] = pf.sink.wait_for_match(marker.encode())
+    msg = email.message_from_bytes(got.raw)
+    assert msg["X-Outguard-Encrypted"] == "smime" and msg["Subject"] == "Encrypted message"
+    assert msg.get_content_type() == "application/pkcs7-mime" and b"4821937" not in got.raw
+    clear = subprocess.run(["openssl", "cms", "-decrypt", "-recip", str(base / "bob.pem"),
+                            "-inkey", str(base / "bob.key")], input=got.raw, capture_output=True, check=True).stdout
+    inner = email.message_from_bytes(clear)
+    assert SECRET in inner.get_payload() and inner["Subject"] == "chart for you"
+    assert not list((base / "spool").iterdir()), "the spool file is gone"
+    assert "4821937" not in daemon.audit_path.read_text() and "4821937" not in daemon.log_text()
+
+
+def test_pgp_arrives_encrypted_and_decrypts_with_gpg(setup) -> None:
+    pf, _, base = setup
+    marker = send(pf, "carol@partner.example")
+    [got] = pf.sink.wait_for_match(marker.encode())
+    msg = email.message_from_bytes(got.raw)
+    assert msg["X-Outguard-Encrypted"] == "pgp" and msg.get_content_type() == "multipart/encrypted"
+    armored = msg.get_payload()[1].get_payload().encode()
+    assert SECRET in gpg(base / "carol-gpg", "--decrypt", data=armored).decode()
+
+
+def test_recipient_without_key_goes_over_the_tls_route(setup) -> None:
+    pf, _, _ = setup
+    marker = send(pf, "dave@partner.example")
+    [got] = pf.tls_sink.wait_for_match(marker.encode())
+    msg = email.message_from_bytes(got.raw)
+    assert msg["X-Outguard-Route"] == "tls-required" and msg["X-Outguard-Encrypted"] is None
+    assert not pf.sink.find(marker.encode())
