@@ -1,4 +1,4 @@
-"""Test keys: self-signed S/MIME certificates and throw-away OpenPGP keyrings."""
+"""Test keys: self-signed S/MIME certificates and throw-away OpenPGP keyrings, and the rule that uses them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+AUTO_RULES = """
+rules:
+  - id: chart-auto
+    description: charts leave encrypted, fitted to the recipient
+    status: experimental
+    when: {header: Subject, matches: chart}
+    then: {encrypt: auto}
+"""
 
 
 def smime_identity(address: str, days: int = 365, start_days_ago: int = 1,

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from keys import gpg, pgp_identity, revocation_list, smime_identity
+from keys import AUTO_RULES, gpg, pgp_identity, revocation_list, smime_identity
 from outguard.cli.main import main
 from outguard.core.config import load_config
 from outguard.core.headers import HeaderNames
@@ -23,13 +23,7 @@ from outguard.encryption import KeyRefused, Keystore
 from outguard.encryption.choose import choose
 from outguard.pipeline import Inspector
 
-RULES = """
-rules:
-  - id: chart-auto
-    description: charts leave encrypted, fitted to the recipient
-    status: experimental
-    when: {header: Subject, matches: chart}
-    then: {encrypt: auto}
+RULES = AUTO_RULES + """
   - id: hold-export
     description: exports are held
     status: experimental

@@ -13,21 +13,13 @@ from pathlib import Path
 import pytest
 
 from conftest import OutguardDaemon
-from keys import gpg, pgp_identity, smime_identity
+from keys import AUTO_RULES, gpg, pgp_identity, smime_identity
 from outguard.encryption import Keystore
 from outguard.sandbox.postfix import PostfixInstance
 
 pytestmark = pytest.mark.postfix
 SENDER = "alice@clinic.example"
 SECRET = "MRN 4821937, metoprolol 50 mg"
-RULES = """
-rules:
-  - id: chart-auto
-    description: charts leave encrypted, fitted to the recipient
-    status: experimental
-    when: {header: Subject, matches: chart}
-    then: {encrypt: auto}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +35,7 @@ def setup(shared_dir: Path) -> Iterator[tuple[PostfixInstance, OutguardDaemon, P
     store = Keystore(keys)
     store.add(cert)
     store.add(pgp_identity(base / "carol-gpg", "carol@partner.example"))
-    daemon = OutguardDaemon(base, RULES, workers=1, extra_config=(
+    daemon = OutguardDaemon(base, AUTO_RULES, workers=1, extra_config=(
         f"  spool_bytes: 0\n  spool_dir: '{spool}'\n"
         f"encryption: {{keys_dir: '{keys}', neutral_subject: Encrypted message}}\n"
         "plugins: {disabled: [spam, bulk, documents, phi]}\n"))
