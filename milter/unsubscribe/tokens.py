@@ -18,11 +18,10 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from outguard.core.addresses import AddressError, normalise, normalise_scope
+from outguard.core.secrets import read_secret
 
-MIN_SECRET_BYTES = 32
 _CONTEXT = b"outguard one-click unsubscribe v1"
 
 
@@ -35,17 +34,7 @@ class SecretError(ValueError):
 
 
 def load_secret(secret_file: str | os.PathLike[str] | None = None) -> bytes:
-    env = os.environ.get("OUTGUARD_ONECLICK_SECRET")
-    if secret_file:
-        data = Path(secret_file).read_bytes().strip()
-    elif env:
-        data = env.encode()
-    else:
-        raise SecretError("no one-click secret: set oneclick.secret_file (e.g. `head -c 48 /dev/urandom | base64 "
-                          "> /etc/outguard/oneclick.key`) or $OUTGUARD_ONECLICK_SECRET")
-    if len(data) < MIN_SECRET_BYTES:
-        raise SecretError(f"the one-click secret must be at least {MIN_SECRET_BYTES} bytes")
-    return data
+    return read_secret(secret_file, "OUTGUARD_ONECLICK_SECRET", "one-click", "oneclick.secret_file", SecretError)
 
 
 @dataclass(frozen=True)
