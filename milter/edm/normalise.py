@@ -23,6 +23,8 @@ def identifier(value: str) -> str:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():
+        return text.casefold()
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 

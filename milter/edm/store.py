@@ -46,15 +46,18 @@ def _open(location: StoreLocation, create: bool) -> Any:
     return store
 
 
-def _insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+def _insert(conn: Any, table: Any, rows: list[tuple[str, bytes, int]]) -> None:
+    """Rows already stored are skipped (the import is idempotent). SQLite gets the driver's
+    executemany straight (SQLAlchemy's per-row work was half the import's time)."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"INSERT OR IGNORE INTO {table.name} (schema_name, digest, kind) VALUES (?, ?, ?)", rows)
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        conn.execute(pg_insert(table).on_conflict_do_nothing(), rows)
-    else:
-        conn.execute(table.insert().prefix_with("OR IGNORE"), rows)
+    conn.execute(pg_insert(table).on_conflict_do_nothing(),
+                 [{"schema_name": s, "digest": d, "kind": k} for s, d, k in rows])
 
 
 def _record_digests(schema: EdmSchema, hasher: Hasher, row: dict[str, str]) -> tuple[list[bytes], list[bytes]]:
@@ -118,8 +121,8 @@ def import_csv(location: StoreLocation, path: Path, schema: EdmSchema, hasher: H
 
 
 def _batches(reader: Iterable[dict[str, str]], chunk: int, path: Path, schema: EdmSchema, hasher: Hasher,
-             counts: ImportCounts) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
+             counts: ImportCounts) -> Iterator[list[tuple[str, bytes, int]]]:
+    batch: list[tuple[str, bytes, int]] = []
     for line, row in enumerate(reader, start=2):
         counts.rows += 1
         primaries, fields = _record_digests(schema, hasher, row)
@@ -129,8 +132,8 @@ def _batches(reader: Iterable[dict[str, str]], chunk: int, path: Path, schema: E
         if not fields:
             counts.without_fields += 1
         counts.fields += len(fields)
-        batch += [{"schema_name": schema.name, "digest": d, "kind": PRIMARY} for d in primaries]
-        batch += [{"schema_name": schema.name, "digest": d, "kind": FIELD} for d in fields]
+        batch += [(schema.name, d, PRIMARY) for d in primaries]
+        batch += [(schema.name, d, FIELD) for d in fields]
         if len(batch) >= chunk:
             yield batch
             batch = []

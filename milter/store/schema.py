@@ -95,6 +95,7 @@ edm_hashes = Table(
     Column("schema_name", String(64), primary_key=True),
     Column("digest", LargeBinary(16), primary_key=True),     # HMAC-SHA256(secret, schema|column|value)[:16]
     Column("kind", SmallInteger, nullable=False),           # 0: a primary identifier, 1: a corroborating field
+    sqlite_with_rowid=False,                                 # the key is the row: one b-tree, not two
 )
 
 Index("og_events_address", events.c.address, events.c.scope, events.c.id)
