@@ -14,7 +14,9 @@ import pytest
 
 from conftest import OutguardDaemon
 from keys import AUTO_RULES, gpg, pgp_identity, smime_identity
+from outguard.core.config import load_config
 from outguard.encryption import Keystore
+from outguard.ops import snippets
 from outguard.sandbox.postfix import PostfixInstance
 
 pytestmark = pytest.mark.postfix
@@ -88,3 +90,40 @@ def test_recipient_without_key_goes_over_the_tls_route(setup) -> None:
     msg = email.message_from_bytes(got.raw)
     assert msg["X-Outguard-Route"] == "tls-required" and msg["X-Outguard-Encrypted"] is None
     assert not pf.sink.find(marker.encode())
+
+
+def generated_tls_transport(portal: str) -> str:
+    """The -o lines `outguard postfix-snippets` writes for a tls-relay route whose fallback is
+    a portal at `portal` (plain SMTP, like the sink)."""
+    config = load_config(Path("/dev/null"), {"routes": {
+        "tls-required": {"kind": "tls-relay", "transport": "outguard-tls", "nexthop": "", "tls": "encrypt",
+                         "fallback": "portal"},
+        "portal": {"kind": "portal", "transport": "outguard-portal", "nexthop": portal, "tls": "none"}}})
+    master = snippets.render(config)[snippets.MASTER_CF]
+    block = master.split("\noutguard-tls ", 1)[1].split("\n#", 1)[0]
+    return "".join(line + "\n" for line in block.splitlines()[1:] if line.startswith("  -o ")
+                   and "syslog_name" not in line)
+
+
+class TlsFallbackPostfix(PostfixInstance):
+    """outguard-tls exactly as postfix-snippets writes it for a tls-relay route with a portal
+    fallback (here the plain sink)."""
+
+    def master_cf_text(self) -> str:
+        return super().master_cf_text().replace("  -o smtp_tls_security_level=none\n",
+                                                generated_tls_transport(self.sink.nexthop))
+
+
+def test_tls_route_falls_back_to_the_portal_when_the_mx_cannot_do_tls(shared_dir: Path) -> None:
+    """The TLS sink offers no STARTTLS: Postfix must not send in clear to it, and hands the
+    message to the fallback relay (the portal) instead."""
+    with TlsFallbackPostfix(shared_dir / "fallback-postfix") as pf:
+        assert "smtp_fallback_relay" in pf.master_cf_text()
+        pf.postconf(default_transport=f"outguard-tls:{pf.tls_sink.nexthop}",
+                    relay_transport=f"outguard-tls:{pf.tls_sink.nexthop}")
+        marker = f"fallback-{time.time_ns()}"
+        raw = f"From: {SENDER}\r\nTo: x@nomx.example\r\nSubject: t\r\nMessage-ID: <{marker}@c>\r\n\r\nhi\r\n".encode()
+        assert pf.send(raw, SENDER, ["x@nomx.example"])[0] == 250
+        pf.sink.wait_for_match(marker.encode(), timeout=30)
+        assert not pf.tls_sink.find(marker.encode())
+        assert "TLS is required, but was not offered" in pf.log_text()
