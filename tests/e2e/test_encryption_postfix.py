@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 
 from conftest import OutguardDaemon
+from edm_synth import SCHEMA_YAML, patients, unused_numbers, write_csv
 from keys import AUTO_RULES, gpg, pgp_identity, smime_identity
 from outguard.core.config import load_config
+from outguard.edm import Hasher, import_csv, load_schema
 from outguard.encryption import Keystore
 from outguard.ops import snippets
 from outguard.sandbox.postfix import PostfixInstance
+from outguard.store import resolve
 
 pytestmark = pytest.mark.postfix
 SENDER = "alice@clinic.example"
@@ -37,9 +40,14 @@ def setup(shared_dir: Path) -> Iterator[tuple[PostfixInstance, OutguardDaemon, P
     store = Keystore(keys)
     store.add(cert)
     store.add(pgp_identity(base / "carol-gpg", "carol@partner.example"))
+    (base / "edm.key").write_text("e" * 48)
+    (base / "patients.yaml").write_text(SCHEMA_YAML)
+    import_csv(resolve(str(base / "store.sqlite3")), write_csv(base / "patients.csv", patients(1000)),
+               load_schema(base / "patients.yaml"), Hasher(b"e" * 48))
     daemon = OutguardDaemon(base, AUTO_RULES, workers=1, extra_config=(
         f"  spool_bytes: 0\n  spool_dir: '{spool}'\n"
         f"encryption: {{keys_dir: '{keys}', neutral_subject: Encrypted message}}\n"
+        f"edm: {{secret_file: '{base / 'edm.key'}'}}\nstore: {{url: '{base / 'store.sqlite3'}'}}\n"
         "plugins: {disabled: [spam, bulk, documents, phi]}\n"))
     daemon.start()
     try:
@@ -49,10 +57,10 @@ def setup(shared_dir: Path) -> Iterator[tuple[PostfixInstance, OutguardDaemon, P
         daemon.stop()
 
 
-def send(pf: PostfixInstance, rcpt: str) -> str:
+def send(pf: PostfixInstance, rcpt: str, subject: str = "chart for you", body: str = SECRET) -> str:
     marker = f"crypto-{time.time_ns()}"
-    raw = (f"From: {SENDER}\r\nTo: {rcpt}\r\nSubject: chart for you\r\nMessage-ID: <{marker}@clinic.example>\r\n"
-           f"Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n").encode()
+    raw = (f"From: {SENDER}\r\nTo: {rcpt}\r\nSubject: {subject}\r\nMessage-ID: <{marker}@clinic.example>\r\n"
+           f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
     code, text = pf.send(raw, SENDER, [rcpt])
     assert code == 250, text
     return marker
@@ -90,6 +98,22 @@ def test_recipient_without_key_goes_over_the_tls_route(setup) -> None:
     msg = email.message_from_bytes(got.raw)
     assert msg["X-Outguard-Route"] == "tls-required" and msg["X-Outguard-Encrypted"] is None
     assert not pf.sink.find(marker.encode())
+
+
+def test_edm_fires_on_a_planted_patient_and_not_on_a_lookalike_number(setup) -> None:
+    """The shipped rule edm-record-encrypt: a real patient (number + name) leaves encrypted
+    (no key for dave: the TLS route); a number of the same shape that is nobody's does not."""
+    pf, daemon, _ = setup
+    patient = patients(1000)[17]
+    [nobody] = unused_numbers(patients(1000), 1)
+    real = send(pf, "dave@partner.example", "follow-up", f"Re {patient.first_name} {patient.last_name}, MRN {patient.mrn}")
+    fake = send(pf, "dave@partner.example", "follow-up", f"Re {patient.first_name} {patient.last_name}, MRN {nobody}")
+    [got] = pf.tls_sink.wait_for_match(real.encode())
+    msg = email.message_from_bytes(got.raw)
+    assert msg["X-Outguard-Verdict"] == "encrypt; rules=edm-record-encrypt" and msg["X-Outguard-PHI"] == "phi.edm.patients"
+    [other] = pf.sink.wait_for_match(fake.encode())
+    assert email.message_from_bytes(other.raw)["X-Outguard-Verdict"] == "deliver; rules=none"
+    assert patient.mrn[3:] not in daemon.log_text() and patient.mrn[3:] not in daemon.audit_path.read_text()
 
 
 def generated_tls_transport(portal: str) -> str:
