@@ -10,7 +10,7 @@ from typing import Any
 
 from outguard.checks.host import BUDGET_EXCEEDED, PluginHost, error_id, where_it_broke
 from outguard.checks.spec import InspectContext
-from outguard.core.config import Config
+from outguard.core.config import Config, ConfigError
 from outguard.core.decision import Decision, Reply, Result
 from outguard.core.findings import Finding
 from outguard.core.message import Envelope, Message, ScanLimits, parse_message
@@ -46,6 +46,11 @@ class Inspector:
         self.all_findings = False
         self._unused: dict[int, tuple[RuleSet, frozenset[str]]] = {}
         self._encryptor: Any = None  # outguard.encryption.Encryptor, made when a rule first says `encrypt: auto`
+        if any(rule.then.encrypt == AUTO_ROUTE for rule in ruleset.rules):
+            route = config.section("encryption").get("tls_route") or "tls-required"
+            if route not in config.routes:  # said at start, not at the first message
+                raise ConfigError(f"encrypt: auto needs encryption.tls_route {route!r} among the routes "
+                                  f"({', '.join(config.routes) or 'none'})")
 
     @classmethod
     def create(cls, config: Config, rule_paths: list[Path] | None = None, include_defaults: bool | None = None,

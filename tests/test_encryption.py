@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from keys import AUTO_RULES, gpg, pgp_identity, revocation_list, smime_identity
 from outguard.cli.main import main
-from outguard.core.config import load_config
+from outguard.core.config import ConfigError, load_config
 from outguard.core.headers import HeaderNames
 from outguard.core.message import Envelope
 from outguard.core.verdict import Verdict
@@ -187,3 +187,8 @@ class Recorder:
     def delrcpt(self, rcpt): ...
     def quarantine(self, reason): ...
     def setreply(self, rcode, xcode=None, msg=None): ...
+
+
+def test_a_tls_route_that_is_no_route_stops_the_start(tmp_path: Path, keys_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="encryption.tls_route 'nope'"):
+        inspector(tmp_path, keys_dir, tls_route="nope")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from outguard.core.config import Config, ConfigError
+from outguard.core.config import Config
 from outguard.core.decision import Decision, Encryption, InlineContent
 from outguard.core.verdict import Verdict
 from outguard.encryption import pgp, smime
@@ -59,10 +59,7 @@ class Encryptor:
 
     @classmethod
     def from_config(cls, config: Config) -> Encryptor:
-        settings = config.section("encryption")
-        route = settings.get("tls_route") or "tls-required"
-        if route not in config.routes:
-            raise ConfigError(f"encryption.tls_route {route!r} is not one of the routes ({', '.join(config.routes)})")
+        settings = config.section("encryption")  # tls_route is checked against the routes by the Inspector
         return cls(settings, Keystore.from_settings(settings))
 
     def apply(self, decision: Decision, raw: bytes, recipients: Sequence[str], encrypt_now: bool) -> None:
