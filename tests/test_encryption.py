@@ -167,6 +167,9 @@ def test_check_json_shows_the_method_and_why(tmp_path: Path, keys_dir: Path, cap
     [act] = [a for a in doc["actions"] if a["action"] == "encrypt"]
     assert act == {"action": "encrypt", "route": None, "method": "smime", "inline": False,
                    "reason": "encrypt: smime, every recipient has a certificate"}
+    assert main(["check", "--config", str(config), "--no-defaults", "--rules", str(tmp_path / "rules.yaml"),
+                 "--explain", "--rcpt", "bob@partner.example", str(msg)]) == 0
+    assert "Encryption: encrypt: smime, every recipient has a certificate" in capsys.readouterr().out
 
 
 class Recorder:
