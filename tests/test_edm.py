@@ -10,7 +10,7 @@ import pytest
 
 from edm_synth import SCHEMA_YAML, patients, unused_numbers, write_csv
 from outguard.cli.main import main
-from outguard.edm import EdmSchemaError, Hasher, import_csv, load_schema
+from outguard.edm import EdmSchemaError, EdmService, Hasher, import_csv, load_schema
 from outguard.store import resolve
 
 RULES = """
@@ -103,3 +103,22 @@ def test_precision_on_planted_lookalikes(site: dict[str, Path], outguard_harness
     [finding] = [f for f in result.findings if f.id == "phi.edm.patients"]
     assert finding.detail == "1 record(s) of patients matched on first_name, last_name, mrn"
     assert result.decision.verdict == "quarantine"
+
+
+def test_import_and_match_on_sqlite_and_postgresql(store_url: str, tmp_path: Path) -> None:
+    rows = patients(50, seed=21)
+    csv_path = write_csv(tmp_path / "p.csv", rows)
+    (tmp_path / "s.yaml").write_text(SCHEMA_YAML)
+    schema, hasher, location = load_schema(tmp_path / "s.yaml"), Hasher(b"q" * 40), resolve(store_url)
+    assert import_csv(location, csv_path, schema, hasher).records_new == 50
+    again = import_csv(location, csv_path, schema, hasher)
+    assert (again.records_new, again.records_known) == (0, 50)
+    service = EdmService(location, hasher)
+    try:
+        p, q = rows[0], rows[1]
+        hits = service.match("patients", [("mrn", p.mrn, f"patient {p.last_name}"), ("mrn", q.mrn, "no name here"),
+                                          ("mrn", "RV-0000001", f"{p.first_name} {p.last_name}")])
+        assert hits == [(0, ("mrn", "last_name"))]
+    finally:
+        service.close()
+    assert import_csv(location, csv_path, schema, Hasher(b"r" * 40), replace=True).records_new == 50
