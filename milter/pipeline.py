@@ -10,12 +10,13 @@ from typing import Any
 
 from outguard.checks.host import BUDGET_EXCEEDED, PluginHost, error_id, where_it_broke
 from outguard.checks.spec import InspectContext
-from outguard.core.config import Config
+from outguard.core.config import Config, ConfigError
 from outguard.core.decision import Decision, Reply, Result
 from outguard.core.findings import Finding
 from outguard.core.message import Envelope, Message, ScanLimits, parse_message
 from outguard.core.message import envelope_from_headers as fill_envelope
 from outguard.core.verdict import Verdict
+from outguard.rules.actions import AUTO_ROUTE
 from outguard.rules.conditions import Facts
 from outguard.rules.decide import decide
 from outguard.rules.lint import known_findings, overlaps
@@ -46,6 +47,12 @@ class Inspector:
         # `--json`, `--all-findings`, rule tests); False (the daemon): they are skipped.
         self.all_findings = False
         self._unused: dict[int, tuple[RuleSet, frozenset[str]]] = {}
+        self._encryptor: Any = None  # outguard.encryption.Encryptor, made when a rule first says `encrypt: auto`
+        if any(rule.then.encrypt == AUTO_ROUTE for rule in ruleset.rules):
+            route = config.section("encryption").get("tls_route") or "tls-required"
+            if route not in config.routes:  # said at start, not at the first message
+                raise ConfigError(f"encrypt: auto needs encryption.tls_route {route!r} among the routes "
+                                  f"({', '.join(config.routes) or 'none'})")
 
     @classmethod
     def create(cls, config: Config, rule_paths: list[Path] | None = None, include_defaults: bool | None = None,
@@ -107,11 +114,23 @@ class Inspector:
             decision = decide(rules, Facts(message, findings), self.config.mode, self.override_marker)
             if self.unsubscriber is not None:
                 self.unsubscriber.apply(decision, message)
+            if decision.route == AUTO_ROUTE:  # dry runs (check, rule tests) choose and explain, never encrypt
+                self.encrypt(decision, raw, message, encrypt_now=not envelope_from_headers)
         except Exception as exc:
             log.error("%s: inspection failed: %s; applying on_error=%s",
                       envelope.queue_id or "NOQUEUE", where_it_broke(exc), self.config.on_error)
             decision = self.failure_decision(f"inspection failed: {type(exc).__name__}")
         return Result(message, decision, time.monotonic() - started)
+
+    def encrypt(self, decision: Decision, raw: bytes, message: Message, encrypt_now: bool) -> None:
+        """`encrypt: auto`: fitted to every recipient left and every notify copy."""
+        if self._encryptor is None:
+            from outguard.encryption import Encryptor
+
+            self._encryptor = Encryptor.from_config(self.config)
+        dropped = {r.lower() for r in decision.drop_recipients}
+        recipients = [r for r in message.envelope.recipients if r.lower() not in dropped] + list(decision.notify)
+        self._encryptor.apply(decision, raw, recipients, encrypt_now)
 
     def dry_run(self, raw: bytes, envelope: Envelope, ruleset: RuleSet | None = None) -> Result:
         """`inspect` as `check` and the rule tests use it: a missing envelope comes from the headers."""

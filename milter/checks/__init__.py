@@ -18,7 +18,14 @@
 The hook contract (order, threading, budgets) is documented in `outguard.checks.spec`.
 """
 
-from outguard.checks.services import ServiceUnavailable, SuppressionLookup, SuppressionRecord
+from outguard.checks.services import (
+    EdmIdentifier,
+    EdmLookup,
+    EdmSchemaInfo,
+    ServiceUnavailable,
+    SuppressionLookup,
+    SuppressionRecord,
+)
 from outguard.checks.spec import NO_SETTINGS, Extracted, InspectContext, StartupContext, hookimpl
 from outguard.core.addresses import AddressError, normalise, try_normalise
 from outguard.core.findings import Finding, redact
@@ -26,7 +33,8 @@ from outguard.core.htmltext import html_to_text
 from outguard.core.message import Attachment, Message
 
 __all__ = [
-    "NO_SETTINGS", "AddressError", "Attachment", "Extracted", "Finding", "InspectContext", "Message",
+    "NO_SETTINGS", "AddressError", "Attachment", "EdmIdentifier", "EdmLookup", "EdmSchemaInfo",
+    "Extracted", "Finding", "InspectContext", "Message",
     "ServiceUnavailable", "StartupContext", "SuppressionLookup", "SuppressionRecord", "hookimpl", "html_to_text",
     "normalise", "redact", "try_normalise",
 ]

@@ -28,3 +28,28 @@ class SuppressionLookup(Protocol):
 
     def lookup(self, addresses: Sequence[str],
                scopes: Sequence[str] = ("global",)) -> dict[str, list[SuppressionRecord]]: ...
+
+
+class EdmIdentifier(Protocol):
+    """A primary column of an EDM schema and how the check finds it in text."""
+
+    column: str
+    detector: str          # ssn | mbi | mrn | member_id | digits | pattern
+    pattern: str | None    # the regex when detector is "pattern"
+
+
+class EdmSchemaInfo(Protocol):
+    name: str
+    primary: Sequence[EdmIdentifier]
+
+
+class EdmLookup(Protocol):
+    """`services["edm"]`: the organisation's own records, as keyed hashes (exact data match)."""
+
+    window: int  # characters either side of an identifier searched for corroborating fields
+
+    def schemas(self) -> Sequence[EdmSchemaInfo]: ...
+
+    def match(self, schema: str, candidates: Sequence[tuple[str, str, str]]) -> list[tuple[int, tuple[str, ...]]]:
+        """(primary column, identifier as written, its window) -> (index, matched columns) of records."""
+        ...

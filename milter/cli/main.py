@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "check": "check", "rules": "rules", "check-config": "check_config", "run": "run", "quarantine": "quarantine",
     "audit": "audit", "suppress": "suppress", "ingest": "ingest", "oneclick": "oneclick", "sandbox": "sandbox",
     "review": "review",
+    "keys": "keys", "edm": "edm", "postfix-snippets": "snippets",
 }
 
 

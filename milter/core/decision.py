@@ -25,6 +25,25 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class InlineContent:
+    """An inline-encrypted message body and the content headers (Content-Type, ...) that
+    replace the message's own. Ciphertext only: no clear text rides in a Decision."""
+
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass
+class Encryption:
+    """How `encrypt: auto` protects this message, and why (`check --json`, the audit trail)."""
+
+    method: str                           # smime | pgp | tls
+    reason: str                           # "encrypt: smime, every recipient has a certificate"
+    content: InlineContent | None = None  # set once the body was encrypted inline
+    subject: str | None = None            # the neutral Subject that replaces the sender's
+
+
+@dataclass(frozen=True)
 class Match:
     """One rule that matched, and why (for people and the audit trail)."""
 
@@ -64,6 +83,7 @@ class Decision:
     overrides: list[tuple[str, str]] = field(default_factory=list)  # (rule id, "justification"|"acknowledge") bypassed
     justification: str | None = None                                # the sender's reason, redacted if it held identifiers
     origin: str = "inspected"  # or what outguard submitted itself: "notice" | "shadow" | "release" (not inspected)
+    encryption: Encryption | None = None
 
     def __post_init__(self) -> None:
         self.verdict = Verdict(self.verdict)
@@ -89,8 +109,12 @@ class Decision:
         elif self.verdict == Verdict.DISCARD:
             out.append({"action": "discard", "rule": self.deciding_rule})
         if not self.refused:
-            if self.route:
-                out.append({"action": "encrypt", "route": self.route})
+            if self.route or self.encryption:
+                act: dict[str, Any] = {"action": "encrypt", "route": self.route}
+                if self.encryption:
+                    act.update(method=self.encryption.method, reason=self.encryption.reason,
+                               inline=self.encryption.content is not None)
+                out.append(act)
             if self.verdict == Verdict.QUARANTINE:
                 out.append({"action": "quarantine", "reason": self.quarantine_reason, "rule": self.deciding_rule})
             out += [{"action": "drop_recipient", "recipient": r} for r in self.drop_recipients]

@@ -16,8 +16,10 @@ class HeaderNames:
     route: str
     monitor: str
     quarantine: str
+    encrypted: str = "X-Outguard-Encrypted"
 
     @classmethod
     def from_config(cls, headers: dict[str, Any]) -> HeaderNames:
         """From the config's `headers` section (the embedded defaults name every one)."""
-        return cls(**{name: str(headers[name]) for name in ("verdict", "route", "monitor", "quarantine")})
+        return cls(**{name: str(headers[name]) for name in ("verdict", "route", "monitor", "quarantine", "encrypted")
+                      if name in headers})

@@ -40,7 +40,7 @@ from outguard.pipeline import failure_decision
 log = logging.getLogger("outguard.daemon.milter")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 RELOAD_SIGNAL = signal.SIGUSR1
-ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.ADDRCPT | Milter.DELRCPT | Milter.QUARANTINE
+ACTIONS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.ADDRCPT | Milter.DELRCPT | Milter.QUARANTINE
 RESULT = {Verdict.REJECT: Milter.REJECT, Verdict.TEMPFAIL: Milter.TEMPFAIL, Verdict.DISCARD: Milter.DISCARD}
 
 

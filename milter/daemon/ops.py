@@ -3,9 +3,10 @@ quarantine, reply). Written against a small protocol so it is tested without pym
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
-from outguard.core.decision import Decision
+from outguard.core.decision import Decision, Encryption
 from outguard.core.headers import OUR_HEADER_PREFIX, HeaderNames
 from outguard.core.verdict import Verdict
 
@@ -17,6 +18,7 @@ class MilterOps(Protocol):
     def delrcpt(self, rcpt: str) -> None: ...
     def quarantine(self, reason: str) -> None: ...
     def setreply(self, rcode: str, xcode: str | None = None, msg: str | None = None) -> None: ...
+    def replacebody(self, chunk: bytes) -> None: ...
 
 
 def _bare(address: str) -> str:
@@ -26,6 +28,33 @@ def _bare(address: str) -> str:
 def safe_reply_text(text: str) -> str:
     """libmilter drops a reply with a lone '%'; CR/LF would break the SMTP line."""
     return " ".join(text.replace("%", "%%").split())[:400] or "Refused by policy"
+
+
+def _delete_headers(ops: MilterOps, headers_seen: list[tuple[str, str]], doomed: Callable[[str], bool]) -> None:
+    """Delete every header whose lower-cased name `doomed` accepts, from the last so indexes hold."""
+    counts: dict[str, int] = {}
+    hits: list[tuple[str, int]] = []
+    for name, _ in headers_seen:
+        key = name.lower()
+        counts[key] = counts.get(key, 0) + 1
+        if doomed(key):
+            hits.append((name, counts[key]))
+    for name, idx in reversed(hits):
+        ops.chgheader(name, idx, None)
+
+
+def apply_inline_encryption(ops: MilterOps, encryption: Encryption, names: HeaderNames,
+                            headers_seen: list[tuple[str, str]]) -> None:
+    """Swap the body for its ciphertext: the sender's content headers go (they are inside the
+    encrypted entity), the new ones come, the other headers stay."""
+    assert encryption.content is not None
+    _delete_headers(ops, headers_seen, lambda key: key.startswith("content-"))
+    if not any(n.lower() == "mime-version" for n, _ in headers_seen):
+        ops.addheader("MIME-Version", "1.0")
+    for header, value in encryption.content.headers:
+        ops.addheader(header, value)
+    ops.replacebody(encryption.content.body)
+    ops.addheader(names.encrypted, encryption.method)
 
 
 def apply_decision(ops: MilterOps, decision: Decision, names: HeaderNames, headers_seen: list[tuple[str, str]],
@@ -43,15 +72,7 @@ def apply_decision(ops: MilterOps, decision: Decision, names: HeaderNames, heade
 
     # A sender must never pre-set our headers (milter_header_checks only sees milter-added
     # ones, but downstream systems read them too). Delete from the last so indexes hold.
-    counts: dict[str, int] = {}
-    ours: list[tuple[str, int]] = []
-    for name, _ in headers_seen:
-        key = name.lower()
-        counts[key] = counts.get(key, 0) + 1
-        if key.startswith(OUR_HEADER_PREFIX):
-            ours.append((name, counts[key]))
-    for name, idx in reversed(ours):
-        ops.chgheader(name, idx, None)
+    _delete_headers(ops, headers_seen, lambda key: key.startswith(OUR_HEADER_PREFIX))
 
     verdict_value = f"{decision.verdict}; rules={','.join(decision.rule_ids) or 'none'}"
     ops.addheader(names.verdict, verdict_value)
@@ -61,7 +82,13 @@ def apply_decision(ops: MilterOps, decision: Decision, names: HeaderNames, heade
         ops.addheader(header, value)
     if decision.monitored:
         ops.addheader(names.monitor, ", ".join(f"{rule}={would}" for rule, would in decision.monitored))
-    if decision.subject_prefix:
+    encryption = decision.encryption
+    if encryption is not None and encryption.content is not None:
+        apply_inline_encryption(ops, encryption, names, headers_seen)
+    if encryption is not None and encryption.content is not None and encryption.subject:
+        has_subject = any(n.lower() == "subject" for n, _ in headers_seen)
+        (ops.chgheader("Subject", 1, encryption.subject) if has_subject else ops.addheader("Subject", encryption.subject))
+    elif decision.subject_prefix:
         subject = next((v for n, v in headers_seen if n.lower() == "subject"), None)
         if subject is None:
             ops.addheader("Subject", decision.subject_prefix)

@@ -31,7 +31,8 @@ def line_hash(line: bytes) -> str:
 def record_of(decision: Decision, queue_id: str | None, message_id: str | None, sender: str,
               recipients: int, source: str) -> dict[str, Any]:
     """The audit fields of one decision (ids, counts, verdict: no message content)."""
-    actions = [a for a, on in (("encrypt", decision.route), ("quarantine", decision.verdict == Verdict.QUARANTINE),
+    actions = [a for a, on in (("encrypt", decision.route or decision.encryption),
+                               ("quarantine", decision.verdict == Verdict.QUARANTINE),
                                ("reply", decision.reply), ("subject_prefix", decision.subject_prefix)) if on]
     return {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -49,6 +50,7 @@ def record_of(decision: Decision, queue_id: str | None, message_id: str | None, 
         + ([f"notify:{len(decision.notify)}"] if decision.notify else [])
         + [f"monitor:{r}={w}" for r, w in decision.monitored],
         "route": decision.route,
+        **({"encryption": decision.encryption.method} if decision.encryption else {}),
         "rules_version": decision.rules_version,
         **({"origin": decision.origin} if decision.origin != "inspected" else {}),
         **({"shadow": [{"rule": r, "would": w} for r, w in decision.shadowed]} if decision.shadowed else {}),

@@ -11,6 +11,8 @@ from outguard.core.verdict import Verdict
 from outguard.rules.conditions import ConditionError
 
 TEMPLATE_FIELDS = {"rule_id", "finding_ids"}
+# `encrypt: auto`: the method is chosen per message from the recipients' keys (outguard.encryption)
+AUTO_ROUTE = "auto"
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,9 @@ def compile_actions(spec: dict[str, Any], description: str, routes: set[str] | N
         _check_template(tag["value"], tpath + ("value",))
         tags.append((tag["header"], tag["value"]))
     route = spec.get("encrypt")
-    if route is not None and routes is not None and route not in routes:
+    if route is not None and route != AUTO_ROUTE and routes is not None and route not in routes:
         raise ConditionError(path + ("encrypt",), f"route {route!r} is not defined in the config "
-                                                  f"(routes: {', '.join(sorted(routes)) or 'none'})")
+                                                  f"(routes: {', '.join(sorted(routes)) or 'none'}; or auto)")
     if spec.get("add_unsubscribe") and not oneclick_ready:
         raise ConditionError(path + ("add_unsubscribe",), "add_unsubscribe needs oneclick.base_url (and a secret) "
                                                            "in the config")

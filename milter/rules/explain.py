@@ -34,6 +34,8 @@ def explain(label: str, result: Result) -> str:
         verdict += f" (route {d.route})"
     by = f" - decided by rule {d.deciding_rule}" if d.deciding_rule else " - no rule asked for more"
     lines.append(f"Verdict: {verdict}{by}")
+    if d.encryption is not None and not d.refused:
+        lines.append(f"Encryption: {d.encryption.reason}")
     if result.message is not None:
         env = result.message.envelope
         lines.append(f"Envelope: sender {env.sender or '<>'}, {len(env.recipients)} recipient(s)"

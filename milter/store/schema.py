@@ -18,7 +18,9 @@ from sqlalchemy import (
     Connection,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -86,6 +88,24 @@ review_used = Table(
     Column("action", String(16), nullable=False),
 )
 
+# Exact data match (outguard.edm): keyed hashes of the site's own records, never the values.
+edm_schemas = Table(
+    "og_edm_schemas", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", Text, nullable=False),             # the schema YAML as JSON (columns, identifiers)
+    Column("key_id", String(16), nullable=False),           # which secret made the hashes (a digest of it)
+    Column("records", BigInteger, nullable=False),          # distinct primary identifiers stored
+    Column("updated", BigInteger, nullable=False),
+)
+
+edm_hashes = Table(
+    "og_edm_hashes", metadata,
+    Column("schema_name", String(64), primary_key=True),
+    Column("digest", LargeBinary(16), primary_key=True),     # HMAC-SHA256(secret, schema|column|value)[:16]
+    Column("kind", SmallInteger, nullable=False),           # 0: a primary identifier, 1: a corroborating field
+    sqlite_with_rowid=False,                                 # the key is the row: one b-tree, not two
+)
+
 Index("og_events_address", events.c.address, events.c.scope, events.c.id)
 Index("og_suppressions_reason", suppressions.c.reason, suppressions.c.active)
 
@@ -112,6 +132,11 @@ def _v3(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {events.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"))
 
 
+def _v4(conn: Connection) -> None:
+    for table in (edm_schemas, edm_hashes):
+        table.create(conn, checkfirst=True)
+
+
 def _v6(conn: Connection) -> None:
     review_used.create(conn, checkfirst=True)
 
@@ -121,6 +146,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "event log and derived suppression records", _v1),
     (2, "indexes for per-address event history and listing by reason", _v2),
     (3, "bounce reason token in its own event column", _v3),
+    (4, "exact data match: schemas and keyed hashes of the site's records", _v4),
     (6, "used digest links of the review page", _v6),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from outguard.core.config import Config
+from outguard.core.config import Config, ConfigError
 from outguard.store.engine import StoreLocation, resolve
 from outguard.store.policy import Policy, Record
 
@@ -84,4 +84,15 @@ def services_from_config(config: Config, url: str | None = None) -> dict[str, An
     store_cfg = config.section("store")
     location = resolve(url, store_cfg)
     policy = Policy.from_config(store_cfg.get("policy"))
-    return {"suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"]))}
+    services: dict[str, Any] = {
+        "suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"]))}
+    if "edm" in config.raw:
+        from outguard.edm import EdmSecretError, service_from_config
+
+        try:
+            edm = service_from_config(config, location)
+        except EdmSecretError as exc:
+            raise ConfigError(str(exc)) from None
+        if edm is not None:
+            services["edm"] = edm
+    return services

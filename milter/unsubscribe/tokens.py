@@ -18,12 +18,11 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from outguard.core.addresses import AddressError, normalise, normalise_scope
+from outguard.core.secrets import read_secret
 
-MIN_SECRET_BYTES = 32
 _CONTEXT = b"outguard one-click unsubscribe v1"
 
 
@@ -37,17 +36,9 @@ class SecretError(ValueError):
 
 def load_secret(secret_file: str | os.PathLike[str] | None = None, env_name: str = "OUTGUARD_ONECLICK_SECRET",
                 setting: str = "oneclick.secret_file") -> bytes:
-    env = os.environ.get(env_name)
-    if secret_file:
-        data = Path(secret_file).read_bytes().strip()
-    elif env:
-        data = env.encode()
-    else:
-        raise SecretError(f"no secret: set {setting} (e.g. `head -c 48 /dev/urandom | base64 "
-                          f"> /etc/outguard/{setting.split('.')[0]}.key`) or ${env_name}")
-    if len(data) < MIN_SECRET_BYTES:
-        raise SecretError(f"the secret ({setting}) must be at least {MIN_SECRET_BYTES} bytes")
-    return data
+    """The one-click secret by default; the review page's marker and digest links pass their own
+    variable and setting (each use derives its own key from it, see TokenCodec)."""
+    return read_secret(secret_file, env_name, setting.split(".")[0], setting, SecretError)
 
 
 @dataclass(frozen=True)

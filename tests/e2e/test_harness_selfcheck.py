@@ -416,7 +416,7 @@ def test_shipped_postfix_snippets_parse(postfix_ready: None, tmp_path: Path) -> 
         )
         return proc.stdout.decode().strip()
 
-    assert route("X-Outguard-Route: tls-required") == "FILTER outguard-tls:[smtp.example.net]:25"
+    assert route("X-Outguard-Route: tls-required") == "FILTER outguard-tls:"  # the recipient's own MX
     assert route("X-Outguard-Route: encryption-gateway") == "FILTER outguard-gw:[encrypt-gw.example.net]:25"
     assert route("X-Outguard-Route: tls-required-eu") == ""
     assert route("X-Other: tls-required") == ""
