@@ -18,7 +18,13 @@
 The hook contract (order, threading, budgets) is documented in `outguard.checks.spec`.
 """
 
-from outguard.checks.services import ServiceUnavailable, SuppressionLookup, SuppressionRecord
+from outguard.checks.services import (
+    ReputationLookup,
+    ReputationStatus,
+    ServiceUnavailable,
+    SuppressionLookup,
+    SuppressionRecord,
+)
 from outguard.checks.spec import NO_SETTINGS, Extracted, InspectContext, StartupContext, hookimpl
 from outguard.core.addresses import AddressError, normalise, try_normalise
 from outguard.core.findings import Finding, redact
@@ -27,6 +33,7 @@ from outguard.core.message import Attachment, Message
 
 __all__ = [
     "NO_SETTINGS", "AddressError", "Attachment", "Extracted", "Finding", "InspectContext", "Message",
-    "ServiceUnavailable", "StartupContext", "SuppressionLookup", "SuppressionRecord", "hookimpl", "html_to_text",
+    "ReputationLookup", "ReputationStatus", "ServiceUnavailable", "StartupContext", "SuppressionLookup",
+    "SuppressionRecord", "hookimpl", "html_to_text",
     "normalise", "redact", "try_normalise",
 ]

@@ -35,6 +35,7 @@ from outguard.ops.audit import AuditLog, record_of
 from outguard.ops.logs import setup_logging
 from outguard.ops.metrics import Metrics
 from outguard.pipeline import failure_decision
+from outguard.reputation.recorder import AcceptedRecorder, recorder_from_config
 
 log = logging.getLogger("outguard.daemon.milter")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
@@ -130,6 +131,7 @@ class Daemon:
     messages: int = 0
     audit: AuditLog | None = None
     metrics: Metrics | None = None
+    reputation: AcceptedRecorder | None = None   # counts accepted recipients (outguard.reputation)
 
     def __post_init__(self) -> None:
         self.apply_config(self.config)
@@ -143,6 +145,7 @@ class Daemon:
                                     int(audit["keep"]), int(audit["rotate_seconds"]))
             log.info("audit trail %s, chain head %s", audit["path"], daemon.audit.head)
         daemon.metrics = Metrics()
+        daemon.reputation = recorder_from_config(config)
         listen = config.section("metrics").get("listen")
         if listen:
             daemon.metrics.serve(listen)
@@ -267,6 +270,8 @@ class OutguardMilter(Milter.Base):
             message_id = next((v.strip() for n, v in self.headers if n.lower() == "message-id"), None)
             decision = self.daemon.decide(self.spool.payload, envelope, message_id)
             verdict = apply_decision(self, decision, self.daemon.names, self.headers, self.recipients)
+            if self.daemon.reputation is not None:
+                self.daemon.reputation.decided(decision, envelope, self.headers)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
             log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))
             decision = failure_decision(self.daemon.config.on_error, "internal error")

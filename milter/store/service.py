@@ -84,4 +84,7 @@ def services_from_config(config: Config, url: str | None = None) -> dict[str, An
     store_cfg = config.section("store")
     location = resolve(url, store_cfg)
     policy = Policy.from_config(store_cfg.get("policy"))
-    return {"suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"]))}
+    from outguard.reputation.service import reputation_service  # here: outguard.reputation imports the store
+
+    return {"suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"])),
+            "reputation": reputation_service(config, url)}
