@@ -162,3 +162,38 @@ def test_dead_store_holds_bulk_not_transactional(tmp_path: Path, outguard_harnes
     bulk = harness.inspector.inspect(newsletter(), env)
     assert bulk.decision.verdict == "tempfail" and "reputation.unavailable" in {f.id for f in bulk.findings}
     assert harness.inspector.inspect(RECEIPT, env).decision.verdict == "deliver"
+
+
+def test_report_table_json_and_plot(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    from outguard.reputation.demo import seed_fortnight
+
+    db = tmp_path / "store.sqlite3"
+    store = ReputationStore(resolve(str(db)), create=True)
+    store.migrate()
+    today = int(dt.datetime.now(dt.UTC).timestamp()) // 86400
+    written = seed_fortnight(store, today)
+    store.set_action("list:offers.shop.example", "pause", "test", actor="test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps({"store": {"url": str(db)}}))
+    png = tmp_path / "report.png"
+    assert main(["reputation", "--config", str(cfg), "report", "--since", "14", "--json", "--plot", str(png)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    by = {s["stream"]: s for s in report["streams"]}
+    assert set(by) == {"list:news.shop.example", "list:offers.shop.example", "domain:shop.example"}
+    assert {k: s["accepted"] for k, s in by.items()} == written
+    offers = by["list:offers.shop.example"]
+    assert offers["paused"] and not by["list:news.shop.example"]["paused"]
+    last = offers["days"][-1]
+    assert last["hard_bounces"] == 72 and last["bounce_rate"] == round(72 / last["accepted"], 5)
+    assert by["domain:shop.example"]["hard_bounces"] == 0   # its recipients never bounced
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.size[0] >= 800 and image.size[1] >= 3 * 250
+        colours = image.convert("RGB").getcolors(1 << 20) or []
+    assert len(colours) > 20   # drawn, not blank
+
+    assert main(["reputation", "--config", str(cfg), "report", "--stream", "offers.shop.example", "--since", "3"]) == 0
+    table = capsys.readouterr().out
+    assert "list:offers.shop.example: PAUSED" in table and "list:news.shop.example" not in table
+    assert len([ln for ln in table.splitlines() if ln.startswith("  20")]) == 3

@@ -153,7 +153,7 @@ def since_day(text: str, today: int) -> int:
 
 
 def cmd_report(store: Any, config: Config, args: argparse.Namespace) -> int:
-    from outguard.reputation.report import build_report, plot, render_table
+    from outguard.reputation.report import ReportError, build_report, plot, render_table
     from outguard.reputation.settings import ReputationSettings
 
     settings = ReputationSettings.from_config(config)
@@ -165,7 +165,11 @@ def cmd_report(store: Any, config: Config, args: argparse.Namespace) -> int:
         print(f"outguard: {exc}", file=sys.stderr)
         return EXIT_BROKEN
     report = build_report(store, settings, first, today, streams)
-    if args.plot:
-        plot(report, args.plot)
     print(json.dumps(report, indent=1) if args.json else render_table(report), end="" if not args.json else "\n")
+    if args.plot:
+        try:
+            plot(report, args.plot)
+        except (ReportError, OSError) as exc:
+            print(f"outguard: {exc}", file=sys.stderr)
+            return EXIT_BROKEN
     return EXIT_OK
