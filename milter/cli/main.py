@@ -26,7 +26,7 @@ from outguard.rules.loader import RuleSetError
 COMMANDS: dict[str, str] = {
     "check": "check", "rules": "rules", "check-config": "check_config", "run": "run", "quarantine": "quarantine",
     "audit": "audit", "suppress": "suppress", "ingest": "ingest", "oneclick": "oneclick", "sandbox": "sandbox",
-    "reputation": "reputation",
+    "reputation": "reputation", "doctor": "doctor",
 }
 
 

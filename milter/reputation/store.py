@@ -30,6 +30,8 @@ def key_condition(key: str) -> ColumnElement[bool]:
         return and_(_a.c.sender_domain == value, _a.c.stream.is_(None))
     if kind == "ip":
         return _a.c.egress == value
+    if kind == "sender":   # every stream of one sender domain (the doctor's complaint rate)
+        return _a.c.sender_domain == value
     return _a.c.stream == key
 
 
