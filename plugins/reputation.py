@@ -57,8 +57,8 @@ def findings_of(statuses: list[ReputationStatus], recipients: int) -> list[Findi
                 complaint.append(f"{w.key} {w.hours}h: {_pct(w.complaint_rate)} ({w.complaints} complaints of "
                                  f"{w.accepted} recipients; review {_pct(st.review_complaint)}, "
                                  f"pause {_pct(st.pause_complaint)})")
-        if st.spiking:
-            spike.append(f"{st.key}: {st.today} recipients today, trailing median {st.trailing_median:g}")
+        if st.spiking(recipients):
+            spike.append(f"{st.key}: {st.today + recipients} recipients today, trailing median {st.trailing_median:g}")
         if st.paused is not None:
             paused.append(f"{st.key} paused ({st.paused.detail}); resume: outguard reputation resume {st.key}")
         if st.warmup_cap is not None and st.warmup_sent + recipients > st.warmup_cap:

@@ -104,3 +104,83 @@ def test_missing_records_and_text_output(tmp_path: Path, key: tuple[bytes, str],
         assert main(["doctor", "--config", "/dev/null", "nothing.example", "--nameserver", ns]) == 1
     text = capsys.readouterr().out
     assert "OPEN    spf.record" in text and "impact: " in text and "fix: " in text
+
+
+class FakeMX:
+    """A one-connection-at-a-time SMTP listener on loopback: greets, answers EHLO (with or
+    without STARTTLS) and, when offered, switches to TLS with a self-signed certificate."""
+
+    def __init__(self, tmp: Path, starttls: bool) -> None:
+        import datetime as dt
+        import socket
+        import ssl
+        import threading
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mx.good.example")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+        (tmp / "mx.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(tmp / "mx.pem")
+        self.starttls = starttls
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            f = conn.makefile("rwb")
+            f.write(b"220 mx.good.example ESMTP\r\n")
+            f.flush()
+            for line in f:
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    f.write(b"250-mx.good.example\r\n" + (b"250-STARTTLS\r\n" if self.starttls else b"") + b"250 SIZE 1000\r\n")
+                elif verb == b"STAR":
+                    f.write(b"220 go ahead\r\n")
+                    f.flush()
+                    with self.context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(1024)
+                    return
+                else:
+                    f.write(b"221 bye\r\n")
+                    f.flush()
+                    return
+                f.flush()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("starttls", [True, False])
+def test_mx_starttls(tmp_path: Path, key: tuple[bytes, str], capsys, starttls: bool) -> None:  # type: ignore[no-untyped-def]
+    mx = FakeMX(tmp_path, starttls)
+    try:
+        with dns_server(zone(key[1])) as ns:
+            _, items = doctor(capsys, "good.example", "--nameserver", ns, "--tls", "--tls-port", str(mx.port))
+    finally:
+        mx.close()
+    if starttls:
+        assert items["mx.tls"]["status"] == "OK" and "offers STARTTLS" in items["mx.tls"]["summary"]
+    else:
+        assert items["mx.tls"]["status"] == "OPEN" and "no STARTTLS" in items["mx.tls"]["summary"]
+        assert items["mx.tls"]["fix"]
+
+
+def test_unreachable_mx_is_open(tmp_path: Path, key: tuple[bytes, str], capsys) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        closed = s.getsockname()[1]   # nothing listens once this block ends
+    with dns_server(zone(key[1])) as ns:
+        _, items = doctor(capsys, "good.example", "--nameserver", ns, "--tls", "--tls-port", str(closed))
+    assert items["mx.tls"]["status"] == "OPEN" and "not reachable" in items["mx.tls"]["summary"]

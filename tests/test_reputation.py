@@ -197,3 +197,48 @@ def test_report_table_json_and_plot(tmp_path: Path, capsys) -> None:  # type: ig
     table = capsys.readouterr().out
     assert "list:offers.shop.example: PAUSED" in table and "list:news.shop.example" not in table
     assert len([ln for ln in table.splitlines() if ln.startswith("  20")]) == 3
+
+
+def test_volume_spike_against_the_trailing_median(site) -> None:  # type: ignore[no-untyped-def]
+    harness, recorder, store, cfg, tmp = site
+    today = int(dt.datetime.now(dt.UTC).timestamp()) // 86400
+    for back in range(1, 8):   # a week of 100 a day ...
+        store.add_accepted([{"at": (today - back) * 86400 + i, "address": f"d{back}-{i}@partner.example",
+                             "sender_domain": "shop.example", "stream": "list:news.shop.example", "egress": None}
+                            for i in range(100)])
+    quiet = send(harness, recorder, newsletter(), [f"t{i}@partner.example" for i in range(250)])
+    assert "reputation.volume_spike" not in {f.id for f in quiet.findings}   # 250 < minimum 500
+    loud = send(harness, recorder, newsletter(), [f"u{i}@partner.example" for i in range(300)])   # ... then 550 today
+    spike = next(f for f in loud.findings if f.id == "reputation.volume_spike")
+    assert spike.detail == "list:news.shop.example: 550 recipients today, trailing median 100"
+    assert loud.decision.verdict == "deliver"
+    assert ("X-Outguard-Reputation", "reputation.volume_spike") in loud.decision.add_headers
+
+
+class FlakyStore:
+    """Fails the first `failures` writes, then keeps what it is given."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.rows = failures, []  # type: ignore[var-annotated]
+
+    def add_accepted(self, rows: list[dict[str, object]]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("database is locked")
+        self.rows += rows
+
+    def prune(self, before: int) -> int:
+        return 0
+
+
+def test_recorder_keeps_rows_while_the_store_is_down_and_never_raises() -> None:
+    store = FlakyStore(failures=2)
+    recorder = AcceptedRecorder(store, ReputationSettings())
+    recorder._start = lambda: None  # type: ignore[method-assign]  # flushed by hand below
+    recorder.accepted("news@shop.example", [("List-Id", LIST_ID)], ["A@Partner.example", "not an address"])
+    assert recorder.flush() == 0 and recorder.flush() == 0   # down twice: nothing lost
+    recorder.accepted("", [], ["b@partner.example"])          # the null sender is nobody's stream
+    recorder.accepted("news@shop.example", [], ["c@partner.example"])
+    assert recorder.flush() == 2
+    assert [(r["address"], r["stream"], r["sender_domain"]) for r in store.rows] == [
+        ("a@partner.example", "list:news.shop.example", "shop.example"), ("c@partner.example", None, "shop.example")]

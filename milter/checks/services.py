@@ -73,8 +73,7 @@ class ReputationStatus(Protocol):
     warmup_day: int | None
     warmup_sent: int
 
-    @property
-    def spiking(self) -> bool: ...
+    def spiking(self, extra: int = 0) -> bool: ...
 
 
 class ReputationLookup(Protocol):

@@ -65,6 +65,7 @@ class KeyStatus:
     warmup_sent: int = 0                    # recipients counted against the cap today
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
-    def spiking(self) -> bool:
-        return self.today >= self.spike_minimum and self.today > self.spike_factor * self.trailing_median
+    def spiking(self, extra: int = 0) -> bool:
+        """Today's volume, with `extra` recipients more (the message being judged), is a spike."""
+        volume = self.today + extra
+        return volume >= self.spike_minimum and volume > self.spike_factor * self.trailing_median
