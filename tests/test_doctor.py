@@ -184,3 +184,26 @@ def test_unreachable_mx_is_open(tmp_path: Path, key: tuple[bytes, str], capsys) 
     with dns_server(zone(key[1])) as ns:
         _, items = doctor(capsys, "good.example", "--nameserver", ns, "--tls", "--tls-port", str(closed))
     assert items["mx.tls"]["status"] == "OPEN" and "not reachable" in items["mx.tls"]["summary"]
+
+
+def test_complaint_rate_from_the_store(tmp_path: Path, key: tuple[bytes, str], capsys) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from outguard.reputation.store import ReputationStore
+    from outguard.store import Event, resolve
+
+    db = tmp_path / "store.sqlite3"
+    store = ReputationStore(resolve(str(db)), create=True)
+    now = int(time.time())
+    store.add_accepted([{"at": now - 60, "address": f"r{i}@partner.example", "sender_domain": "good.example",
+                         "stream": "list:news.good.example" if i % 2 else None, "egress": None} for i in range(300)])
+    store.record([Event("r1@partner.example", "complaint", now, source="arf"),
+                  Event("r2@partner.example", "complaint", now, source="arf")])   # 2 of 300: 0.67 %
+    store.close()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps({"store": {"url": str(db)}}))
+    with dns_server(zone(key[1])) as ns:
+        main(["doctor", "--config", str(cfg), "--json", "good.example", "--nameserver", ns])
+    items = {i["id"]: i for i in json.loads(capsys.readouterr().out)}
+    assert items["bulk.complaint_rate"]["status"] == "OPEN"
+    assert "0.667%" in items["bulk.complaint_rate"]["summary"]
