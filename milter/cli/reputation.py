@@ -126,7 +126,7 @@ def cmd_status(store: Any, config: Config, args: argparse.Namespace) -> int:
     now = int(dt.datetime.now(dt.UTC).timestamp())
     rows = []
     for key in store.keys(now - settings.longest_window):
-        st = service.compute(key, now)
+        st = service.compute(key, now, record_pause=False)
         rows.append({"stream": key, "paused": bool(st.paused), "paused_at": st.paused.at if st.paused else None,
                      "today": st.today, "windows": [{"hours": w.hours, "accepted": w.accepted,
                                                      "hard_bounces": w.hard_bounces, "complaints": w.complaints,

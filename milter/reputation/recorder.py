@@ -20,6 +20,7 @@ from outguard.core.config import Config
 from outguard.core.decision import Decision
 from outguard.core.message import Envelope
 from outguard.core.verdict import Verdict
+from outguard.store.engine import StoreLocation, resolve
 
 from .keys import sender_domain, stream_key
 from .settings import DAY, ReputationSettings
@@ -31,8 +32,11 @@ ACCEPTING = (Verdict.DELIVER, Verdict.ENCRYPT)   # what leaves for the recipient
 
 
 class AcceptedRecorder:
-    def __init__(self, store: Any, settings: ReputationSettings) -> None:
-        self.store = store                    # a ReputationStore (or a test's stand-in with add_accepted/prune)
+    def __init__(self, store: Any, settings: ReputationSettings, location: StoreLocation | None = None) -> None:
+        # a ReputationStore, a test's stand-in (add_accepted, prune), or a function that makes one
+        # at the first flush (so the daemon does not import SQLAlchemy before the first message)
+        self._store = store
+        self.location = location if location is not None else getattr(store, "location", None)
         self.settings = settings
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -41,6 +45,12 @@ class AcceptedRecorder:
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
         self._failing_since: float | None = None
+
+    @property
+    def store(self) -> Any:
+        if callable(self._store) and not hasattr(self._store, "add_accepted"):
+            self._store = self._store()
+        return self._store
 
     def accepted(self, sender: str, headers: Sequence[tuple[str, str]], recipients: Sequence[str],
                  at: int | None = None) -> None:
@@ -94,8 +104,8 @@ class AcceptedRecorder:
             rows, self._pending = self._pending, []
         if not rows:
             return 0
-        path = getattr(self.store, "location", None) and self.store.location.sqlite_path
-        if path is not None and self.store.location.implicit and not path.exists():
+        path = self.location.sqlite_path if self.location is not None else None
+        if path is not None and self.location is not None and self.location.implicit and not path.exists():
             # The default store is made by the first `outguard ingest` or `suppress`: until then no
             # bounce can be attributed to these recipients, so there is nothing to count them against.
             return 0
@@ -129,13 +139,14 @@ def recorder_from_config(config: Config, url: str | None = None) -> AcceptedReco
     settings = ReputationSettings.from_config(config)
     if not settings.enabled:
         return None
-    from outguard.store.engine import resolve
     from outguard.store.policy import Policy
-
-    from .store import ReputationStore
 
     store_cfg = config.section("store")
     location = resolve(url, store_cfg)
-    store = ReputationStore(location, Policy.from_config(store_cfg.get("policy")), create=False,
-                            connect_timeout=float(store_cfg["connect_timeout_seconds"]))
-    return AcceptedRecorder(store, settings)
+
+    def make() -> Any:
+        from .store import ReputationStore
+
+        return ReputationStore(location, Policy.from_config(store_cfg.get("policy")), create=False,
+                               connect_timeout=float(store_cfg["connect_timeout_seconds"]))
+    return AcceptedRecorder(make, settings, location)

@@ -85,7 +85,9 @@ class ReputationService:
             self._cache[key] = (now, status)
         return status
 
-    def compute(self, key: str, now: int) -> KeyStatus:
+    def compute(self, key: str, now: int, record_pause: bool = True) -> KeyStatus:
+        """The figures of `key` now; rates past the pause thresholds pause it (unless
+        `record_pause` is false: `reputation status` only looks)."""
         s, store = self.settings, self.store
         paused, not_before = store.pause_of(key)
         windows = tuple(store.window(key, h, s.minimum_volume, now, not_before) for h in s.windows_hours)
@@ -97,7 +99,7 @@ class ReputationService:
                            s.pause.complaint_rate, paused, volumes.get(today, 0),
                            float(statistics.median(previous)) if previous else 0.0, s.spike.factor, s.spike.minimum,
                            cap, day_n, sent)
-        if paused is None and not key.startswith("ip:"):
+        if paused is None and record_pause and not key.startswith("ip:"):
             over = [w for w in windows if w.counts and (w.bounce_rate >= s.pause.bounce_rate
                                                         or w.complaint_rate >= s.pause.complaint_rate)]
             if over:
