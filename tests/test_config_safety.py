@@ -50,7 +50,7 @@ def test_enabling_one_extra_check_keeps_every_shipped_check_and_the_phi_rules(tm
     assert config_check.returncode == 0, config_check.stderr
     listed = config_check.stdout.split("checks: ", 1)[1].split(";")[0].strip().split(", ")
     assert set(listed) == {"bulk", "custom_patterns", "documents", "phi", "recipients", "spam", "text_attachments", "edm",
-                           "ticketcheck"}
+                           "reputation", "ticketcheck"}
     checked = subprocess.run([*outguard_command(), "check", "--config", str(site), "--json", str(REFERRAL)],
                              env=env, capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0, checked.stderr

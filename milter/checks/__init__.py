@@ -22,6 +22,8 @@ from outguard.checks.services import (
     EdmIdentifier,
     EdmLookup,
     EdmSchemaInfo,
+    ReputationLookup,
+    ReputationStatus,
     ServiceUnavailable,
     SuppressionLookup,
     SuppressionRecord,
@@ -34,7 +36,7 @@ from outguard.core.message import Attachment, Message
 
 __all__ = [
     "NO_SETTINGS", "AddressError", "Attachment", "EdmIdentifier", "EdmLookup", "EdmSchemaInfo",
-    "Extracted", "Finding", "InspectContext", "Message",
+    "Extracted", "Finding", "InspectContext", "Message", "ReputationLookup", "ReputationStatus",
     "ServiceUnavailable", "StartupContext", "SuppressionLookup", "SuppressionRecord", "hookimpl", "html_to_text",
     "normalise", "redact", "try_normalise",
 ]

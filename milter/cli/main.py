@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "audit": "audit", "suppress": "suppress", "ingest": "ingest", "oneclick": "oneclick", "sandbox": "sandbox",
     "review": "review",
     "keys": "keys", "edm": "edm", "postfix-snippets": "snippets",
+    "reputation": "reputation", "doctor": "doctor",
 }
 
 

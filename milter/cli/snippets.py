@@ -1,5 +1,5 @@
-"""`outguard postfix-snippets`: the main.cf, master.cf and milter_header_checks entries for
-the milter and every configured route, checked with `postconf` when Postfix is installed."""
+"""`outguard postfix-snippets`: the main.cf, master.cf, milter_header_checks and transport
+entries for the milter, every configured route and the per-provider pacing, checked with `postconf` when Postfix is installed."""
 
 from __future__ import annotations
 

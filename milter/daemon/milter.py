@@ -36,6 +36,7 @@ from outguard.ops.audit import AuditLog, record_of
 from outguard.ops.logs import setup_logging
 from outguard.ops.metrics import Metrics
 from outguard.pipeline import failure_decision
+from outguard.reputation.recorder import AcceptedRecorder, recorder_from_config
 
 log = logging.getLogger("outguard.daemon.milter")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
@@ -132,6 +133,7 @@ class Daemon:
     audit: AuditLog | None = None
     metrics: Metrics | None = None
     loop: SenderLoop | None = None  # notices, shadow copies, recognising our own submissions
+    reputation: AcceptedRecorder | None = None   # counts accepted recipients (outguard.reputation)
 
     def __post_init__(self) -> None:
         self.apply_config(self.config)
@@ -146,6 +148,7 @@ class Daemon:
             log.info("audit trail %s, chain head %s", audit["path"], daemon.audit.head)
         daemon.metrics = Metrics()
         daemon.loop = SenderLoop(config)
+        daemon.reputation = recorder_from_config(config)
         listen = config.section("metrics").get("listen")
         if listen:
             daemon.metrics.serve(listen)
@@ -276,6 +279,8 @@ class OutguardMilter(Milter.Base):
             verdict = apply_decision(self, decision, self.daemon.names, self.headers, self.recipients)
             if self.daemon.loop is not None:
                 self.daemon.loop.after(decision, envelope, self.headers, message_id, self._raw)
+            if self.daemon.reputation is not None:
+                self.daemon.reputation.decided(decision, envelope, self.headers)
         except Exception as exc:  # never let a bug answer for Postfix: the configured action does
             log.error("%s: applying the decision failed: %s", queue_id, where_it_broke(exc))
             decision = failure_decision(self.daemon.config.on_error, "internal error")

@@ -4,9 +4,9 @@ systemd/postfix/ holds its output for the embedded defaults).
 
 Output is a list of named sections, each for one file. Another concern adds its own
 section by appending a maker to `SECTIONS` (a function Config -> list[Section]); the
-files are the sections for them, in order. E.g. per-provider pacing would add a
-"pacing" maker returning a main.cf section (transport_maps, <transport>_destination_
-concurrency_limit, ..._rate_delay) and a master.cf section (its smtp transports).
+files are the sections for them, in order. The "pacing" maker is such one: per-provider
+transports (master.cf), their `<transport>_destination_*` limits (main.cf) and the
+transport map of their recipient domains (`transport`), from `reputation.pacing`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from pathlib import Path
 from outguard.core.config import Config
 
 MAIN_CF, MASTER_CF, HEADER_CHECKS = "main.cf.snippet", "master.cf.snippet", "milter_header_checks"
-FILES = (MAIN_CF, MASTER_CF, HEADER_CHECKS)
+TRANSPORT = "transport"                         # the per-provider pacing map (reputation.pacing)
+FILES = (MAIN_CF, MASTER_CF, HEADER_CHECKS, TRANSPORT)
 POSTFIX_SPOOL = "/var/spool/postfix"
 STRICT_TLS = ("encrypt", "verify", "secure", "dane", "dane-only")
 
@@ -226,9 +227,22 @@ def routes_header_checks(config: Config) -> list[Section]:
     return [Section("routes", HEADER_CHECKS, "\n".join(lines) + "\n", filters=filters)]
 
 
+def pacing(config: Config) -> list[Section]:
+    """Per-provider sending pace (issue 17's `reputation.pacing`): a transport per provider in
+    master.cf, its limits in main.cf, its recipient domains in the transport map."""
+    from outguard.reputation.pacing import pacing_files  # only its generator; no store behind it
+
+    files = pacing_files(config)
+    params = {key.strip(): value.strip() for line in files["main.cf"] if not line.startswith("#") and "=" in line
+              for key, value in [line.split("=", 1)]}
+    return [Section("pacing", target, "\n".join(files[name]) + "\n", params if target == MAIN_CF else {})
+            for name, target in (("main.cf", MAIN_CF), ("master.cf", MASTER_CF), ("transport", TRANSPORT))
+            if files[name]]
+
+
 SectionMaker = Callable[[Config], list[Section]]
 #: In file order. Append a maker to add a section (see the module docstring).
-SECTIONS: list[SectionMaker] = [milter_main_cf, routes_master_cf, routes_header_checks]
+SECTIONS: list[SectionMaker] = [milter_main_cf, routes_master_cf, routes_header_checks, pacing]
 
 
 def sections(config: Config) -> list[Section]:

@@ -109,6 +109,32 @@ edm_hashes = Table(
 Index("og_events_address", events.c.address, events.c.scope, events.c.id)
 Index("og_suppressions_reason", suppressions.c.reason, suppressions.c.active)
 
+# Reputation (v5, outguard.reputation): one row per recipient the milter accepted, so rates
+# have a denominator and a bounce finds its stream; pauses and resumes, append-only.
+rep_accepted = Table(
+    "og_rep_accepted", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),               # when the milter accepted it (epoch s)
+    Column("address", String(320), nullable=False),         # the recipient, normalised
+    Column("sender_domain", String(255), nullable=False),
+    Column("stream", String(300)),                          # "list:<list-id>" or the configured key; null: none
+    Column("egress", String(64)),                           # sending IP (warm-up), when configured
+)
+rep_pauses = Table(
+    "og_rep_pauses", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("key", String(300), nullable=False),              # "list:<list-id>" or "domain:<sender domain>"
+    Column("action", String(16), nullable=False),            # pause | resume
+    Column("detail", Text),                                  # the figures that paused it, or the resume note
+    Column("actor", String(100)),
+)
+Index("og_rep_accepted_address", rep_accepted.c.address, rep_accepted.c.at)
+Index("og_rep_accepted_stream", rep_accepted.c.stream, rep_accepted.c.at)
+Index("og_rep_accepted_domain", rep_accepted.c.sender_domain, rep_accepted.c.at)
+Index("og_rep_pauses_key", rep_pauses.c.key, rep_pauses.c.id)
+Index("og_events_kind_at", events.c.kind, events.c.at)
+
 
 Migration = Callable[[Connection], None]
 
@@ -137,6 +163,14 @@ def _v4(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v5(conn: Connection) -> None:
+    for table in (rep_accepted, rep_pauses):
+        table.create(conn, checkfirst=True)
+    for index in list(rep_accepted.indexes) + list(rep_pauses.indexes) + [i for i in events.indexes
+                                                                           if i.name == "og_events_kind_at"]:
+        index.create(conn, checkfirst=True)
+
+
 def _v6(conn: Connection) -> None:
     review_used.create(conn, checkfirst=True)
 
@@ -147,6 +181,7 @@ MIGRATIONS: list[tuple[int, str, Migration]] = [
     (2, "indexes for per-address event history and listing by reason", _v2),
     (3, "bounce reason token in its own event column", _v3),
     (4, "exact data match: schemas and keyed hashes of the site's records", _v4),
+    (5, "reputation: accepted recipients, pauses and resumes", _v5),
     (6, "used digest links of the review page", _v6),
 ]
 LATEST = MIGRATIONS[-1][0]
@@ -167,10 +202,12 @@ def migrate(conn: Connection) -> list[int]:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(7234001)"))
     schema_version.create(conn, checkfirst=True)
-    have = current_version(conn)
+    # Every step not yet recorded, not only those above the highest: a store migrated by a
+    # build that had step 5 but not yet 4 still gets 4 (every step is safe to re-run).
+    have = set(conn.execute(select(schema_version.c.version)).scalars())
     applied = []
     for version, description, step in MIGRATIONS:
-        if version > have:
+        if version not in have:
             step(conn)
             conn.execute(schema_version.insert().values(version=version, applied=int(time.time()),
                                                         description=description))

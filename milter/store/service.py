@@ -84,8 +84,11 @@ def services_from_config(config: Config, url: str | None = None) -> dict[str, An
     store_cfg = config.section("store")
     location = resolve(url, store_cfg)
     policy = Policy.from_config(store_cfg.get("policy"))
+    from outguard.reputation.service import reputation_service  # here: outguard.reputation imports the store
+
     services: dict[str, Any] = {
-        "suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"]))}
+        "suppression": SuppressionService(location, policy, float(store_cfg["connect_timeout_seconds"])),
+        "reputation": reputation_service(config, url)}
     if "edm" in config.raw:
         from outguard.edm import EdmSecretError, service_from_config
 
