@@ -67,7 +67,8 @@ def rspamd_url(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     port = free_port()
     work = tmp_path_factory.mktemp("rspamd")
     # its compiled regexp cache survives the run: the first start compiles for ~30 s
-    db = Path(request.config.cache.mkdir("rspamd-db"))
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    db = Path(cache.mkdir("rspamd-db")) if cache is not None else work / "db"
     # the resolver is a closed local port: no lookup leaves the machine, each fails at once
     (work / "rspamd.conf").write_text(CONFIG.format(port=port, dns=free_port()))
     insecure = ["-i"] if os.geteuid() == 0 else []  # rspamd will not run its workers as root otherwise
