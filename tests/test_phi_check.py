@@ -247,6 +247,9 @@ def test_patient_phone_and_email_only_when_labelled_the_patients() -> None:
     assert kinds("Patient phone: (617) 555-0123")["phone"] >= 0.8
     assert kinds("Patient email: jroe@example.net")["email"] >= 0.8
     assert kinds("Cell: 617-555-0123")["phone"] < 0.8                       # a signature's cell number
+    assert kinds("Name: Jane Roe\nCell: 617-555-0123")["phone"] >= 0.8      # ... but in a person's record block
+    assert kinds("Home phone (617) 555-0123")["phone"] >= 0.8               # a home line is a person's own
+    assert kinds("Regards,\nJane\nHome phone (617) 555-0123")["phone"] < 0.8   # below a sign-off: the writer's
     assert kinds("Call us at 617-555-0123")["phone"] < 0.8
 
 
@@ -256,6 +259,8 @@ def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
     assert findings_of(state, "Name: Jane Roe\nMRN: 4820193\n")["phi.name"].confidence >= 0.8
     assert findings_of(state, "RE: Real Options\n\nSee the attached model.\n")["phi.name"].confidence < 0.8
     assert findings_of(state, "Re: Jane Roe\nDiagnosis: asthma\n")["phi.name"].confidence >= 0.8   # heads a record
+    assert findings_of(state, "Hello,\nName: Jane Roe\nThe scan was clear.")["phi.name"].confidence >= 0.8  # a line of its own
+    assert findings_of(state, "RE: Virginia Power\nSee below.")["phi.name"].confidence < 0.8  # a subject heads no record
     assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
         findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8
 

@@ -52,6 +52,17 @@ _PATIENT_WORDS = re.compile(r"patient|pt\b|member|resident|client|beneficiary|ho
 PATIENT_PHONE = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:home\ |cell\ |mobile\ |contact\ )?"
                               r"(?:phone|tel|telephone|cell|mobile|number|contact|ph)(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?\s*"
                               r"|contact\ number\ for\ the\ patient\s*:?\s*)$", regex.VERSION0)
+# A form field for a personal line, heading its line: "Home phone (617) ...", "Cell: ...", "Mobile #".
+# A home number is a person's own; a cell or mobile one is when it stands in a block of a
+# person's record (a name, DOB, record or member number within RECORD_BLOCK characters), not
+# in a signature. Below a sign-off ("Regards,", "-- ") either is the writer's and stays weak.
+PERSONAL_PHONE = regex.compile(r"(?i:(?:^|\n)[ \t]*(?P<line>home|cell|mobile|personal)(?:\ (?:phone|tel|telephone|number|ph))?"
+                               r"(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?[ \t]*)$", regex.VERSION0)
+RECORD_BLOCK = 150
+_RECORD_WORDS = re.compile(r"(?<![a-z])(?:dob|d\.o\.b|date of birth|birth ?date|mrn|ssn|patient|name|member|medicare"
+                           r"|account|acct|record|chart)(?![a-z])")
+SIGN_OFF = re.compile(r"^[ \t]*(?:--|_{3,}|-{3,}|(?:thanks|thank you|regards|best|best regards|kind regards|sincerely"
+                      r"|cheers|respectfully)[,!.]?)[ \t]*$", re.MULTILINE | re.IGNORECASE)
 PATIENT_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:e-?mail|email\ address)"
                               r"\s*[:\-]?\s*)$", regex.VERSION0)
 
@@ -218,6 +229,14 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
     # phone, email and street address go from weak to less weak next to a patient word; most
     # views have none, and then no keyword window is scanned for them at all
     patientish = _PATIENT_WORDS.search(lower) is not None
+    signed = None   # where the first sign-off line starts: looked for at the first personal-line phone
+
+    def signature_at(s: int) -> bool:
+        nonlocal signed
+        if signed is None:
+            m = SIGN_OFF.search(text)
+            signed = m.start() if m else len(text)
+        return s >= signed
 
     def patient_near(s: int, e: int, before: int) -> bool:
         return patientish and kw.near("patient", s, e, before=before, after=0)
@@ -277,6 +296,10 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                     yield Hit("fax", value, s, e, 0.5, "fax")
                 elif PATIENT_PHONE.search(text, max(0, s - 40), s):
                     yield Hit("phone", value, s, e, 0.85, "patient")
+                elif (line := PERSONAL_PHONE.search(text, max(0, s - 30), s)) and not signature_at(s) and \
+                        (line.group("line").lower() == "home" or
+                         _RECORD_WORDS.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
+                    yield Hit("phone", value, s, e, 0.8, "patient")
                 else:
                     patient = patient_near(s, e, 40)
                     yield Hit("phone", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)
