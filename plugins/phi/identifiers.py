@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import regex
 
+from outguard_plugins.phi import sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
@@ -54,8 +55,8 @@ PATIENT_PHONE = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member
                               r"|contact\ number\ for\ the\ patient\s*:?\s*)$", regex.VERSION0)
 # A form field for a personal line, heading its line: "Home phone (617) ...", "Cell: ...", "Mobile #".
 # A home number is a person's own; a cell or mobile one is when it stands in a block of a
-# person's record (a name, DOB, record or member number within RECORD_BLOCK characters), not
-# in a signature. Below a sign-off ("Regards,", "-- ") either is the writer's and stays weak.
+# person's record (a name, DOB, record or member number, a clinical section label within
+# RECORD_BLOCK characters), not in a signature. Below a sign-off ("Regards,", "-- ") either is the writer's and stays weak.
 PERSONAL_PHONE = regex.compile(r"(?i:(?:^|\n)[ \t]*(?P<line>home|cell|mobile|personal)(?:\ (?:phone|tel|telephone|number|ph))?"
                                r"(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?[ \t]*)$", regex.VERSION0)
 RECORD_BLOCK = 150
@@ -298,7 +299,8 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                     yield Hit("phone", value, s, e, 0.85, "patient")
                 elif (line := PERSONAL_PHONE.search(text, max(0, s - 30), s)) and not signature_at(s) and \
                         (line.group("line").lower() == "home" or
-                         _RECORD_WORDS.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
+                         _RECORD_WORDS.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
+                         sections.STRONG_LABEL.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
                     yield Hit("phone", value, s, e, 0.8, "patient")
                 else:
                     patient = patient_near(s, e, 40)
