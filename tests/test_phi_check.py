@@ -317,3 +317,17 @@ def test_a_roster_without_health_context_stops_only_much_later(state: check.Stat
     ssn = findings_of(state, rows)["phi.ssn"]
     assert 1000 <= ssn.count < 12000 and "\u2265" in ssn.detail    # not at 25: bulk rules may want larger counts
     assert kinds("SSN on file: 536-90-4399")["ssn"] >= 0.95        # "file" names no other kind of number
+
+
+def test_health_context_is_read_only_beside_a_patient_identifier_or_an_attachment(state: check.State) -> None:
+    # health information alone is not PHI: without an identifier the health scan is skipped
+    assert "phi.health_context" not in findings_of(state, "Tips on asthma and COPD. Reason for visit: a checkup.")
+    # read once an identifier stands anywhere in the message, also before it
+    found = findings_of(state, "Diagnosis: asthma, on albuterol.\n\nMRN: 4820193\n")
+    assert found["phi.health_context"].confidence >= 0.9
+    # an attachment may be unreadable (the rules hold one beside health context): read then too
+    raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: x\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nDiagnosis: asthma.\n"
+           b"--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=x.bin\n\nxx\n--b1--\n")
+    message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
+    assert any(f.id == "phi.health_context" for f in check.inspect_message(message, state))
