@@ -39,7 +39,7 @@ def ham(count: int, corpora: Path = CORPORA) -> list[bytes]:
     for path in sorted((corpora / "spamassassin" / "easy-ham-1").iterdir()):
         raw = path.read_bytes()
         raw = raw.split(b"\n", 1)[1] if raw.startswith(b"From ") else raw
-        if size[0] <= len(raw) <= size[1]:
+        if _sized(raw):
             out.append(raw)
             if len(out) == count:
                 break
