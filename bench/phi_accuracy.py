@@ -920,6 +920,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most this many messages per Enron mailbox / ham folder")
     ap.add_argument("--generated", type=int, default=300, help="generated PHI and non-PHI messages each")
     ap.add_argument("--examples", action="store_true", help="print a few missed / false messages' findings per source")
+    ap.add_argument("--spacy-model", default=None, help="the phi check's spacy_model setting (default: none, patterns only)")
     args = ap.parse_args()
     corpora: Path = args.corpora
     needed = [corpora / "clinical-text" / "mtsamples-en.jsonl", corpora / "business-email" / "messages",
@@ -941,8 +942,11 @@ def main() -> int:
     print("  held  never tuned on, misses never read: clinical odd-index notes whose sha256(id) starts with an even")
     print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam). ALL/held counts.\n")
 
-    cfg = load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}})
-    inspector = Inspector.create(cfg)
+    overrides: dict = {"rules": {"local": [], "override": []}}
+    if args.spacy_model:
+        overrides["plugins"] = {"settings": {"phi": {"spacy_model": args.spacy_model, "require_spacy_model": True}}}
+        print(f"phi check with spaCy pipeline {args.spacy_model}\n")
+    inspector = Inspector.create(load_config(Path("/dev/null"), overrides))
     rows = [json.loads(line) for line in needed[0].read_text().splitlines() if line]
     cases = clinical_cases(corpora, args.seed, persons) + enron_cases(corpora, args.seed, args.limit) \
         + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated) \
