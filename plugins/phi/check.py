@@ -15,7 +15,8 @@ Settings (`plugins.settings.phi` in the config), all optional:
 Findings (ids under `phi.`; the confidence says how sure, the count is unique values):
     phi.ssn phi.mbi phi.hicn phi.npi phi.dea phi.mrn phi.health_plan phi.account phi.dob
     phi.name phi.phone phi.fax phi.email phi.address phi.ip phi.icd10 phi.ndc
-    phi.health_context             (conditions, medications, labs, procedures, ICD-10/NDC codes)
+    phi.health_context             (conditions, medications, labs, procedures, ICD-10/NDC codes; read
+                                   only once a patient identifier >= 0.8 or an attachment is in the message)
     recipient.freemail             (per recipient: a personal free-mail address; only when PHI is seen)
 """
 
