@@ -261,6 +261,7 @@ def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
     assert findings_of(state, "Re: Jane Roe\nDiagnosis: asthma\n")["phi.name"].confidence >= 0.8   # heads a record
     assert findings_of(state, "Hello,\nName: Jane Roe\nThe scan was clear.")["phi.name"].confidence >= 0.8  # a line of its own
     assert findings_of(state, "RE: Virginia Power\nSee below.")["phi.name"].confidence < 0.8  # a subject heads no record
+    assert findings_of(state, "Re: Jane Roe\nYour visit with Dr. Lee is on 3/4.")["phi.name"].confidence >= 0.8  # an encounter
     assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
         findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8
 
