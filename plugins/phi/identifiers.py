@@ -207,8 +207,12 @@ class Keywords:
         return bool(self._at.get(kind))
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def _plausible_birth_date(value: str) -> bool:
-    digits = regex.findall(r"\d+", value)
+    digits = _DIGIT_RUN.findall(value)   # stdlib re with a compiled pattern: `regex.findall` compiles per call
     years = [int(d) for d in digits if len(d) == 4]
     if years:
         return 1900 <= years[0] <= _dt.date.today().year
@@ -216,7 +220,7 @@ def _plausible_birth_date(value: str) -> bool:
 
 
 def _nanp(value: str) -> bool:
-    d = regex.sub(r"\D", "", value)
+    d = _NOT_DIGIT.sub("", value)
     if len(d) == 11 and d[0] == "1":
         d = d[1:]
     return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
