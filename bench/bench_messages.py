@@ -7,6 +7,7 @@ Three kinds, all real text nobody on the project wrote:
   ham-text  easy-ham body text cut to 5000 bytes under short headers (what postfix_throughput sends)
   clinical  MTSamples notes (clinical-text) with planted patient identifiers (SSN, MBI, MRN,
             DOB, member ID, phone, a name line) in a referral wrapper: PHI-dense, 3-8 KB
+  clinical-short  the same, the note cut so the message is 1-3 KB
 
 Deterministic for a seed. Not a test: nothing here asserts.
 """
@@ -87,24 +88,25 @@ def _phi_accuracy():  # noqa: ANN202 - a bench module, imported by path (PYTHONS
     return phi_accuracy
 
 
-def clinical(count: int, seed: int = 7, corpora: Path = CORPORA) -> list[bytes]:
-    """MTSamples notes cut to 3-8 KB with four to six planted identifier lines each."""
+def clinical(count: int, seed: int = 7, corpora: Path = CORPORA, size: tuple[int, int] = (MIN_BYTES, MAX_BYTES)) \
+        -> list[bytes]:
+    """MTSamples notes cut to `size` bytes (3-8 KB) with four to six planted identifier lines each."""
     pa = _phi_accuracy()
     rng = random.Random(seed)
     rows = [json.loads(line) for line in (corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
     out = []
     for i, row in enumerate(rows):
         note = pa.clean_note(row.get("transcription") or "")
-        if len(note) < MIN_BYTES - 500:
+        if len(note) < size[0] - 500:
             continue
-        note = note[: MAX_BYTES - 1500]
+        note = note[: size[1] - 1500]
         note = note[: note.rfind(". ") + 1 or len(note)]
         who = rng.choice(PATIENTS)
         kinds = ["name", *rng.sample(("ssn", "mbi", "mrn", "dob", "health_plan", "account", "phone"), rng.randint(3, 5))]
         ident = "\n".join(pa.planted_identifier(rng, k, who) for k in kinds)
         body = f"Dr. Patel,\n\nReferring the patient below.\n\n{ident}\n\n{note}\n\nThank you,\nClinic staff"
         raw = pa.eml(body, i, subject=f"referral {re.sub(r'[^A-Za-z ]', '', row.get('sample_name', ''))[:40]}")
-        if _sized(raw):
+        if size[0] <= len(raw) <= size[1]:
             out.append(raw)
             if len(out) == count:
                 break
@@ -123,7 +125,9 @@ def by_kind(kind: str, count: int, seed: int = 7, corpora: Path = CORPORA) -> li
         return mixed(count, seed=seed, corpora=corpora)
     if kind == "clinical":
         return clinical(count, seed, corpora)
+    if kind == "clinical-short":
+        return clinical(count, seed, corpora, size=(1000, 3000))
     return {"ham": ham, "business": business, "ham-text": ham_text}[kind](count, corpora=corpora)
 
 
-KINDS = ("mixed", "ham", "business", "clinical", "ham-text")
+KINDS = ("mixed", "ham", "business", "clinical", "clinical-short", "ham-text")

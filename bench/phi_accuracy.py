@@ -7,22 +7,36 @@ Message-level verdicts come from the real pipeline (outguard.pipeline.Inspector,
 a message "contains PHI" when a rule of rules/phi.yaml that is about PHI matched (phi-*,
 unreadable-attachment-*; not the sender's own [secure] subject rule).
 
-Sources and the deterministic tune / report split (the figures that count are the report rows):
+Sources and the deterministic splits. Three kinds of row:
+  tune  the lexicons, weights and thresholds were written against these: their figures count for nothing.
+  read  never tuned on directly, but misses of these rows were read in an earlier session (the old
+        "report" half), so they are no longer independent; kept to see regressions.
+  held  never tuned on and misses never read (this file never prints a held row's examples): the
+        figures that count are ALL/held. Decided (this split, its wrappers, its sources) before any
+        of its results was run.
 
-  clinical   MTSamples transcriptions (real clinical prose). Even-index notes: tune; odd: report.
-             Three notes in four (of each half) get planted identifiers (SSN, MBI, MRN, DOB, member ID, account
-             number, patient phone, a name line) in varied wrappers (referral, claim, eligibility
+  clinical   MTSamples transcriptions (real clinical prose). Even-index notes: tune; odd-index notes
+             whose sha256(id) starts with an odd byte: read; with an even byte: held.
+             tune/read: three notes in four get planted identifiers (SSN, MBI, MRN, DOB, member ID,
+             account number, patient phone, a name line) in varied wrappers (referral, claim, eligibility
              question, intake form, HTML table, CSV and text attachments, one-statement visit
              reasons): positives. The fourth stays un-planted: health text without identifier, a negative.
-  enron      Enron business mail, negatives. Mailbox kaminski-v: tune; lokay-m, williams-w3: report.
+             held: the same idea with wrappers and identifier wordings of its own (HELD_*: portal
+             message, fax cover, sign-out, coding query, problem list from the note's own keywords,
+             TSV attachment, HTML list) around 2-4 consecutive sentences taken from anywhere in the
+             note; one in four is a case-conference negative (note text, no identifier).
+  enron      Enron business mail, negatives. Mailbox kaminski-v: tune; lokay-m, williams-w3: read.
              One message in three gets a planted look-alike (invoice/order/PO/tracking/confirmation/
              reference number shaped like an SSN, DEA, NPI or MBI; a member ID that passes the DEA
              checksum; an account number).
   ham        SpamAssassin ham, negatives. easy-ham-1: tune (tests/test_phi_corpora.py); easy-ham-2,
-             hard-ham-1: report.
+             hard-ham-1: read.
+  spam-more  held negatives: Enron-Spam enron1 ham (mailbox farmer-d, not in business-email) and
+             Ling-Spam ham (lower-cased, tokenised text); one in three with a look-alike of its own
+             wording (HELD_LOOKALIKES).
   presidio   presidio-research synthetic PII sentences: negatives at message level (PII, no health),
              value-level precision/recall for SSN, phone, email, IP, street address, DOB.
-             Even index: tune; odd: report.
+             Even index: tune; odd: read.
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -37,6 +51,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import hashlib
 import html
 import json
 import math
@@ -370,7 +385,7 @@ def fmt(k: int, n: int) -> str:
 @dataclass
 class Case:
     source: str            # clinical, enron, ham, presidio, generated
-    split: str             # tune | report
+    split: str             # tune | read | held
     raw: bytes
     phi: bool              # the truth at message level
     planted: frozenset[str] = frozenset()   # identifier types planted (message sources)
@@ -473,8 +488,10 @@ def clinical_cases(corpora: Path, seed: int, persons: list[str]) -> list[Case]:
     rows = [json.loads(line) for line in (corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
     cases = []
     for i, row in enumerate(rows):
+        if i % 2 == 1 and held_note(row["id"]):
+            continue   # the held-out half: held_clinical_cases
         rng = random.Random(f"{seed}-clinical-{i}")
-        split = "tune" if i % 2 == 0 else "report"
+        split = "tune" if i % 2 == 0 else "read"
         note = clean_note(row["transcription"])
         statement = " ".join(row["description"].split())
         who = rng.choice(persons)
@@ -555,7 +572,7 @@ def enron_cases(corpora: Path, seed: int, limit: int | None) -> list[Case]:
     cases = []
     base = corpora / "business-email" / "messages"
     for mailbox in ("kaminski-v", "lokay-m", "williams-w3"):
-        split = "tune" if mailbox == "kaminski-v" else "report"
+        split = "tune" if mailbox == "kaminski-v" else "read"
         files = sorted((base / mailbox).iterdir())[:limit]
         for i, path in enumerate(files):
             raw = path.read_bytes()
@@ -579,7 +596,7 @@ def enron_cases(corpora: Path, seed: int, limit: int | None) -> list[Case]:
 def ham_cases(corpora: Path, limit: int | None) -> list[Case]:
     cases = []
     for folder in ("easy-ham-1", "easy-ham-2", "hard-ham-1"):
-        split = "tune" if folder == "easy-ham-1" else "report"
+        split = "tune" if folder == "easy-ham-1" else "read"
         for path in sorted((corpora / "spamassassin" / folder).iterdir())[:limit]:
             raw = path.read_bytes().split(b"\n", 1)[1]   # each file starts with an mbox "From " line
             # ham carries no planted truth; names and phones in it are real but not patients'
@@ -592,7 +609,7 @@ def presidio_message_cases(presidio: list[dict]) -> list[Case]:
     for i in range(0, len(presidio) - 3, 4):   # four sentences a message
         group = presidio[i:i + 4]
         body = "\n\n".join(x["full_text"] for x in group)
-        split = "tune" if (i // 4) % 2 == 0 else "report"
+        split = "tune" if (i // 4) % 2 == 0 else "read"
         cases.append(Case("presidio", split, eml(body, i, "details"), False, frozenset(), False, "sentences"))
     return cases
 
@@ -604,6 +621,157 @@ def generated_cases(rng: random.Random, presidio: list[dict], n: int) -> list[Ca
         out.append(Case("generated", "tune", eml(phi_message(rng, presidio, conditions, drugs), i), True, frozenset(), False))
         out.append(Case("generated", "tune", eml(clean_message(rng, presidio, conditions, drugs), i), False, frozenset(), False))
     return out
+
+
+# ---------------------------------------------------------------- held-out sources (never tuned on, misses never read)
+#
+# Decided before any result was looked at (this session): the odd-index clinical notes are cut
+# in two by a hash of the note id; one half stays "read" (its misses may be read and tuned on),
+# the other is "held" and is wrapped in wordings written for this split only (HELD_* below, not
+# used by the tune/read generator). Negatives: spam-more ham (Enron-Spam enron1 = mailbox
+# farmer-d, Ling-Spam ham), never used by any PHI code or bench before, with look-alike numbers
+# in wordings of their own. `--examples` never prints a held row.
+
+def held_note(note_id: str) -> bool:
+    """The held-out half of the odd-index notes: by a hash of the id, not by anything seen."""
+    return hashlib.sha256(note_id.encode()).digest()[0] % 2 == 0
+
+
+def note_window(rng: random.Random, note: str) -> str:
+    """Two to four consecutive sentences from anywhere in the note (not only its opening)."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", note) if len(s) > 20]
+    if len(sentences) <= 4:
+        return note
+    start = rng.randrange(0, len(sentences) - 3)
+    return " ".join(sentences[start:start + rng.randint(2, 4)])
+
+
+def keyword_problems(row: dict, rng: random.Random) -> str:
+    """Two of the note's own keywords (after its specialty), as a problem list would give them."""
+    words = [w.strip() for w in row.get("keywords", "").split(",")[1:] if len(w.strip()) > 3]
+    return "; ".join(rng.sample(words, min(2, len(words)))) if words else " ".join(row["description"].split())
+
+
+def held_identifier(rng: random.Random, kind: str, who: str) -> str:
+    """One identifier line in wordings of the held-out split only."""
+    if kind == "ssn":
+        return rng.choice(["SSN#: {v}", "Soc Sec No {v}", "social security no. {v}", "Pt SSN - {v}"]).format(v=ssn(rng))
+    if kind == "mbi":
+        return rng.choice(["Medicare Beneficiary Identifier {v}", "Medicare #: {v}", "MBI: {v}"]).format(
+            v=mbi(rng, rng.random() < 0.5))
+    if kind == "mrn":
+        return rng.choice(["MR#: {v}", "Med Rec No. {v}", "Hospital number: {v}", "Chart #{v}"]).format(v=mrn(rng))
+    if kind == "dob":
+        return rng.choice(["Pt DOB {v}", "born {v}", "DOB - {v}", "Date of Birth {v}"]).format(v=dob(rng))
+    if kind == "health_plan":
+        v = rng.choice(string.ascii_uppercase) + rng.choice(string.ascii_uppercase) + str(rng.randint(10**7, 10**9))
+        return rng.choice(["Member #: {v}", "Insurance member number {v}", "Plan ID {v}", "Medicaid ID: {v}"]).format(v=v)
+    if kind == "account":
+        v = str(rng.randint(10**6, 10**10))
+        return rng.choice(["Acct: {v}", "Billing account {v}", "Guarantor account #{v}", "Account No: {v}"]).format(v=v)
+    if kind == "phone":
+        v = f"{nanp3(rng)}-{nanp3(rng)}-{rng.randint(1000, 9999)}"
+        return rng.choice(["Pt phone {v}", "Patient's mobile: {v}", "Patient contact #: {v}", "Home #: {v}"]).format(v=v)
+    if kind == "name":
+        return rng.choice(["Patient Name: {w}", "Pt: {w}", "Pt name - {w}", "Patient - {w}"]).format(w=who)
+    raise ValueError(kind)
+
+
+HELD_TEMPLATES = {
+    "portal": ("message from your care team", "Hello,\n\nA new note was added to your chart.\n\n{ident}\n\n{window}\n\n"
+                                               "Reply here with questions.\nCare team"),
+    "fax-cover": ("fax", "FAX COVER SHEET\nTo: records\nPages: 3\n{ident}\nRe: {window}\nCONFIDENTIAL"),
+    "handoff": ("sign-out", "Sign-out for tonight:\n{ident_inline} -- {window}\nWatch overnight, call if worse."),
+    "billing-query": ("coding question", "Coding,\n\nWhich code fits here?\n{ident}\nProblems: {problems}\n\nthx"),
+    "signature-side": ("forwarded", "{window}\n\nSee above.\n{ident}\n-- \nSent from the ward"),
+    "problem-list": ("problem list", "{ident}\nActive problems: {problems}\n"),
+}
+HELD_FORMS = (*HELD_TEMPLATES, "tsv-attachment", "html-list")
+
+
+def held_clinical_cases(rows: list[dict], seed: int, persons: list[str]) -> list[Case]:
+    cases = []
+    for i, row in enumerate(rows):
+        if i % 2 == 0 or not held_note(row["id"]):
+            continue
+        rng = random.Random(f"{seed}-held-{row['id']}")
+        note = clean_note(row["transcription"])
+        who = rng.choice(persons)
+        if rng.random() < 0.25:   # health text without identifier: a negative
+            body = f"Colleagues,\n\nAn interesting case for Thursday's conference:\n\n{note_window(rng, note)}\n\nCheers"
+            cases.append(Case("clinical", "held", eml(body, i, "case conference"), False, frozenset(), True, "conference"))
+            continue
+        kinds = rng.sample(PLANT_KINDS, rng.choice([1, 1, 2, 3]))
+        lines = [held_identifier(rng, k, who) for k in kinds]
+        planted = set(kinds)
+        form = rng.choice(HELD_FORMS)
+        hb = att = None
+        body = ""
+        if form in HELD_TEMPLATES:
+            subject, template = HELD_TEMPLATES[form]
+            ident = "\n".join(lines)
+            body = template.format(ident=ident, ident_inline="; ".join(lines), window=note_window(rng, note),
+                                   problems=keyword_problems(row, rng))
+        elif form == "tsv-attachment":
+            first, last = who.split()
+            values = [line.split(":", 1)[-1].split(" - ")[-1].strip() if (":" in line or " - " in line) else line.split()[-1]
+                      for line in lines]
+            header = "\t".join(["Last Name", "First Name", *kinds, "Problem"])
+            att = ("list.tsv", "text/tab-separated-values",
+                   f"{header}\n" + "\t".join([last, first, *values, keyword_problems(row, rng)]) + "\n")
+            body, subject = "List attached.", "list"
+            planted.add("name")
+        else:   # html-list
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+            hb = (f"<html><body><p>Details below.</p><ul>{items}</ul><p>{html.escape(note_window(rng, note))}</p>"
+                  f"</body></html>")
+            subject = "details"
+        cases.append(Case("clinical", "held", eml(body, i, subject, html_body=hb, attachment=att), True,
+                          frozenset(planted), True, form))
+    return cases
+
+
+HELD_LOOKALIKES = [
+    ("booking reference {v}", "ssn", ""),
+    ("case no. {v} has been closed", "ssn", ""),
+    ("ups # {v}", "npi", ""),
+    ("serial number {v}", "dea", ""),
+    ("purchase order {v}", "ssn", ""),
+    ("voucher {v}", "mbi", ""),
+    ("rma {v} approved", "dea", ""),
+    ("deal # {v}", "npi", ""),
+    ("policy holder id {v}", "dea", "health_plan"),
+    ("acct no {v}", "digits", "account"),
+]
+
+
+def held_ham_cases(corpora: Path, seed: int, limit: int | None) -> list[Case]:
+    """spam-more ham (Enron farmer-d, Ling-Spam), as messages; one in three with a look-alike number."""
+    base = corpora / "spam-more"
+    cases = []
+    rows = [ln.split(",") for ln in (base / "labels.csv").read_text().splitlines()[1:]]
+    per_corpus: Counter = Counter()
+    for file, label, corpus, _fold in rows:
+        if label != "ham" or (limit is not None and per_corpus[corpus] >= limit):
+            continue
+        per_corpus[corpus] += 1
+        text = (base / file).read_text(encoding="latin-1")
+        subject, _, body = text.partition("\n")
+        subject = subject.removeprefix("Subject:").strip()
+        rng = random.Random(f"{seed}-heldham-{file}")
+        planted: frozenset[str] = frozenset()
+        form = corpus
+        if per_corpus[corpus] % 3 == 0:
+            wording, kind, truth = rng.choice(HELD_LOOKALIKES)
+            v = {"ssn": ssn, "dea": dea, "npi": npi, "mbi": mbi}.get(kind, lambda r: str(r.randint(10**7, 10**9)))(rng)
+            at = _after_first_paragraph(body)
+            body = body[:at] + "\n" + wording.format(v=v) + "\n\n" + body[at:]
+            planted = frozenset({truth} - {""})
+            form = "look-alike"
+        raw = (f"From: someone@corp.example\nTo: other@corp.example\nSubject: {subject}\nMessage-ID: <{file}@bench>\n"
+               f"MIME-Version: 1.0\nContent-Type: text/plain; charset=latin-1\n\n{body}\n").encode("latin-1", "replace")
+        cases.append(Case("spam-more", "held", raw, False, planted, True, form))
+    return cases
 
 
 def matched_phi_rules(result) -> list[str]:
@@ -672,47 +840,67 @@ def run_cases(inspector: Inspector, cases: list[Case]) -> dict[tuple[str, str], 
     return tallies
 
 
+SPLIT_ORDER = {"tune": 0, "read": 1, "held": 2}
+
+
+def _row_order(kv: tuple[tuple[str, str], Tally]) -> tuple[int, str]:
+    return SPLIT_ORDER[kv[0][1]], kv[0][0]
+
+
+def _message_row(source: str, split: str, t: Tally) -> str:
+    n = t.tp + t.fp + t.fn + t.tn
+    ms = sorted(t.ms)
+    return (f"{source:<10}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
+            f"{fmt(t.tp, t.tp + t.fp):>24}{fmt(t.tp, t.tp + t.fn):>24}{fmt(t.fp, t.fp + t.tn):>26}"
+            f"{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
+
+
 def print_message_table(tallies: dict[tuple[str, str], Tally]) -> None:
     print(f"{'source':<10}{'split':<8}{'msgs':>6}{'pos':>6}{'tp':>6}{'fp':>5}{'fn':>5}"
           f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}{'false-PHI rate [95% CI]':>26}{'ms/msg p50':>12}{'p95':>8}")
-    pooled = Tally()
-    for (source, split), t in sorted(tallies.items(), key=lambda kv: (kv[0][0], kv[0][1] != "tune")):
-        n = t.tp + t.fp + t.fn + t.tn
-        ms = sorted(t.ms)
-        print(f"{source:<10}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
-              f"{fmt(t.tp, t.tp + t.fp):>24}{fmt(t.tp, t.tp + t.fn):>24}{fmt(t.fp, t.fp + t.tn):>26}"
-              f"{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
-        if split == "report":
+    pooled: dict[str, Tally] = defaultdict(Tally)
+    for (source, split), t in sorted(tallies.items(), key=_row_order):
+        print(_message_row(source, split, t))
+        if split != "tune":
             for k in ("tp", "fp", "fn", "tn"):
-                setattr(pooled, k, getattr(pooled, k) + getattr(t, k))
-            pooled.ms += t.ms
-    n = pooled.tp + pooled.fp + pooled.fn + pooled.tn
-    if n:
-        ms = sorted(pooled.ms)
-        print(f"{'ALL':<10}{'report':<8}{n:>6}{pooled.tp + pooled.fn:>6}{pooled.tp:>6}{pooled.fp:>5}{pooled.fn:>5}"
-              f"{fmt(pooled.tp, pooled.tp + pooled.fp):>24}{fmt(pooled.tp, pooled.tp + pooled.fn):>24}"
-              f"{fmt(pooled.fp, pooled.fp + pooled.tn):>26}{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
+                setattr(pooled[split], k, getattr(pooled[split], k) + getattr(t, k))
+            pooled[split].ms += t.ms
+    for split in ("read", "held"):
+        if pooled[split].ms:
+            print(_message_row("ALL", split, pooled[split]))
+
+
+def _ident_row(source: str, split: str, kind: str, c: Counter) -> str:
+    return (f"{source:<10}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+            f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
 
 
 def print_identifier_table(tallies: dict[tuple[str, str], Tally], label: str) -> None:
     print(f"-- identifier types, reported at confidence {'>= 0.8' if label == '0.8' else 'any'}")
     print(f"{'source':<10}{'split':<8}{'type':<12}{'planted':>8}{'tp':>5}{'fp':>5}{'fn':>5}"
           f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
-    pooled: dict[str, Counter] = defaultdict(Counter)
-    for (source, split), t in sorted(tallies.items(), key=lambda kv: (kv[0][0], kv[0][1] != "tune")):
+    pooled: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for (source, split), t in sorted(tallies.items(), key=_row_order):
+        everything: Counter = Counter()
         for kind in SCORED:
             c = t.ident.get(f"{kind}@{label}")
             if not c or not (c["tp"] + c["fn"] + c["fp"]):
                 continue
-            print(f"{source:<10}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
-                  f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
-            if split == "report":
-                pooled[kind].update(c)
-    for kind in SCORED:
-        c = pooled.get(kind)
-        if c and c["tp"] + c["fn"] + c["fp"]:
-            print(f"{'ALL':<10}{'report':<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
-                  f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
+            print(_ident_row(source, split, kind, c))
+            everything.update(c)
+            if split != "tune":
+                pooled[split][kind].update(c)
+        if everything:
+            print(_ident_row(source, split, "(pooled)", everything))
+    for split in ("read", "held"):
+        everything = Counter()
+        for kind in SCORED:
+            c = pooled[split].get(kind)
+            if c and c["tp"] + c["fn"] + c["fp"]:
+                print(_ident_row("ALL", split, kind, c))
+                everything.update(c)
+        if everything:
+            print(_ident_row("ALL", split, "(pooled)", everything))
 
 
 def print_value_table(label: str, rows: list[tuple[str, dict[str, Counter]]]) -> None:
@@ -732,6 +920,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most this many messages per Enron mailbox / ham folder")
     ap.add_argument("--generated", type=int, default=300, help="generated PHI and non-PHI messages each")
     ap.add_argument("--examples", action="store_true", help="print a few missed / false messages' findings per source")
+    ap.add_argument("--spacy-model", default=None, help="the phi check's spacy_model setting (default: none, patterns only)")
     args = ap.parse_args()
     corpora: Path = args.corpora
     needed = [corpora / "clinical-text" / "mtsamples-en.jsonl", corpora / "business-email" / "messages",
@@ -745,14 +934,25 @@ def main() -> int:
     persons = person_names(presidio)
 
     print(f"corpora: {corpora}   seed {args.seed}")
-    print("split: clinical even-index notes = tune, odd = report; enron kaminski-v = tune, lokay-m + williams-w3 = report;")
-    print("       ham easy-ham-1 = tune, easy-ham-2 + hard-ham-1 = report; presidio even = tune, odd = report; generated = tune.")
-    print("tuned on (lexicons, weights, thresholds): the tune rows. The report rows and ALL/report are the figures that count.\n")
+    print("splits (decided before results were read; see the module docstring):")
+    print("  tune  tuned on (lexicons, weights, thresholds): clinical even-index notes, enron kaminski-v, ham easy-ham-1,")
+    print("        presidio even index, generated.")
+    print("  read  not tuned on, but their misses were read (and may be again): clinical odd-index notes outside the")
+    print("        held half, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, presidio odd index.")
+    print("  held  never tuned on, misses never read: clinical odd-index notes whose sha256(id) starts with an even")
+    print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam). ALL/held counts.\n")
 
-    cfg = load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}})
-    inspector = Inspector.create(cfg)
+    overrides: dict = {"rules": {"local": [], "override": []}}
+    if args.spacy_model:
+        overrides["plugins"] = {"settings": {"phi": {"spacy_model": args.spacy_model, "require_spacy_model": True}}}
+        print(f"phi check with spaCy pipeline {args.spacy_model}\n")
+    inspector = Inspector.create(load_config(Path("/dev/null"), overrides))
+    rows = [json.loads(line) for line in needed[0].read_text().splitlines() if line]
     cases = clinical_cases(corpora, args.seed, persons) + enron_cases(corpora, args.seed, args.limit) \
-        + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated)
+        + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated) \
+        + held_clinical_cases(rows, args.seed, persons)
+    if (corpora / "spam-more" / "labels.csv").exists():
+        cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)
     inspector.close()
 
@@ -760,6 +960,8 @@ def main() -> int:
     print_message_table(tallies)
     if args.examples:
         for (source, split), t in sorted(tallies.items()):
+            if split == "held":
+                continue   # held-out misses are never printed: reading them would spend the split
             if t.misses:
                 print(f"   {source}/{split} misses by form: {dict(t.misses)}")
             if t.false_rules:
@@ -776,7 +978,7 @@ def main() -> int:
     kinds = {"ssn", "phone", "email", "ip", "address", "dob"}
     print_value_table("presidio-research sentences", [
         ("tune", score_identifiers([c for i, c in enumerate(pres) if i % 2 == 0], icd, kinds)),
-        ("report", score_identifiers([c for i, c in enumerate(pres) if i % 2 == 1], icd, kinds))])
+        ("read", score_identifiers([c for i, c in enumerate(pres) if i % 2 == 1], icd, kinds))])
     print_value_table("generated vectors and look-alikes (tune only)",
                       [("tune", score_identifiers(identifier_cases(rng, 300), icd, {"ssn", "mbi", "hicn", "npi", "dea"}))])
     return 0

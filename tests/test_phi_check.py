@@ -247,6 +247,9 @@ def test_patient_phone_and_email_only_when_labelled_the_patients() -> None:
     assert kinds("Patient phone: (617) 555-0123")["phone"] >= 0.8
     assert kinds("Patient email: jroe@example.net")["email"] >= 0.8
     assert kinds("Cell: 617-555-0123")["phone"] < 0.8                       # a signature's cell number
+    assert kinds("Name: Jane Roe\nCell: 617-555-0123")["phone"] >= 0.8      # ... but in a person's record block
+    assert kinds("Home phone (617) 555-0123")["phone"] >= 0.8               # a home line is a person's own
+    assert kinds("Regards,\nJane\nHome phone (617) 555-0123")["phone"] < 0.8   # below a sign-off: the writer's
     assert kinds("Call us at 617-555-0123")["phone"] < 0.8
 
 
@@ -256,6 +259,9 @@ def test_name_lines_count_when_a_record_follows(state: check.State) -> None:
     assert findings_of(state, "Name: Jane Roe\nMRN: 4820193\n")["phi.name"].confidence >= 0.8
     assert findings_of(state, "RE: Real Options\n\nSee the attached model.\n")["phi.name"].confidence < 0.8
     assert findings_of(state, "Re: Jane Roe\nDiagnosis: asthma\n")["phi.name"].confidence >= 0.8   # heads a record
+    assert findings_of(state, "Hello,\nName: Jane Roe\nThe scan was clear.")["phi.name"].confidence >= 0.8  # a line of its own
+    assert findings_of(state, "RE: Virginia Power\nSee below.")["phi.name"].confidence < 0.8  # a subject heads no record
+    assert findings_of(state, "Re: Jane Roe\nYour visit with Dr. Lee is on 3/4.")["phi.name"].confidence >= 0.8  # an encounter
     assert "phi.name" not in findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n") or \
         findings_of(state, "Company Name: Enron Corp\nPosition: analyst\n")["phi.name"].confidence < 0.8
 
@@ -312,3 +318,17 @@ def test_a_roster_without_health_context_stops_only_much_later(state: check.Stat
     ssn = findings_of(state, rows)["phi.ssn"]
     assert 1000 <= ssn.count < 12000 and "\u2265" in ssn.detail    # not at 25: bulk rules may want larger counts
     assert kinds("SSN on file: 536-90-4399")["ssn"] >= 0.95        # "file" names no other kind of number
+
+
+def test_health_context_is_read_only_beside_a_patient_identifier_or_an_attachment(state: check.State) -> None:
+    # health information alone is not PHI: without an identifier the health scan is skipped
+    assert "phi.health_context" not in findings_of(state, "Tips on asthma and COPD. Reason for visit: a checkup.")
+    # read once an identifier stands anywhere in the message, also before it
+    found = findings_of(state, "Diagnosis: asthma, on albuterol.\n\nMRN: 4820193\n")
+    assert found["phi.health_context"].confidence >= 0.9
+    # an attachment may be unreadable (the rules hold one beside health context): read then too
+    raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: x\nMIME-Version: 1.0\n"
+           b"Content-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nDiagnosis: asthma.\n"
+           b"--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=x.bin\n\nxx\n--b1--\n")
+    message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
+    assert any(f.id == "phi.health_context" for f in check.inspect_message(message, state))

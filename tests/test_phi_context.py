@@ -62,6 +62,9 @@ def test_abbreviated_labs_need_a_value(lex: context.Lexicon) -> None:
     ("He was referred to as the boss; she presented to the board.", 0.0, 0.5),
     ("Exelon and Enron merged.", 0.0, 0.7),               # a brand name alone may be a company (Exelon the utility)
     ("Patient on Eliquis.", 0.9, 0.9),                    # ... beside a cue it is a drug
+    ("Tubal ligation late in the postpartum stay.", 0.8, 0.8),   # rare words of ICD-10-CM titles: clinical vocabulary
+    ("The ureteral stent came out; the foreskin healed.", 0.8, 0.9),
+    ("The viaduct and the stingray exhibit reopen Monday.", 0.0, 0.7),   # external-cause words are not clinical
 ])
 def test_confidence_grades(lex: context.Lexicon, text: str, low: float, high: float) -> None:
     assert low <= context.scan(text, lex).confidence() <= high

@@ -15,7 +15,8 @@ Settings (`plugins.settings.phi` in the config), all optional:
 Findings (ids under `phi.`; the confidence says how sure, the count is unique values):
     phi.ssn phi.mbi phi.hicn phi.npi phi.dea phi.mrn phi.health_plan phi.account phi.dob
     phi.name phi.phone phi.fax phi.email phi.address phi.ip phi.icd10 phi.ndc
-    phi.health_context             (conditions, medications, labs, procedures, ICD-10/NDC codes)
+    phi.health_context             (conditions, medications, labs, procedures, ICD-10/NDC codes; read
+                                   only once a patient identifier >= 0.8 or an attachment is in the message)
     recipient.freemail             (per recipient: a personal free-mail address; only when PHI is seen)
 """
 
@@ -175,6 +176,10 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
     budget = state.max_chars
     truncated: list[str] = []
     health_where: dict[str, None] = {}
+    # Health context alone is not PHI: it is read only once a patient identifier (>= 0.8) stands
+    # in the message, or an attachment does (the rules hold an unreadable one beside health
+    # context). Pieces read before that wait in `unread`; most business mail never needs it.
+    unread: list[tuple[str, str, str]] | None = None if message.attachments else []
     stopped = False
     for view in message.texts():
         if stopped or budget <= 0:
@@ -189,7 +194,20 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
         where = view.where.split(":", 1)[0]
         for chunk in _chunks(text, CHUNK):
             clock.check()
-            _scan_chunk(chunk, where, state, clock, aggs, signals, health_where, own_addrs, own_domains)
+            lower = _scan_chunk(chunk, where, state, clock, aggs, signals, own_addrs, own_domains)
+            if unread is not None:
+                unread.append((chunk, lower, where))
+                if not _patient_seen(aggs):
+                    continue
+                pending, unread = unread, None
+            else:
+                pending = [(chunk, lower, where)]
+            for piece, piece_lower, piece_where in pending:
+                clock.check()
+                found = health.scan(piece, state.lexicon, piece_lower)
+                if not found.empty:
+                    health_where[piece_where] = None
+                signals.merge(found)
             if _decided(aggs, signals, state.decide_after):
                 stopped = True
                 break
@@ -214,9 +232,15 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
     return findings
 
 
+def _patient_seen(aggs: dict[str, _Agg]) -> bool:
+    """A patient identifier the rules count (>= 0.8) has been found."""
+    return any(h.confidence >= 0.8 for kind in PATIENT_KINDS if kind in aggs for h in aggs[kind].values.values())
+
+
 def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
-                signals: health.HealthSignals, health_where: dict[str, None], own_addrs: set[str], own_domains: set[str]) -> None:
-    """Identifiers, names, table columns and health signals of one piece of text, into `aggs` and `signals`."""
+                signals: health.HealthSignals, own_addrs: set[str], own_domains: set[str]) -> str:
+    """Identifiers, names and table columns of one piece of text, into `aggs`; ICD-10 and NDC codes
+    also into `signals`. Returns the piece lower-cased (for the health scan)."""
     kw = identifiers.Keywords(text)
     lower = text.lower()
     for hit in identifiers.scan(text, state.icd, kw, lower, clock):
@@ -234,10 +258,7 @@ def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict
     if len(lower) == len(text):
         for hit in tables.scan(text, lower, clock):
             aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-    found = health.scan(text, state.lexicon, lower)
-    if not found.empty:
-        health_where[where] = None
-    signals.merge(found)
+    return lower
 
 
 def _finding(kind: str, agg: _Agg, floor: bool = False) -> Finding:

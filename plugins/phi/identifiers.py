@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import regex
 
+from outguard_plugins.phi import sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
@@ -52,6 +53,17 @@ _PATIENT_WORDS = re.compile(r"patient|pt\b|member|resident|client|beneficiary|ho
 PATIENT_PHONE = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:home\ |cell\ |mobile\ |contact\ )?"
                               r"(?:phone|tel|telephone|cell|mobile|number|contact|ph)(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?\s*"
                               r"|contact\ number\ for\ the\ patient\s*:?\s*)$", regex.VERSION0)
+# A form field for a personal line, heading its line: "Home phone (617) ...", "Cell: ...", "Mobile #".
+# A home number is a person's own; a cell or mobile one is when it stands in a block of a
+# person's record (a name, DOB, record or member number, a clinical section label within
+# RECORD_BLOCK characters), not in a signature. Below a sign-off ("Regards,", "-- ") either is the writer's and stays weak.
+PERSONAL_PHONE = regex.compile(r"(?i:(?:^|\n)[ \t]*(?P<line>home|cell|mobile|personal)(?:\ (?:phone|tel|telephone|number|ph))?"
+                               r"(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?[ \t]*)$", regex.VERSION0)
+RECORD_BLOCK = 150
+_RECORD_WORDS = re.compile(r"(?<![a-z])(?:dob|d\.o\.b|date of birth|birth ?date|mrn|ssn|patient|name|member|medicare"
+                           r"|account|acct|record|chart)(?![a-z])")
+SIGN_OFF = re.compile(r"^[ \t]*(?:--|_{3,}|-{3,}|(?:thanks|thank you|regards|best|best regards|kind regards|sincerely"
+                      r"|cheers|respectfully)[,!.]?)[ \t]*$", re.MULTILINE | re.IGNORECASE)
 PATIENT_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:e-?mail|email\ address)"
                               r"\s*[:\-]?\s*)$", regex.VERSION0)
 
@@ -195,8 +207,12 @@ class Keywords:
         return bool(self._at.get(kind))
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def _plausible_birth_date(value: str) -> bool:
-    digits = regex.findall(r"\d+", value)
+    digits = _DIGIT_RUN.findall(value)   # stdlib re with a compiled pattern: `regex.findall` compiles per call
     years = [int(d) for d in digits if len(d) == 4]
     if years:
         return 1900 <= years[0] <= _dt.date.today().year
@@ -204,7 +220,7 @@ def _plausible_birth_date(value: str) -> bool:
 
 
 def _nanp(value: str) -> bool:
-    d = regex.sub(r"\D", "", value)
+    d = _NOT_DIGIT.sub("", value)
     if len(d) == 11 and d[0] == "1":
         d = d[1:]
     return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
@@ -218,6 +234,14 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
     # phone, email and street address go from weak to less weak next to a patient word; most
     # views have none, and then no keyword window is scanned for them at all
     patientish = _PATIENT_WORDS.search(lower) is not None
+    signed = None   # where the first sign-off line starts: looked for at the first personal-line phone
+
+    def signature_at(s: int) -> bool:
+        nonlocal signed
+        if signed is None:
+            m = SIGN_OFF.search(text)
+            signed = m.start() if m else len(text)
+        return s >= signed
 
     def patient_near(s: int, e: int, before: int) -> bool:
         return patientish and kw.near("patient", s, e, before=before, after=0)
@@ -277,6 +301,11 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                     yield Hit("fax", value, s, e, 0.5, "fax")
                 elif PATIENT_PHONE.search(text, max(0, s - 40), s):
                     yield Hit("phone", value, s, e, 0.85, "patient")
+                elif (line := PERSONAL_PHONE.search(text, max(0, s - 30), s)) and not signature_at(s) and \
+                        (line.group("line").lower() == "home" or
+                         _RECORD_WORDS.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
+                         sections.STRONG_LABEL.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
+                    yield Hit("phone", value, s, e, 0.8, "patient")
                 else:
                     patient = patient_near(s, e, 40)
                     yield Hit("phone", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)

@@ -54,11 +54,20 @@ def _line_start(lower: str, p: int) -> bool:
     return not lower[nl + 1:p].strip()
 
 
+def _line_end(lower: str, e: int) -> bool:
+    """Only blanks (or a full stop) from `e` to the end of its line."""
+    nl = lower.find("\n", e, e + 80)
+    rest = lower[e:nl if nl >= 0 else e + 80]
+    return (nl >= 0 or len(lower) - e < 80) and rest.strip(" \t.") == ""
+
+
 def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
-    """A patient identifier's keyword, or a clinical record's section label ("Diagnosis:",
-    "Reason for visit:"), within the next lines after a name: the name heads a patient's record."""
+    """A patient identifier's keyword, a clinical record's section label ("Diagnosis:", "Reason
+    for visit:") or an encounter ("your visit with Dr. Lee") within the next lines after a name:
+    the name heads a patient's record."""
     return kw.near("dob", s, e, 0, 150) or kw.near("ssn", s, e, 0, 150) or kw.near("medicare", s, e, 0, 150) or \
-        _RECORD_WORDS.search(lower, e, e + 150) is not None or sections.STRONG_LABEL.search(lower, e, e + 150) is not None
+        _RECORD_WORDS.search(lower, e, e + 150) is not None or sections.STRONG_LABEL.search(lower, e, e + 150) is not None \
+        or sections.ENCOUNTER.search(lower, e, e + 150) is not None
 
 
 @dataclass
@@ -129,9 +138,10 @@ class NameFinder:
                 conf = 0.9
             elif label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100):
                 conf = 0.9
-            elif _line_start(lower, p) and _record_follows(kw, lower, s, e):
+            elif _line_start(lower, p) and (_record_follows(kw, lower, s, e) or (label == "name" and _line_end(lower, e))):
                 # "Re: Jane Roe" / "Name: Jane Roe" heading a line, with the person's DOB, SSN, MBI or record
-                # number just below: the person the mail is about ("Re: Faculty Lunch" has none)
+                # number just below, or "Name: Jane Roe" as a line of its own: the person the mail is about
+                # ("Re: Faculty Lunch" has none; "Re:" alone heads subjects: "Re: Virginia Power")
                 conf = 0.85
             else:
                 conf = 0.6

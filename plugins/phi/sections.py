@@ -1,7 +1,8 @@
 """Clinical statements that are health information without a lexicon term: section labels of
 clinical documents, encounters between a provider and a patient, allergy statements.
 
-One `re` pass over the lower-cased text each (linear, no backtracking across lines): a
+Labels by one Aho-Corasick pass (`pyahocorasick`), the statements by one `re` pass each over
+the lower-cased text (linear, no backtracking across lines): a
 compliance officer reads "Reason for visit: ..." or "your visit with Dr. Lee" as health
 information whatever follows, and "Assessment:" or "Plan:" only beside a health term.
 """
@@ -9,21 +10,83 @@ information whatever follows, and "Assessment:" or "Plan:" only beside a health 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+
+def _expand(*parts: tuple[str, ...]) -> tuple[str, ...]:
+    """Every concatenation of one choice from each part: ("", "discharge ") x ("diagnosis",) ..."""
+    out = [""]
+    for choices in parts:
+        out = [a + b for a in out for b in choices]
+    return tuple(out)
+
 
 # Labels no business document uses: each names a part of a clinical record.
-STRONG_LABEL = re.compile(
-    r"(?<![a-z])(chief complaint|reason for (?:visit|referral|consult(?:ation)?|admission|appointment|encounter)"
-    r"|history of (?:the )?present illness|hpi|past medical history|pmh|past surgical history|psh"
-    r"|(?:discharge |admission |admitting |pre-?operative |post-?operative |principal |primary |secondary )?diagnos[ie]s"
-    r"|dx|(?:drug )?allergies|(?:current |home |discharge )?medications|meds|review of systems|ros"
-    r"|physical exam(?:ination)?|vital signs|vitals|hospital course|procedures? performed|indications? for (?:procedure|surgery)"
-    r"|icd-?10(?:-cm)?(?: codes?)?|problem list|presenting problem|presenting complaint|symptoms|prescription|rx"
-    r"|lab results|laboratory data|imaging|pathology|operative findings|anesthesia|estimated blood loss)"
-    r"\s*(?::|-\s)", re.ASCII)
-
+STRONG_LABELS = (
+    "chief complaint", *_expand(("reason for ",), ("visit", "referral", "consult", "consultation", "admission", "appointment",
+                                                  "encounter")),
+    "history of present illness", "history of the present illness", "hpi", "past medical history", "pmh",
+    "past surgical history", "psh",
+    *_expand(("", "discharge ", "admission ", "admitting ", "preoperative ", "pre-operative ", "postoperative ",
+              "post-operative ", "principal ", "primary ", "secondary "), ("diagnosis", "diagnoses")),
+    "dx", "allergies", "drug allergies", *_expand(("", "current ", "home ", "discharge "), ("medications",)), "meds",
+    "review of systems", "ros", "physical exam", "physical examination", "vital signs", "vitals", "hospital course",
+    "procedure performed", "procedures performed",
+    *_expand(("indication for ", "indications for "), ("procedure", "surgery")),
+    *_expand(("icd-10", "icd10", "icd-10-cm", "icd10-cm"), ("", " code", " codes")),
+    "problem list", "presenting problem", "presenting complaint", "symptoms", "prescription", "rx",
+    "lab results", "laboratory data", "imaging", "pathology", "operative findings", "anesthesia", "estimated blood loss",
+)
 # Labels that are clinical only next to a health term ("Assessment:" also heads an audit).
-WEAK_LABEL = re.compile(r"(?<![a-z])(assessment|plan|impression|findings|subjective|objective|history|recommendations?"
-                        r"|follow-?up|treatment|procedure|results?|orders?|referral)\s*:", re.ASCII)
+WEAK_LABELS = ("assessment", "plan", "impression", "findings", "subjective", "objective", "history", "recommendation",
+               "recommendations", "follow-up", "followup", "treatment", "procedure", "result", "results", "order",
+               "orders", "referral")
+
+
+def _label_regex(labels: tuple[str, ...], after: str) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(x) for x in sorted(labels, key=len, reverse=True))
+    return re.compile(r"(?<![a-z])(" + alternatives + r")\s*" + after, re.ASCII)
+
+
+# The same labels as regexes, for a look into a short window (names.py: a label below a name).
+STRONG_LABEL = _label_regex(STRONG_LABELS, r"(?::|-\s)")
+WEAK_LABEL = _label_regex(WEAK_LABELS, ":")
+_AFTER_STRONG = re.compile(r"\s*(?::|-\s)")
+_AFTER_WEAK = re.compile(r"\s*:")
+
+
+def _label_automaton() -> Any:
+    import ahocorasick
+
+    auto = ahocorasick.Automaton()
+    for label in WEAK_LABELS:
+        auto.add_word(label, (label, False))
+    for label in STRONG_LABELS:
+        auto.add_word(label, (label, True))
+    auto.make_automaton()
+    return auto
+
+
+# Both label lists in one Aho-Corasick automaton: one pass over the text finds every label
+# (a regex alternation of a hundred labels tries each of them at every position).
+_LABELS = _label_automaton()
+
+
+def labels(lower: str) -> tuple[set[str], set[str]]:
+    """(strong, weak) section labels in `lower`: a label on a word boundary, then ":" (or "- " for a strong one)."""
+    strong: set[str] = set()
+    weak: set[str] = set()
+    for end, (label, is_strong) in _LABELS.iter(lower):
+        start = end - len(label) + 1
+        if start and "a" <= lower[start - 1] <= "z":
+            continue
+        if is_strong:
+            if label not in strong and _AFTER_STRONG.match(lower, end + 1):
+                strong.add(label)
+        elif label not in weak and _AFTER_WEAK.match(lower, end + 1):
+            weak.add(label)
+    return strong, weak
+
 
 # A provider-patient relationship: a visit, an admission, a discharge, a referral.
 _CARE = (r"(?:dr\.?\ |doctor|your (?:doctor|physician|provider|care team)"
@@ -48,8 +111,7 @@ ALLERGY_WORDS = ("allerg", "nkda", "nka", "no known")
 
 def find(lower: str) -> tuple[set[str], set[str], set[str]]:
     """(strong section labels, weak section labels, encounter or allergy statements) in `lower`."""
-    strong = {" ".join(m.group(1).split()) for m in STRONG_LABEL.finditer(lower)}
-    weak = {m.group(1) for m in WEAK_LABEL.finditer(lower)}
+    strong, weak = labels(lower)
     statements = {"encounter"} if ENCOUNTER.search(lower) else set()
     if any(word in lower for word in ALLERGY_WORDS) and ALLERGY.search(lower):
         statements.add("allergy")
