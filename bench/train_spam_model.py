@@ -16,8 +16,9 @@ SpamAssassin public corpus, Enron-Spam enron1 and Ling-Spam bare):
    each corpus weighted equally and ham and spam weighted equally within it, so the
    largest corpus or class does not decide alone; its regularisation is the one of C_GRID
    with the best mean AUC on held-out training data (whole corpora held out, see 2);
-2. the blend with the phrasing features (the shipped score): a two-input logistic regression
-   over the text model's and the phrasing model's log-odds, fitted on held-out text log-odds:
+2. the blend with the phrasing features (the shipped score): the text model's and the phrasing
+   model's log-odds, each divided by its spread and added with equal weight, one slope and
+   intercept fitted (fit_blend says why not one weight per signal), on held-out text log-odds:
    with two or more training corpora each corpus is predicted by a text model fitted on the
    others (leave one corpus out, inside the training set), so the blend and the thresholds
    see the text model as it behaves on senders it never saw, which is how it meets live
@@ -144,9 +145,15 @@ def choose_c(docs: list[Doc], x: csr_matrix, y: np.ndarray, sw: np.ndarray) -> t
 
 
 def fit_blend(text: np.ndarray, phrasing: np.ndarray, y: np.ndarray, sw: np.ndarray) -> dict[str, float]:
+    """Both signals divided by their spread on the training side and added with equal weight, then
+    one slope and intercept fitted so the sum reads as log-odds. Weights learned per signal would
+    trust whichever looks best on the training side: on one corpus's own folds that is the text
+    model, which carries over to other senders far less well than it separates its own corpus."""
+    spread_text, spread_phrasing = float(np.std(text)) or 1.0, float(np.std(phrasing)) or 1.0
     lr = LogisticRegression(C=1.0, solver="lbfgs")
-    lr.fit(np.column_stack([text, phrasing]), y, sample_weight=sw)
-    return {"text": float(lr.coef_[0][0]), "phrasing": float(lr.coef_[0][1]), "bias": float(lr.intercept_[0])}
+    lr.fit((text / spread_text + phrasing / spread_phrasing)[:, None], y, sample_weight=sw)
+    slope = float(lr.coef_[0][0])
+    return {"text": slope / spread_text, "phrasing": slope / spread_phrasing, "bias": float(lr.intercept_[0])}
 
 
 def evidence(x: csr_matrix) -> np.ndarray:
