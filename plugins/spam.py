@@ -23,7 +23,9 @@ Those features explain a score but do not generalise to senders the project neve
 the shipped score blends them with a text model over hashed words and word pairs learned from
 three corpora of unrelated senders (`spam_model`, `data/spam_text_model.bin`, written by
 `bench/train_spam_model.py`); the blend and its 5/8 mapping come from that file, calibrated on
-its training corpora only. Without a text model the phrasing log-odds alone are mapped as above.
+its training corpora only; a text too short to carry evidence (under the model's `min_evidence`
+features) is shrunk toward the typical training ham. Without a text model the phrasing log-odds
+alone are mapped as above.
 
 The detail names feature families and counts only ("money x3, caps 41%", "text model 0.93"),
 never message text.
@@ -259,15 +261,16 @@ def inspect(message: Message, state: State, deadline: float | None = None) -> li
     score = round(state.model.score(logit), 2)
     tm = state.text_model
     if tm is not None:
-        text_logit = tm.logit(*spam_model.message_text(message))
-        logit = tm.combined_logit(text_logit, logit)
+        text_logit, evidence = tm.read(*spam_model.message_text(message))
+        logit = tm.combined_logit(text_logit, logit, evidence)
         score = round(tm.score(logit), 2)
         feats = {**feats, "text_model_logit": round(text_logit, 3)}
     if score < state.min_score:
         return []
     why = reasons(state.model, feats)
     if tm is not None:
-        why.append(f"text model {1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, text_logit)))):.2f}")
+        why.append(f"text model {1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, text_logit)))):.2f}"
+                   + (f" on {evidence} of {tm.min_evidence} features" if evidence < tm.min_evidence else ""))
     probability = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
     where = tuple(w for w in ("subject", "body", "html") if any(True for _ in message.texts(w)))
     return [Finding("spam.phrasing", confidence=round(probability, 3), count=1, where=where, score=score,

@@ -7,12 +7,18 @@ corpora of unrelated senders, does. This module is the whole runtime side of tha
 * `normalise` turns a subject and a body into the same token stream whether they come from
   raw mail or from the pre-tokenised, lower-cased corpora (Enron-Spam, Ling-Spam) the model
   is trained on: lower-case, runs of letters and digits only (so "e-mail", "e - mail" and
-  "E-Mail" agree), every digit written as 0 (years and prices carry no sender history), no
-  headers but the subject, HTML as rendered text without its link targets;
+  "E-Mail" agree), every digit written as 0 and numbers alone dropped (amounts, dates and
+  table figures carry no sender history, and one corpus's tables must not read as another's
+  spam), no headers but the subject, HTML as rendered text without its link targets;
 * `hashed` maps the tokens to feature indices: body words, body word pairs and subject words
-  (prefixed ``s:``), each hashed with `zlib.crc32` (stable across runs and machines, unlike
-  Python's salted `hash`) into 2**bits buckets; a feature counts once (binary presence) and
-  the vector is L2-normalised, so a long message is not more spam-like for being long;
+  (each both as itself, so a subject word means what it means in a body, and prefixed ``s:``),
+  hashed with `zlib.crc32` (stable across runs and machines, unlike Python's salted `hash`)
+  into 2**bits buckets; a feature counts once (binary presence) and the vector is divided by
+  sqrt(max(n, min_evidence)), so a long message is not more spam-like for being long and a
+  short one's few words do not speak as loudly as a whole message;
+* short texts carry little evidence, so the blended log-odds are shrunk toward the typical
+  training ham (`prior_logit`) by n / min_evidence below min_evidence features
+  ("Happy birthday!" is not spam-like for lack of ham words);
 * `TextModel` holds the weights (stored int8-quantised on a square-root scale, so the many
   small weights keep their sign and size; loaded once from a compact file, see `write_model`),
   gives the log-odds of a text, and maps it, combined with the phrasing features' log-odds,
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
     from outguard.checks import Message
 
 MAGIC = b"OGSPAMTM"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = Path(__file__).with_name("data") / "spam_text_model.bin"
 MAX_CHARS = 20_000  # a 5 KB message is read whole; the rest of a long one adds little and costs time
 MAX_TOKEN_LEN = 30
@@ -51,9 +57,10 @@ SUBJECT_PREFIX = "subject:"
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased runs of letters and digits, digits as 0, of the first MAX_CHARS characters."""
+    """Lower-cased runs of letters and digits, digits as 0, numbers alone dropped, of the first
+    MAX_CHARS characters."""
     out = _TOKEN.findall(text[:MAX_CHARS].lower().translate(_DIGITS))
-    return [t if len(t) <= MAX_TOKEN_LEN else t[:MAX_TOKEN_LEN] for t in out]
+    return [t[:MAX_TOKEN_LEN] for t in out if t.strip("0")]
 
 
 def normalise(subject: str, body: str) -> tuple[list[str], list[str]]:
@@ -77,13 +84,15 @@ def split_pretokenised(text: str) -> tuple[str, str]:
 
 
 def hashed(subject: list[str], body: list[str], bits: int) -> list[int]:
-    """Sorted distinct bucket indices of the subject words, body words and body word pairs.
+    """Sorted distinct bucket indices of the subject words (as themselves and as ``s:`` words),
+    body words and body word pairs.
 
     A pair's hash continues the CRC of its first word over " " + second word, so it equals
     crc32(b"first second") without building that string."""
     mask = (1 << bits) - 1
     crc = zlib.crc32
     idx = {crc(b"s:" + t.encode()) & mask for t in subject}
+    idx.update(crc(t.encode()) & mask for t in subject)
     prev = -1
     for t in body:
         b = t.encode()
@@ -109,24 +118,41 @@ class TextModel:
     def combine(self) -> dict[str, float]:
         return self.header.get("combine") or {}
 
+    @property
+    def min_evidence(self) -> int:
+        """Below this many distinct features a text counts as only n / min_evidence of a message."""
+        return max(1, int(self.header.get("min_evidence", 1)))
+
+    def read(self, subject: str, body: str) -> tuple[float, int]:
+        """(log-odds that the text is spam from the text model alone, its number of distinct features)."""
+        idx = hashed(*normalise(subject, body), self.bits)
+        w = self.weights
+        return self.bias + sum(map(w.__getitem__, idx)) / math.sqrt(max(len(idx), self.min_evidence)), len(idx)
+
     def logit(self, subject: str, body: str) -> float:
         """Log-odds that the text is spam, from the text model alone."""
-        idx = hashed(*normalise(subject, body), self.bits)
-        if not idx:
-            return self.bias
-        w = self.weights
-        return self.bias + sum(map(w.__getitem__, idx)) / math.sqrt(len(idx))   # same order, same float sum
+        return self.read(subject, body)[0]
 
-    def combined_logit(self, text_logit: float, phrasing_logit: float) -> float:
-        """The shipped score's log-odds: a stacked blend of the text model and the phrasing features."""
+    def combined_logit(self, text_logit: float, phrasing_logit: float, evidence: int | None = None) -> float:
+        """The shipped score's log-odds: a stacked blend of the text model and the phrasing features,
+        shrunk toward the typical training ham when the text has fewer than min_evidence features."""
         c = self.combine
-        return c.get("bias", 0.0) + c.get("text", 1.0) * text_logit + c.get("phrasing", 0.0) * phrasing_logit
+        raw = c.get("bias", 0.0) + c.get("text", 1.0) * text_logit + c.get("phrasing", 0.0) * phrasing_logit
+        return shrink(raw, evidence, self.min_evidence, c.get("prior_logit"))
 
     def score(self, logit: float) -> float:
         """The combined log-odds on the check's scale: 5 at the tag threshold, 8 at the hold threshold."""
         c = self.combine
         tag, hold = c.get("tag_logit", 0.0), c.get("hold_logit", 1.0)
         return 5.0 + 3.0 * (logit - tag) / ((hold - tag) or 1.0)
+
+
+def shrink(logit: float, evidence: int | None, min_evidence: int, prior: float | None) -> float:
+    """`logit` moved toward `prior` in proportion to the evidence it lacks (none at min_evidence
+    features or more); unchanged without a prior or an evidence count."""
+    if prior is None or evidence is None or evidence >= min_evidence:
+        return logit
+    return prior + (logit - prior) * evidence / min_evidence
 
 
 def load_model(path: Path = MODEL_FILE) -> TextModel:

@@ -88,7 +88,7 @@ def test_min_score_setting_hides_ordinary_mail() -> None:
 RULE_CASES = [
     ("Subject: Re: notes\nIn-Reply-To: <1@a.example>\n\nThanks, Thursday works.\n\n> Thursday?\n", "deliver", set()),
     ("Subject: Spring sale\n\nHello Bob, our spring sale ends Friday: click here to see the offer and order now.\n"
-     "Satisfaction guaranteed, risk free, no obligation. Credit cards accepted.\n", "deliver", {"spam-phrasing-tag"}),
+     "Satisfaction guaranteed.\n", "deliver", {"spam-phrasing-tag"}),
     ("Subject: MAKE MONEY FROM HOME!!!\n\nWORK FROM HOME AND BE YOUR OWN BOSS! 100% GUARANTEED INCOME!\n"
      "Click here to order now! Risk free, no obligation. To be removed reply REMOVE.\n", "quarantine",
      {"spam-phrasing-tag", "spam-phrasing-quarantine"}),

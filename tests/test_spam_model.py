@@ -42,7 +42,8 @@ def test_raw_and_pretokenised_text_look_alike() -> None:
     pre = spam_model.split_pretokenised("Subject: re : e - mail offer !\ndon ' t miss it : $ 1 , 299 at "
                                         "http : / / www . shop . example / x ? id = 42 .")
     assert raw == spam_model.normalise(*pre)
-    assert raw[0] == ["re", "e", "mail", "offer"] and "0000" not in raw[1] and "000" in raw[1]
+    assert raw[0] == ["re", "e", "mail", "offer"] and raw[1][-3:] == ["example", "x", "id"]
+    assert spam_model.tokens("Q3 2024: 1,299.00 in 7th week") == ["q0", "in", "0th", "week"]  # numbers alone dropped
     assert spam_model.normalise("", "see link <https://t.example/x> here")[1] == ["see", "link", "here"]
 
 
@@ -74,6 +75,7 @@ def test_shipped_file_is_what_the_training_script_writes(model: spam_model.TextM
     c = h["combine"]
     assert c["hold_logit"] > c["tag_logit"] and c["text_hold_logit"] > c["text_tag_logit"]
     assert c["text"] > 0 and c["phrasing"] > 0  # both signals add spam evidence
+    assert model.min_evidence == h["min_evidence"] > 1 and c["prior_logit"] < c["tag_logit"]
     assert spam_model.MODEL_FILE.stat().st_size < 4 * 1024 * 1024
 
 
@@ -83,7 +85,7 @@ def test_training_writes_a_file_the_check_reads_identically(tmp_path: Path) -> N
     sys.path.insert(0, str(PROJECT / "bench"))
     import numpy as np
     from spam_corpora import Doc
-    from train_spam_model import matrix, quantised_logits, write
+    from train_spam_model import blend, evidence, matrix, quantised_logits, write
 
     docs = [Doc(corpus, f"{corpus}{i}-{j}", label, subj, body + f" note {i}", 0.5 * label)
             for corpus in ("one", "two") for i in range(40)
@@ -92,8 +94,13 @@ def test_training_writes_a_file_the_check_reads_identically(tmp_path: Path) -> N
     w, header = write(out, docs)
     loaded = spam_model.load_model(out)
     assert loaded.header == header and loaded.header["training_corpora"] == ["one", "two"]
-    runtime = np.array([loaded.logit(d.subject, d.body) for d in docs])
-    assert np.allclose(runtime, quantised_logits(matrix(docs), w, header["bias"]), atol=1e-4)
+    reads = [loaded.read(d.subject, d.body) for d in docs]
+    runtime = np.array([t for t, _ in reads])
+    x = matrix(docs)
+    assert np.allclose(runtime, quantised_logits(x, w, header["bias"]), atol=1e-4)
+    blended = [loaded.combined_logit(t, d.phrasing_logit, n) for (t, n), d in zip(reads, docs, strict=True)]
+    phrasing = np.array([d.phrasing_logit for d in docs])
+    assert np.allclose(blended, blend(header["combine"], runtime, phrasing, evidence(x)), atol=1e-4)
     labels = np.array([d.label for d in docs])
     assert runtime[labels == 1].min() > runtime[labels == 0].max()
 
@@ -130,3 +137,24 @@ def test_model_file_setting_replaces_the_shipped_model(tmp_path: Path) -> None:
     shipped.outguard_startup(StartupContext("spam", {}))
     assert site.state.text_model is not None and site.state.text_model.bits == 8
     assert shipped.state.text_model is not None and shipped.state.text_model.bits == spam_model.load_model().bits
+
+
+def test_short_text_is_shrunk_toward_typical_mail() -> None:
+    """Few features are little evidence: the blended log-odds move toward the ham prior in
+    proportion to what is missing, and a message of min_evidence features or more is untouched."""
+    assert spam_model.shrink(6.0, 0, 40, -2.0) == -2.0
+    assert spam_model.shrink(6.0, 20, 40, -2.0) == 2.0
+    assert spam_model.shrink(6.0, 40, 40, -2.0) == spam_model.shrink(6.0, None, 40, -2.0) == 6.0
+    assert spam_model.shrink(6.0, 5, 40, None) == 6.0
+
+
+@pytest.mark.parametrize("text", ["Happy birthday!", "Thanks!!", "ok", "See you at noon.", "Congratulations!"])
+def test_short_notes_carry_no_finding(text: str) -> None:
+    """A few words of ordinary mail reach neither the tag threshold nor the finding at all
+    (the default min_score 2.5): before the shrink "Happy birthday!" scored 4.1."""
+    check = spam.SpamCheck()
+    check.outguard_startup(StartupContext("spam", {}))
+    message = parse_message(f"Subject: hi\n\n{text}\n".encode(), Envelope())
+    assert spam.inspect(message, check.state) == []
+    check.state.min_score = float("-inf")
+    assert "features" in spam.inspect(message, check.state)[0].detail  # says how little text there was
