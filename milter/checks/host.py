@@ -10,7 +10,6 @@ shipped ones off.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import inspect
 import logging
@@ -269,7 +268,7 @@ class PluginHost:
             return []
 
         def call(impl: Any) -> Callable[[float], Any]:
-            return lambda deadline: self._call(impl, message=message, context=dataclasses.replace(context, deadline=deadline))
+            return lambda deadline: self._call(impl, message=message, context=context.until(deadline))
 
         turns = InTurn([call(impl) for impl in impls], [self.budget_for(impl.plugin_name) for impl in impls])
         findings: list[Finding] = []

@@ -70,6 +70,10 @@ class InspectContext:
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() > self.deadline
 
+    def until(self, deadline: float) -> InspectContext:
+        """This context with `deadline` (one per check and message: cheaper than dataclasses.replace)."""
+        return InspectContext(self.patterns, self.pattern_timeout, self.services, deadline)
+
 
 @dataclass(frozen=True)
 class Extracted:
