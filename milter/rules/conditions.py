@@ -118,7 +118,10 @@ class FindingCondition:
                                      for w in f.where for p in self.where)
 
     def evaluate(self, facts: Facts) -> Outcome:
-        hits = [f for f in facts.with_id(self.glob) if self._accepts(f)]
+        candidates = facts.with_id(self.glob)
+        if not candidates:   # the usual case: most rules ask about findings this message has not got
+            return Outcome(False)
+        hits = [f for f in candidates if self._accepts(f)]
         total = sum(f.count for f in hits)
         if not hits or total < self.min_count:
             return Outcome(False)
@@ -270,8 +273,7 @@ def _envelope_predicates(spec: dict[str, Any], path: tuple[Any, ...]) -> list[Co
     if "bulk" in spec:
         want = bool(spec["bulk"])
         preds.append(Predicate("bulk mail" if want else "not bulk mail",
-                               lambda f, want=want: any(x.id == "bulk.detected" and x.confidence >= 0.5
-                                                        for x in f.findings) == want))
+                               lambda f, want=want: any(x.confidence >= 0.5 for x in f.with_id("bulk.detected")) == want))
     return preds
 
 
