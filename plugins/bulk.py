@@ -152,18 +152,19 @@ def find_postal_address(text: str) -> str | None:
         if not any(digits[i : i + 3]):
             continue  # every address form below needs a digit in its three-line window
         window = " ".join(lines[i : i + 3])[:300]
-        if _PO_BOX.search(line):
-            return "po-box"
-        m = _US_STREET.search(line)
-        if m:
-            tail = window[m.start():]
-            z = _US_STATE_ZIP.search(tail)
-            if z and z.start() < 150 and _usaddress_confirms(tail[: z.end()]):
-                return "us-street"
-        if _UK_POSTCODE.search(line) and any(re.search(r"\d", ln) for ln in lines[max(0, i - 2) : i + 1]):
-            return "uk"
-        if _CA_POSTCODE.search(line):
-            return "ca"
+        if digits[i]:  # the P.O. box, US street, UK and Canadian forms all need a digit in the line itself
+            if _PO_BOX.search(line):
+                return "po-box"
+            m = _US_STREET.search(line)
+            if m:
+                tail = window[m.start():]
+                z = _US_STATE_ZIP.search(tail)
+                if z and z.start() < 150 and _usaddress_confirms(tail[: z.end()]):
+                    return "us-street"
+            if _UK_POSTCODE.search(line):  # the line has a digit, so its window does
+                return "uk"
+            if _CA_POSTCODE.search(line):
+                return "ca"
         if _EU_POSTCODE_CITY.search(window) and _EU_STREET.search(line):  # the street pattern is the slow one
             return "eu"
     return None
