@@ -94,17 +94,20 @@ class MemoryBodyCounter:
             return sum(n for _, n in events)
 
 
-_NON_WORD = re.compile(r"[\d\W_]+")
+# ASCII digits, punctuation and white space to a space; letters and every non-ASCII byte kept
+_WORD_BYTES = bytes(b if (97 <= b <= 122 or b >= 128) else 32 for b in range(256))
 
 
 def body_digest(message: Message) -> str | None:
     """A digest of the text that ignores case, digits, punctuation and white space (so
-    per-recipient numbers and greetings' punctuation don't split a campaign)."""
-    text = "\n".join(v.text for v in message.texts("body")) or "\n".join(v.text for v in message.texts("html"))
-    norm = _NON_WORD.sub(" ", text.lower()).strip()
+    per-recipient numbers and greetings' punctuation don't split a campaign). Works on the
+    UTF-8 bytes with one table (a regex substitution over the text cost 0.2-0.3 ms a message)."""
+    text = "\n".join(v.lower for v in message.texts("body")) or "\n".join(v.lower for v in message.texts("html"))
+    data = text.encode("utf-8", "replace").translate(_WORD_BYTES)
+    norm = b" ".join(data.split())
     if len(norm) < 40:
         return None
-    return hashlib.blake2b(norm.encode("utf-8", "replace"), digest_size=16).hexdigest()
+    return hashlib.blake2b(norm, digest_size=16).hexdigest()
 
 
 # ---------------------------------------------------------------- postal addresses
@@ -124,6 +127,7 @@ _EU_STREET = re.compile(r"\b[\w'-]*(?:straße|strasse|str\.|weg|platz|gasse|alle
                         r"vej|gade|gatan|gata|veien|katu)\s+\d{1,4}[a-z]?\b|\b(?:rue|avenue|boulevard|bd|place|chemin|quai|"
                         r"via|viale|piazza|corso|calle|avenida|paseo|plaza|rua|travessa|ul\.|ulica|aleja)\s+[\w' -]{2,40}?",
                         re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 _EU_POSTCODE_CITY = re.compile(r"\b(?:[A-Z]{1,2}-)?\d{4,5}\s+[A-ZÄÖÜÉÈ][\wäöüéèàçß-]+")
 
 
@@ -140,26 +144,28 @@ def _usaddress_confirms(text: str) -> bool:
 
 def find_postal_address(text: str) -> str | None:
     """The kind of postal address found in `text` ("us-street", "po-box", "uk", "ca", "eu"),
-    or None. Looks at candidate lines only; the CRF parser confirms US candidates."""
+    or None. Looks at candidate lines only; the CRF parser confirms US candidates. Every
+    form needs a digit (`\\d`) in its window, so lines without one nearby are passed over."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    digits = [any(ch.isdigit() for ch in ln) for ln in lines]
+    digits = [_DIGIT.search(ln) is not None for ln in lines]
     for i, line in enumerate(lines):
         if not any(digits[i : i + 3]):
             continue  # every address form below needs a digit in its three-line window
         window = " ".join(lines[i : i + 3])[:300]
-        if _PO_BOX.search(line):
-            return "po-box"
-        m = _US_STREET.search(line)
-        if m:
-            tail = window[m.start():]
-            z = _US_STATE_ZIP.search(tail)
-            if z and z.start() < 150 and _usaddress_confirms(tail[: z.end()]):
-                return "us-street"
-        if _UK_POSTCODE.search(line) and any(re.search(r"\d", ln) for ln in lines[max(0, i - 2) : i + 1]):
-            return "uk"
-        if _CA_POSTCODE.search(line):
-            return "ca"
-        if _EU_STREET.search(line) and _EU_POSTCODE_CITY.search(window):
+        if digits[i]:  # the P.O. box, US street, UK and Canadian forms all need a digit in the line itself
+            if _PO_BOX.search(line):
+                return "po-box"
+            m = _US_STREET.search(line)
+            if m:
+                tail = window[m.start():]
+                z = _US_STATE_ZIP.search(tail)
+                if z and z.start() < 150 and _usaddress_confirms(tail[: z.end()]):
+                    return "us-street"
+            if _UK_POSTCODE.search(line):  # the line has a digit, so its window does
+                return "uk"
+            if _CA_POSTCODE.search(line):
+                return "ca"
+        if _EU_POSTCODE_CITY.search(window) and _EU_STREET.search(line):  # the street pattern is the slow one
             return "eu"
     return None
 
@@ -241,7 +247,7 @@ def detect(message: Message, state: State, counts: dict[str, int]) -> tuple[floa
     prec = (message.header("Precedence") or "").strip().lower()
     if prec in ("bulk", "list", "junk"):
         signals[f"precedence {prec}"] = 0.7
-    names = {k.lower() for k, _ in message.headers}
+    names = message.header_names()
     if state.esp_header_match is not None and any(state.esp_header_match(n) for n in names):
         signals["esp headers"] = 0.7
     mailer = " ".join(message.header_all("X-Mailer") + message.header_all("User-Agent")).lower()
@@ -321,10 +327,13 @@ def inspect(message: Message, state: State, deadline: float | None = None) -> li
     the text (each an uninterruptible C call), TimeoutError once `deadline` has passed."""
     if state.phrases is None:
         raise RuntimeError("bulk check used before outguard_startup")
-    body = [v.text for v in message.texts("body")]
-    html = [v.text for v in message.texts("html")]
-    text = "\n".join(body + html)
-    counts = state.phrases.count(message.subject + "\n" + text, deadline=deadline, check=NAME)
+    body_views, html_views = list(message.texts("body")), list(message.texts("html"))
+    body = [v.text for v in body_views]
+    html = [v.text for v in html_views]
+    # subject, then the plain and the HTML text, folded (the views' own, shared with other checks)
+    folded = " ".join(x for x in [" ".join(message.subject.lower().split()), *(v.folded for v in body_views),
+                                  *(v.folded for v in html_views)] if x)
+    counts = state.phrases.count(folded, normalised=True, deadline=deadline, check=NAME)
     stop_if_late(deadline, NAME)
     head = message.subject + "\n" + "\n".join(body or html)[:1000]
     if state.phrases.count(head, deadline=deadline, check=NAME).get("transactional", 0):

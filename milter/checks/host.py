@@ -10,14 +10,13 @@ shipped ones off.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import inspect
 import logging
 import re
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -27,8 +26,9 @@ import jsonschema
 import pluggy
 
 from outguard.checks import spec
+from outguard.checks.inturn import InTurn
 from outguard.checks.spec import Extracted, InspectContext, StartupContext
-from outguard.core.budget import BudgetExceeded, Running, call_with_budget
+from outguard.core.budget import BudgetExceeded, call_with_budget
 from outguard.core.findings import Finding
 from outguard.core.message import Attachment, Message
 
@@ -260,24 +260,23 @@ class PluginHost:
         return None, findings
 
     def inspect(self, message: Message, context: InspectContext, skip: Iterable[str] = ()) -> list[Finding]:
-        """All checks' findings (but those in `skip`), each check run concurrently with its own deadline."""
-        started = time.monotonic()
-        running = []
+        """All checks' findings (but those in `skip`): the checks run in turn in one pooled
+        thread (`InTurn`), each within its own budget from the moment it starts."""
         skip = frozenset(skip)
-        for impl in self._impls("outguard_inspect"):
-            if impl.plugin_name in skip:
-                continue
-            deadline = started + self.budget_for(impl.plugin_name)
-            ctx = dataclasses.replace(context, deadline=deadline)
-            running.append((impl.plugin_name, deadline,
-                            Running(partial(self._call, impl, message=message, context=ctx), "plugin")))
+        impls = [impl for impl in self._impls("outguard_inspect") if impl.plugin_name not in skip]
+        if not impls:
+            return []
+
+        def call(impl: Any) -> Callable[[float], Any]:
+            return lambda deadline: self._call(impl, message=message, context=context.until(deadline))
+
+        turns = InTurn([call(impl) for impl in impls], [self.budget_for(impl.plugin_name) for impl in impls])
         findings: list[Finding] = []
-        for name, deadline, run in running:
+        for index, impl in enumerate(impls):
             try:
-                result = run.wait(deadline)
-                findings.extend(self._validated(name, result))
+                findings.extend(self._validated(impl.plugin_name, turns.wait(index)))
             except BaseException as exc:
-                findings.append(self._failure(name, exc, message.envelope.queue_id, "envelope"))
+                findings.append(self._failure(impl.plugin_name, exc, message.envelope.queue_id, "envelope"))
         return findings
 
     def _validated(self, plugin: str, result: Any) -> list[Finding]:

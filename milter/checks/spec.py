@@ -13,9 +13,10 @@ process never share it. Class attributes the host reads:
 Order and threading: `outguard_startup` runs once per host, in registration order, in the
 thread that builds the host, before any message. Per message, `outguard_extract_text` runs
 first, for each attachment (first non-None answer wins), then every `outguard_inspect` runs
-**concurrently**, each in its own Python-made thread, on the same read-only `Message`,
-within its budget (`plugins.budget_seconds`, per check `plugins.budgets`). A check must
-treat the message as read-only and keep per-message state in locals. `outguard_shutdown`
+in turn in a Python-made thread (a check that overruns is left behind and the rest go on in
+another), on the same read-only `Message`, each within its budget from when it starts
+(`plugins.budget_seconds`, per check `plugins.budgets`). A check must treat the message as
+read-only and keep per-message state in locals (an abandoned one may still be running). `outguard_shutdown`
 runs once when the host is closed (reload, stop).
 
 Hook wrappers (`hookwrapper=True`/`wrapper=True`) are refused: a wrapper sees every other
@@ -69,6 +70,10 @@ class InspectContext:
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() > self.deadline
 
+    def until(self, deadline: float) -> InspectContext:
+        """This context with `deadline` (one per check and message: cheaper than dataclasses.replace)."""
+        return InspectContext(self.patterns, self.pattern_timeout, self.services, deadline)
+
 
 @dataclass(frozen=True)
 class Extracted:
@@ -111,8 +116,7 @@ def outguard_extract_text(attachment: Attachment, deadline: float | None) -> str
 def outguard_inspect(message: Message, context: InspectContext) -> list[Finding] | None:
     """Report findings (facts, with redacted details) about `message`. Never verdicts.
 
-    :param message: the parsed message with its text views (read-only, shared by all checks
-        running concurrently).
+    :param message: the parsed message with its text views (read-only, shared by all checks).
     :param context: custom patterns from the rule files, services, and this check's deadline.
     Return a list of `Finding` (or None). An exception becomes an `error.<check>` finding.
     """

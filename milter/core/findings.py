@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 FINDING_ID = re.compile(r"^[a-z0-9_][a-z0-9_-]*(\.[a-z0-9_][a-z0-9_-]*)*$")
@@ -40,7 +41,13 @@ class Finding:
             object.__setattr__(self, "where", (self.where,))
 
     def with_plugin(self, plugin: str) -> Finding:
-        return self if self.plugin == plugin else replace(self, plugin=plugin)
+        """This finding credited to `plugin`: a copy, without validating again what was
+        validated when it was made (`dataclasses.replace` did, at ~8 us a finding)."""
+        if self.plugin == plugin:
+            return self
+        clone = copy.copy(self)
+        object.__setattr__(clone, "plugin", plugin)
+        return clone
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape used by `check --json`, the audit trail and the rule tests."""

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.message import Message as _StdMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
+from functools import cached_property
 from typing import Any
 
 from outguard.core.findings import Finding
@@ -46,11 +47,28 @@ class ScanLimits:
 
 @dataclass(frozen=True)
 class TextView:
-    """Decoded text a check scans. `where` is subject, body, html or attachment:<name>."""
+    """Decoded text a check scans. `where` is subject, body, html or attachment:<name>.
+
+    `lower` and `folded` are worked out on first use and then shared by every check that
+    asks (the checks of one message run in turn, so the first asker pays, once)."""
 
     where: str
     text: str
     content_type: str = "text/plain"
+
+    @cached_property
+    def lower(self) -> str:
+        """`text.lower()`: the same length and offsets as `text` for nearly all text (a few
+        characters, such as U+0130, lower-case to two), so check `len(lower) == len(text)`
+        before mapping offsets back."""
+        return self.text.lower()
+
+    @cached_property
+    def folded(self) -> str:
+        """Lower-cased, every run of white space one space, no space at the ends: the form
+        `PhraseMatcher.count(..., normalised=True)` takes. Folded views joined with " " are the
+        folded form of the texts joined with any white space."""
+        return " ".join(self.lower.split())
 
 
 @dataclass
@@ -77,19 +95,33 @@ class Message:
     scan_findings: list[Finding] = field(default_factory=list)
     limits: ScanLimits = field(default_factory=ScanLimits)
     _text_budget: int = 0
+    # lower-cased name -> values, built on first look-up (checks ask for dozens of headers)
+    _by_name: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: tuple[int, int] = field(default=(0, -1), init=False, repr=False, compare=False)
 
     @property
     def subject(self) -> str:
         return self.header("Subject") or ""
 
+    def _index(self) -> dict[str, list[str]]:
+        if self._indexed != (id(self.headers), len(self.headers)):  # rebuilt if the list was replaced or grew
+            self._by_name = {}
+            for k, v in self.headers:
+                self._by_name.setdefault(k.lower(), []).append(v)
+            self._indexed = (id(self.headers), len(self.headers))
+        return self._by_name
+
     def header(self, name: str) -> str | None:
         """The first header called `name` (case-insensitive), decoded."""
-        lname = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lname), None)
+        values = self._index().get(name.lower())
+        return values[0] if values else None
 
     def header_all(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
+        return list(self._index().get(name.lower(), ()))
+
+    def header_names(self) -> set[str]:
+        """Every header name present, lower-cased."""
+        return set(self._index())
 
     def texts(self, *where: str) -> Iterator[TextView]:
         """Text views, optionally only those whose `where` starts with one of `where`."""

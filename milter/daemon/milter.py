@@ -224,6 +224,7 @@ class OutguardMilter(Milter.Base):
         self.sender = ""
         self.recipients: list[str] = []
         self.headers: list[tuple[str, str]] = []
+        self._headers_ended = False
         self.auth_user: str | None = None
 
     @Milter.noreply
@@ -254,14 +255,17 @@ class OutguardMilter(Milter.Base):
         self.headers.append((name_s, value_b.decode("utf-8", "replace")))
         return Milter.CONTINUE
 
-    @Milter.noreply
-    def eoh(self) -> int:
-        assert self.spool is not None
-        self.spool.write(b"\r\n")
-        return Milter.CONTINUE
+    # No eoh callback (one protocol step less a message): the blank line that ends the header
+    # goes into the spool with the first body chunk, or at end-of-message if there is none.
+    def _end_headers(self) -> None:
+        if not self._headers_ended:
+            self._headers_ended = True
+            assert self.spool is not None
+            self.spool.write(b"\r\n")
 
     @Milter.noreply
     def body(self, chunk: bytes) -> int:
+        self._end_headers()
         assert self.spool is not None
         self.spool.write(chunk)
         return Milter.CONTINUE
@@ -271,6 +275,7 @@ class OutguardMilter(Milter.Base):
         queue_id = self.getsymval("i") or "NOQUEUE"
         envelope = Envelope(sender=self.sender, recipients=tuple(r.strip().strip("<>") for r in self.recipients),
                             auth_user=self.auth_user, client_address=self.client_address, queue_id=queue_id)
+        self._end_headers()
         assert self.spool is not None
         size = self.spool.size
         try:
@@ -290,9 +295,10 @@ class OutguardMilter(Milter.Base):
         finally:
             self.spool.discard()
         self.daemon.messages += 1
-        log.info("%s: verdict=%s rules=%s findings=%s from=<%s> nrcpt=%d size=%d ms=%.1f", queue_id, decision.verdict,
-                 ",".join(decision.rule_ids) or "-", decision.finding_summary(), self.sender, len(self.recipients), size,
-                 (time.monotonic() - started) * 1000)
+        if log.isEnabledFor(logging.INFO):  # the arguments alone cost more than the check of the level
+            log.info("%s: verdict=%s rules=%s findings=%s from=<%s> nrcpt=%d size=%d ms=%.1f", queue_id,
+                     decision.verdict, ",".join(decision.rule_ids) or "-", decision.finding_summary(), self.sender,
+                     len(self.recipients), size, (time.monotonic() - started) * 1000)
         if decision.verdict == Verdict.QUARANTINE:
             log.info("%s: held in quarantine: %s", queue_id, decision.quarantine_reason)
         return RESULT.get(verdict, Milter.ACCEPT)
@@ -355,7 +361,6 @@ def serve(daemon: Daemon, spec: str, timeout: int = 600) -> None:
     milter.set_envfrom_callback(lambda ctx, *b: ctx.getpriv().envfrom_bytes(*b))
     milter.set_envrcpt_callback(lambda ctx, *b: ctx.getpriv().envrcpt_bytes(*b))
     milter.set_header_callback(lambda ctx, f, v: ctx.getpriv().header_bytes(f, v))
-    milter.set_eoh_callback(lambda ctx: ctx.getpriv().eoh())
     milter.set_body_callback(lambda ctx, chunk: ctx.getpriv().body(chunk))
     milter.set_eom_callback(lambda ctx: ctx.getpriv().eom())
     milter.set_abort_callback(lambda ctx: ctx.getpriv().abort())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, Protocol
 
 import regex
@@ -26,10 +27,24 @@ class Facts:
 
     message: Message
     findings: list[Finding]
+    # glob -> the findings whose id it matches: many rules ask for the same few globs
+    _by_glob: dict[str, list[Finding]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def envelope(self) -> Envelope:
         return self.message.envelope
+
+    def with_id(self, glob: str) -> list[Finding]:
+        """The findings whose id matches `glob`, worked out once per glob and message."""
+        hits = self._by_glob.get(glob)
+        if hits is None:
+            hits = self._by_glob[glob] = [f for f in self.findings if id_matches(f.id, glob)]
+        return hits
+
+
+# (finding id, glob) -> match: both come from a small set (the checks' ids, the rules' globs),
+# and a rule set asks about thirty globs of every finding of every message
+id_matches = lru_cache(maxsize=8192)(fnmatchcase)
 
 
 @dataclass
@@ -93,7 +108,8 @@ class FindingCondition:
     where: tuple[str, ...] = ()
 
     def _accepts(self, f: Finding) -> bool:
-        if not fnmatchcase(f.id, self.glob) or f.confidence < self.min_confidence:
+        """For a finding whose id matches the glob (`Facts.with_id`)."""
+        if f.confidence < self.min_confidence:
             return False
         if self.min_score is not None and (f.score is None or f.score < self.min_score):
             return False
@@ -102,7 +118,10 @@ class FindingCondition:
                                      for w in f.where for p in self.where)
 
     def evaluate(self, facts: Facts) -> Outcome:
-        hits = [f for f in facts.findings if self._accepts(f)]
+        candidates = facts.with_id(self.glob)
+        if not candidates:   # the usual case: most rules ask about findings this message has not got
+            return Outcome(False)
+        hits = [f for f in candidates if self._accepts(f)]
         total = sum(f.count for f in hits)
         if not hits or total < self.min_count:
             return Outcome(False)
@@ -254,8 +273,7 @@ def _envelope_predicates(spec: dict[str, Any], path: tuple[Any, ...]) -> list[Co
     if "bulk" in spec:
         want = bool(spec["bulk"])
         preds.append(Predicate("bulk mail" if want else "not bulk mail",
-                               lambda f, want=want: any(x.id == "bulk.detected" and x.confidence >= 0.5
-                                                        for x in f.findings) == want))
+                               lambda f, want=want: any(x.confidence >= 0.5 for x in f.with_id("bulk.detected")) == want))
     return preds
 
 
