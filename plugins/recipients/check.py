@@ -40,8 +40,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import dns.exception
-import dns.resolver
 from disposable_email_domains import blocklist as disposable_blocklist
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
@@ -105,6 +103,13 @@ class MxChecker:
     """Does a domain accept mail? Cached per process, every message's DNS within a budget."""
 
     def __init__(self, servers: list[str], budget: float, ttl: float) -> None:
+        # dnspython only when MX checks are on: with its DoH/trio extras installed it costs
+        # ~0.2 s to import, which every `outguard check` would pay
+        import dns.exception
+        import dns.resolver
+
+        self._unknown: type[Exception] = dns.exception.DNSException
+        self._nxdomain: type[Exception] = dns.resolver.NXDOMAIN
         self.resolver = dns.resolver.Resolver(configure=not servers)
         if servers:
             hosts, ports = zip(*(_host_port(x) for x in servers), strict=True)
@@ -131,7 +136,7 @@ class MxChecker:
                     continue  # out of time: unknown, never a finding
                 try:
                     problem = self._ask(domain, deadline)
-                except dns.exception.DNSException:
+                except self._unknown:
                     continue  # timeout, SERVFAIL, no server: unknown; not cached
                 with self._lock:
                     self._cache[domain] = (now + self.ttl, problem)
@@ -147,7 +152,7 @@ class MxChecker:
 
         try:
             mx = query("MX")
-        except dns.resolver.NXDOMAIN:
+        except self._nxdomain:
             return "domain does not exist"
         if mx.rrset:
             exchanges = [(r.preference, r.exchange.to_text()) for r in mx.rrset]
