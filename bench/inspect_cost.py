@@ -18,6 +18,8 @@ the machine). Printed:
 
 `--profile FILE` writes a pyinstrument profile of the per-check loop (parse, checks, decide).
 `--all-findings` runs every check even where no loaded rule uses its findings.
+`--phi-baseline REV` also times the PHI check of git revision REV on the same parsed
+messages, in the same run (row `phi@REV`; bench/phi_baseline.py).
 Not a timed test: read the figures.
 """
 
@@ -29,6 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_messages  # noqa: E402
@@ -49,7 +52,8 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def per_step(inspector: Inspector, raw: bytes, all_findings: bool) -> dict[str, float]:
+def per_step(inspector: Inspector, raw: bytes, all_findings: bool, baseline: tuple[str, Any, Any] | None = None) \
+        -> dict[str, float]:
     """CPU ms of each step of one inspection, in this thread."""
     out: dict[str, float] = {}
     clock = time.thread_time
@@ -71,6 +75,11 @@ def per_step(inspector: Inspector, raw: bytes, all_findings: bool) -> dict[str, 
         result = inspector.host._call(impl, message=message, context=context)
         out[impl.plugin_name] = (clock() - t) * 1000
         findings += inspector.host._validated(impl.plugin_name, result)
+    if baseline is not None:
+        label, module, state = baseline
+        t = clock()
+        module.inspect_message(message, state)
+        out[label] = (clock() - t) * 1000
     t = clock()
     decide(rules, Facts(message, findings), inspector.config.mode)
     out["decide"] = (clock() - t) * 1000
@@ -84,6 +93,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", type=Path, default=None, help="write a pyinstrument profile here")
     ap.add_argument("--all-findings", action="store_true", help="run checks no loaded rule needs too")
+    ap.add_argument("--phi-baseline", metavar="REV", default=None, help="time the PHI check of this git revision too")
     args = ap.parse_args()
     if not bench_messages.CORPORA.is_dir():
         print(f"corpora not found at {bench_messages.CORPORA}: nothing measured")
@@ -97,8 +107,15 @@ def main() -> None:
     print(f"start-up: {(time.process_time() - t) * 1000:.0f} ms CPU; checks: {', '.join(inspector.host.names)}")
     if not args.all_findings:
         print(f"skipped (no loaded rule uses their findings): {', '.join(_skipped(inspector)) or 'none'}")
+    baseline = None
+    if args.phi_baseline:
+        import phi_baseline
+
+        old = phi_baseline.load(args.phi_baseline)
+        baseline = (f"phi@{args.phi_baseline}", old, old.build_state({}))
     for raw in messages[:5]:   # warm caches (regex compilation, lazy imports)
         inspector.inspect(raw, ENVELOPE)
+        per_step(inspector, raw, args.all_findings, baseline)
     whole: list[float] = []
     steps: dict[str, list[float]] = defaultdict(list)
     profiler = None
@@ -108,7 +125,7 @@ def main() -> None:
         profiler = Profiler(interval=0.0005)
     for raw in messages:
         whole.append(min(_timed_inspect(inspector, raw) for _ in range(args.repeat)))
-        runs = [per_step(inspector, raw, args.all_findings) for _ in range(args.repeat)]
+        runs = [per_step(inspector, raw, args.all_findings, baseline) for _ in range(args.repeat)]
         for name in runs[0]:
             steps[name].append(min(r[name] for r in runs))
     if profiler:   # a pass of its own: the profiler's overhead stays out of the figures
@@ -118,7 +135,7 @@ def main() -> None:
         profiler.stop()
     print(f"\n{'step':<18}{'median ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     print(f"{'inspect (daemon)':<18}{statistics.median(whole):>10.2f}{pct(whole, 0.95):>10.2f}{statistics.mean(whole):>10.2f}")
-    total = [sum(v) for v in zip(*steps.values(), strict=True)]
+    total = [sum(v) for v in zip(*(v for k, v in steps.items() if not k.startswith("phi@")), strict=True)]
     # the whole inspection less the two checks with budgets of their own (PHI, spam): parse, text
     # views, the other checks, the host, decide (each step's figure is its fastest of --repeat
     # runs, so the sum of steps is a little under the whole)
