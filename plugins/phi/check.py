@@ -83,6 +83,8 @@ class State:
 CHUNK = 64 * 1024
 # Without health context only a roster this many times `decide_after` (1,000 identifiers) stops the scan.
 BULK_FACTOR = 40
+# Windows per chunk the health lexicon reads to corroborate an account or policy number (bounded cost).
+CONFIRM_WINDOWS = 32
 # Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
 PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "dob", "name", "phone", "email")
 
@@ -243,7 +245,13 @@ def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict
     also into `signals`. Returns the piece lower-cased (for the health scan)."""
     kw = identifiers.Keywords(text)
     lower = text.lower()
-    for hit in identifiers.scan(text, state.icd, kw, lower, clock):
+    budget = [CONFIRM_WINDOWS]
+
+    def confirm(lo: int, hi: int) -> bool:   # health information near an account or policy number
+        budget[0] -= 1
+        return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi]).confidence() >= 0.8
+
+    for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
         if hit.kind == "email":
             addr = hit.value.lower()
             if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import regex
 
-from outguard_plugins.phi import sections
+from outguard_plugins.phi import labels, sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
@@ -70,22 +70,17 @@ PATIENT_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member
 # Emails in a pass of their own: the engine finds the "@" first, which a shared alternation cannot.
 EMAIL = regex.compile(r"[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
 
-# An MRN / patient / member / account number named by a keyword right before it.
+# An MRN / patient / member / account number named by a label right before it (labels.py: the
+# HL7 table 0203, CARIN and claim-form vocabularies).
 ANCHORED = regex.compile(
-    r"(?i:\b(?P<kw>MRN|med(?:ical)?\.?\ rec(?:ord)?s?(?:\ (?:number|no\.?|\#))?"
-    r"|patient\ (?:id|identifier|number|no\.?|\#|account(?:\ number)?)"
-    r"|chart\ (?:number|no\.?|\#)|member\ (?:id|number|no\.?|\#)|subscriber\ (?:id|number|no\.?|\#)"
-    r"|(?:health\ plan|insurance|policy|medicaid|beneficiary)\ (?:id|number|no\.?|\#)|acct\.?(?:\ (?:number|no\.?|\#))?"
-    r"|account\ (?:number|no\.?|\#)|encounter\ (?:id|number|\#))"
-    r")\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}"
+    r"(?i:\b(?P<kw>" + labels.LABEL_SOURCE + r"))\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}"
     r"(?P<value>(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9])(?![\w\-])",
     regex.VERSION0,
 )
 
-# Where an anchored number may start: literal words, found by the stdlib engine in the
-# lower-cased text (3-4x faster than a case-insensitive alternation), then matched in place.
-_ANCHOR_TRIGGER = re.compile(r"mrn|med(?:ical)?\.? ?rec|patient |chart |member |subscriber |health plan |insurance "
-                             r"|policy |medicaid |beneficiary |acct|account |encounter ")
+# Where an anchored number may start: the first words of the labels, found by the stdlib engine
+# in the lower-cased text (3-4x faster than a case-insensitive alternation), then matched in place.
+_ANCHOR_TRIGGER = re.compile(labels.FIRST_WORDS)
 
 
 def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Match[str]]:
@@ -132,12 +127,13 @@ OTHER_LABEL = regex.compile(
     r"|claim|ticket|case|serial|part|item|sku|transaction|txn|receipt|booking|reservation|account|acct|member"
     r"|subscriber|policy|group|contract|deal|quote|shipment|waybill|routing|loan|check|cheque|voucher|batch|lot"
     r"|job|project|docket|license|licence|certificate|permit|employee|badge|vin|customer|client\ id|store|model"
-    r"|flight|container|meter|pin)"
+    r"|flight|container|meter|pin|record|chart|mrn|visit|encounter|guarantor)"
     r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
     regex.VERSION0)
 # what the label makes of the number, where it is an identifier kind of its own
 _LABEL_KIND = {"account": "account", "acct": "account", "member": "health_plan", "subscriber": "health_plan",
-               "policy": "health_plan", "group": "health_plan"}
+               "policy": "health_plan", "group": "health_plan", "record": "mrn", "chart": "mrn", "mrn": "mrn",
+               "visit": "mrn", "encounter": "mrn", "guarantor": "account"}
 
 
 def other_label(text: str, start: int) -> str | None:
@@ -146,6 +142,10 @@ def other_label(text: str, start: int) -> str | None:
     nl = text.rfind("\n", lo, start)
     m = OTHER_LABEL.search(text, nl + 1 if nl >= 0 else lo, start)
     return m.group("label").lower() if m else None
+
+
+# confirm(lo, hi): does text[lo:hi] hold health information?
+Confirm = Callable[[int, int], bool]
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,9 @@ def _nanp(value: str) -> bool:
 
 
 def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None,
-         clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
-    """Every validated identifier in `text`, with a confidence from its context."""
+         clock: Deadline = NO_DEADLINE, confirm: Confirm | None = None) -> Iterator[Hit]:
+    """Every validated identifier in `text`, with a confidence from its context. `confirm(lo, hi)`
+    says whether text[lo:hi] holds health information (corroborates an account or policy number)."""
     kw = kw or Keywords(text)
     lower = lower if lower is not None else text.lower()
     # phone, email and street address go from weak to less weak next to a patient word; most
@@ -331,14 +332,24 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
             patient = patient_near(s, e, 40)
             yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)
     for m in anchored_matches(text, lower):
-        word = m.group("kw").lower()
-        if word.startswith(("member", "subscriber", "health", "insurance", "policy", "medicaid", "beneficiary")):
-            kind = "health_plan"
-        elif "acct" in word or "account" in word:
-            kind = "account"
-        else:
-            kind = "mrn"
+        kind, gated = labels.kind_of(m)
         value = m.group("value")
         if sum(c.isdigit() for c in value) < 4:
             continue
-        yield Hit(kind, value, m.start("value"), m.end("value"), 0.9, kind)
+        s, e = m.span("value")
+        conf = 0.9
+        if gated:
+            if labels.financial_before(text, m.start()):
+                continue   # a bank, card or ledger account: no patient's
+            if not _corroborated(lower, s, e, confirm):
+                conf = 0.5   # any business has account and policy numbers: reported, never enough alone
+        yield Hit(kind, value, s, e, conf, kind)
+
+
+def _corroborated(lower: str, s: int, e: int, confirm: Confirm | None) -> bool:
+    """Evidence within labels.PROXIMITY characters that a number is a patient's: the patient
+    named, a birth date, a record or coverage label, a clinical section label or (`confirm`,
+    the check's health lexicon) health information."""
+    lo, hi = max(0, s - labels.PROXIMITY), e + labels.PROXIMITY
+    return bool(labels.CORROBORATION.search(lower, lo, hi) or sections.STRONG_LABEL.search(lower, lo, hi)
+                or (confirm is not None and confirm(lo, hi)))

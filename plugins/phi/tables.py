@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import regex
 
+from outguard_plugins.phi import labels
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
@@ -31,14 +32,15 @@ _HEADER_WORDS = re.compile(
     r"|medical record(?: number| no\.?| #)?|chart(?: number| no\.?| #)?|patient id|ssn|social security(?: number)?"
     r"|member id|subscriber id|member #|policy(?: number| no\.?| #)?|insurance id|medicaid(?: id)?|mbi|medicare(?: id| number)?"
     r"|account(?: number| no\.?| #)?|acct(?: no\.?| #)?|phone|home phone|cell|diagnos[ie]s|dx|icd(?:-?10)?|condition"
-    r"|medications?|meds|rx|allergies|procedure|reason for visit|visit reason|admit date|discharge date)(?![a-z])")
+    r"|medications?|meds|rx|allergies|procedure|reason for visit|visit reason|admit date|discharge date"
+    r"|health plan(?: id| number| no\.?| #)?|" + labels.LABEL_SOURCE + r")(?![a-z])")
 _KIND = {"dob": "dob", "d.o.b": "dob", "d.o.b.": "dob", "date of birth": "dob", "birthdate": "dob", "birth date": "dob",
          "mrn": "mrn", "patient id": "mrn", "ssn": "ssn", "mbi": "mbi", "medicare": "mbi", "medicare id": "mbi",
          "medicare number": "mbi", "member id": "health_plan", "subscriber id": "health_plan", "member #": "health_plan",
          "insurance id": "health_plan", "medicaid": "health_plan", "medicaid id": "health_plan", "phone": "phone",
          "home phone": "phone", "cell": "phone"}
 _PREFIX_KIND = (("medical record", "mrn"), ("chart", "mrn"), ("social security", "ssn"), ("policy", "health_plan"),
-                ("account", "account"), ("acct", "account"))
+                ("account", "account"), ("acct", "account"), ("patient account", "account"), ("health plan", "health_plan"))
 _NAME_COLUMN = re.compile(r"(?:patient(?:'s)?(?: full)? name|patient|pt name|member name|insured name|beneficiary name|resident"
                           r"|client name|full name|name|first name|last name|surname)")
 _WORD = regex.compile(r"\p{Lu}[\p{Ll}'\-]+|\p{Lu}{2,}(?:'\p{Lu}+)?|\p{Lu}\.?", regex.VERSION0)
@@ -49,10 +51,13 @@ _NOT_NAMES = frozenset("The This Total Name Patient Date None Unknown Male Femal
 
 
 def _kind(header_cell: str) -> str | None:
-    cell = header_cell.strip(" :#*\"'").lower()
+    cell = header_cell.replace("_", " ").strip(" :#*\"'").lower()
     if cell in _KIND:
         return _KIND[cell]
-    return next((kind for prefix, kind in _PREFIX_KIND if cell.startswith(prefix)), None)
+    kind = next((kind for prefix, kind in _PREFIX_KIND if cell.startswith(prefix)), None)
+    if kind is None and (m := labels.LABEL.fullmatch(cell)) is not None:
+        kind = labels.kind_of(m)[0]   # a record, plan or account label of labels.py ("visit #", "guarantor id")
+    return kind
 
 
 def _delimiter(line: str) -> str | None:
@@ -114,7 +119,7 @@ def _value_hit(kind: str, value: str, at: int) -> Hit | None:
 
 def _header(lower: str, start: int, end: int) -> tuple[str | None, list[str], bool] | None:
     """(delimiter, header cells, first column is a name) when the line is a patient table's header."""
-    line = lower[start:end]
+    line = lower[start:end].replace("_", " ")   # snake_case column names: patient_name, member_id
     if len(line) > MAX_HEADER:
         return None
     words = [m.group() for m in _HEADER_WORDS.finditer(line)]
@@ -135,7 +140,7 @@ def _row_hits(text: str, start: int, end: int, delim: str | None, heads: list[st
     if delim is not None:
         cells = _cells(row, delim)
         at = start
-        name_cols = [i for i, h in enumerate(heads) if _NAME_COLUMN.fullmatch(h.strip(" :#*\"'").lower())]
+        name_cols = [i for i, h in enumerate(heads) if _NAME_COLUMN.fullmatch(h.replace("_", " ").strip(" :#*\"'").lower())]
         if len(name_cols) == 2 and all(i < len(cells) for i in name_cols):   # first name | last name
             joined = _person(" ".join(cells[i] for i in name_cols), any_case=True)
             if joined:
