@@ -33,7 +33,8 @@ import re
 PROXIMITY = 300
 
 # The written forms of one word of a label. "#" is the noun: number, no., #, ID, identifier.
-NOUN = r"(?:number|num\.?|nbr\.?|no\.?|\#|i\.d\.|id|identifier|identification(?:\ number)?)"
+NOUN = (r"(?:(?:i\.d\.|id)(?:\ ?(?:number|no\.?|\#))?|identifier|identification(?:\ number)?|number|num\.?|nbr\.?"
+        r"|no\.?|\#)")
 _FORMS = {
     "#": NOUN,
     "medical": r"med(?:ical)?\.?",
