@@ -557,9 +557,7 @@ LOOKALIKES = [
     ("Claim number {v} (property damage)", "ssn", ""),
     ("Member ID {v}", "dea", "health_plan"),
     ("Subscriber ID: {v}", "dea", "health_plan"),
-    # a business account number: HIPAA's account numbers are a patient's (a bill, a statement), and
-    # this one stands in business mail with no patient or health information near it
-    ("Account number {v}", "digits", ""),
+    ("Account number {v}", "digits", "account"),
     ("Ticket {v} was closed", "dea", ""),
 ]
 
