@@ -28,6 +28,9 @@ information. The others name the patient's record or coverage by themselves.
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import ahocorasick_rs
 
 # Purview's patternsProximity: corroborating evidence is looked for this many characters either side.
 PROXIMITY = 300
@@ -116,21 +119,45 @@ LABEL_SOURCE = "(?:" + _CODES + "|" + "|".join(f"(?P<l{i}>{_phrase(label)})" for
 LABEL = re.compile(r"(?i)(?<![a-z])" + LABEL_SOURCE + r"(?![a-z])")
 
 
-def kind_of(match: re.Match[str] | None) -> tuple[str, bool]:
-    """(kind, gated) of a LABEL match (or of the same groups inside a larger pattern)."""
-    if match is not None:
-        for name, value in match.groupdict().items():
-            if value is not None and name in _GROUPS:
-                return _GROUPS[name]
-    return "mrn", False   # MRN, MR#
+_KIND_OF: dict[str, tuple[str, bool]] = {}   # label as written (lower-case) -> (kind, gated)
+
+
+def kind_of(match: re.Match[str] | Any | None, group: str | int = 0) -> tuple[str, bool]:
+    """(kind, gated) of a LABEL match (or of the same groups inside a larger pattern, whose
+    `group` is the label): looked up once per spelling."""
+    if match is None:
+        return "mrn", False
+    key = match.group(group).lower()
+    found = _KIND_OF.get(key)
+    if found is None:
+        found = next((_GROUPS[name] for name, value in match.groupdict().items() if value is not None and name in _GROUPS),
+                     ("mrn", False))   # MRN, MR#
+        if len(_KIND_OF) < 4096:
+            _KIND_OF[key] = found
+    return found
 
 
 # Right before a number's label: a bank / card / ledger account ("checking account #", "Visa acct").
 FINANCIAL_BEFORE = re.compile(r"(?i)(?<![a-z])" + FINANCIAL + r"[\ \-]?(?:account\ |acct\.?\ |card\ )?$")
-# Corroboration that a number is a patient's: the patient named, a birth date, a record or coverage label.
-_STRONG_SOURCE = "|".join(_phrase(label) for label, _ in _LABELS if label not in GATED)
-CORROBORATION = re.compile(r"(?<![a-z])(?:patient|pt\.|dob|d\.o\.b|date\ of\ birth|birth\ ?date|mrn|mr\ ?\#|"
-                           + _STRONG_SOURCE + r")(?![a-z])", re.IGNORECASE)
+# Corroboration that a number is a patient's: the patient named, a birth date, the distinctive
+# words of the record and coverage labels above (literals, one Aho-Corasick pass over a window).
+CORROBORATION_WORDS = ("patient", "pt.", "pt ", "pt:", "dob", "d.o.b", "date of birth", "birthdate", "birth date", "mrn",
+                       "mr#", "mr #", "medical record", "med rec", "med. rec", "health record", "chart #", "chart no",
+                       "chart number", "member id", "member #", "member no", "member number", "mbr id", "subscriber",
+                       "insured", "guarantor", "medicaid", "medicare", "beneficiary", "encounter", "enc #",
+                       "health plan", "health card", "wic", "workers comp", "workers' comp", "railroad retirement")
+_CORROBORATION = ahocorasick_rs.AhoCorasick(CORROBORATION_WORDS)
+
+
+def corroborated(lower: str, lo: int, hi: int) -> bool:
+    """One of CORROBORATION_WORDS as a word of lower[lo:hi] (`lower`: the lower-cased text)."""
+    lo = max(0, lo)
+    for _, s, e in _CORROBORATION.find_matches_as_indexes(lower[lo:hi], overlapping=True):
+        s += lo
+        e += lo
+        if (s == 0 or not lower[s - 1].isalnum()) and (e >= len(lower) or not lower[e].isalnum() or not lower[e - 1].isalnum()):
+            return True
+    return False
 
 
 def financial_before(text: str, start: int, window: int = 40) -> bool:
@@ -140,10 +167,10 @@ def financial_before(text: str, start: int, window: int = 40) -> bool:
     return FINANCIAL_BEFORE.search(text, nl + 1 if nl >= 0 else lo, start) is not None
 
 
-def _first_word(label: str) -> str:
-    word = label.replace("/", " ").split()[0]
-    return _FORMS.get(word, re.escape(word))
-
-
-# The first words of every label, for a quick search of the lower-cased text (where a label may start).
-FIRST_WORDS = "mrn|mr\\ ?\\#|mr\\ no|" + "|".join(sorted({_first_word(label) for label, _ in _LABELS}, key=len, reverse=True))
+# Where a label may start, as literal lower-case words (an Aho-Corasick pass finds them all at
+# once; a regex alternation of them would try each at every position). Covers the first word
+# of every label in every written form of _FORMS.
+FIRST_LITERALS = ("mrn", "mr#", "mr #", "mr no", "patient", "pat.", "pt", "account", "acct", "acc.", "member", "mbr",
+                  "subscriber", "enc", "temp", "ins.", "insurance", "insured", "med", "jurisdictional", "beneficiary",
+                  "guarantor", "workers", "national", "railroad", "person", "living", "policy", "health", "unique",
+                  "social", "visit", "chart", "group", "wic")

@@ -66,9 +66,8 @@ def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
     for visit:") or an encounter ("your visit with Dr. Lee") within the next lines after a name:
     the name heads a patient's record."""
     return kw.near("dob", s, e, 0, 150) or kw.near("ssn", s, e, 0, 150) or kw.near("medicare", s, e, 0, 150) or \
-        _RECORD_WORDS.search(lower, e, e + 150) is not None or labels.CORROBORATION.search(lower, e, e + 150) is not None \
-        or sections.STRONG_LABEL.search(lower, e, e + 150) is not None \
-        or sections.ENCOUNTER.search(lower, e, e + 150) is not None
+        _RECORD_WORDS.search(lower, e, e + 150) is not None or sections.STRONG_LABEL.search(lower, e, e + 150) is not None \
+        or sections.ENCOUNTER.search(lower, e, e + 150) is not None or labels.corroborated(lower, e, e + 150)
 
 
 @dataclass

@@ -33,7 +33,7 @@ _HEADER_WORDS = re.compile(
     r"|member id|subscriber id|member #|policy(?: number| no\.?| #)?|insurance id|medicaid(?: id)?|mbi|medicare(?: id| number)?"
     r"|account(?: number| no\.?| #)?|acct(?: no\.?| #)?|phone|home phone|cell|diagnos[ie]s|dx|icd(?:-?10)?|condition"
     r"|medications?|meds|rx|allergies|procedure|reason for visit|visit reason|admit date|discharge date"
-    r"|health plan(?: id| number| no\.?| #)?|" + labels.LABEL_SOURCE + r")(?![a-z])")
+    r"|health plan(?: id| number| no\.?| #)?|guarantor|insured)(?![a-z])")
 _KIND = {"dob": "dob", "d.o.b": "dob", "d.o.b.": "dob", "date of birth": "dob", "birthdate": "dob", "birth date": "dob",
          "mrn": "mrn", "patient id": "mrn", "ssn": "ssn", "mbi": "mbi", "medicare": "mbi", "medicare id": "mbi",
          "medicare number": "mbi", "member id": "health_plan", "subscriber id": "health_plan", "member #": "health_plan",
@@ -58,6 +58,12 @@ def _kind(header_cell: str) -> str | None:
     if kind is None and (m := labels.LABEL.fullmatch(cell)) is not None:
         kind = labels.kind_of(m)[0]   # a record, plan or account label of labels.py ("visit #", "guarantor id")
     return kind
+
+
+def _known(head: str) -> bool:
+    """A header cell that names a column the table scan reads: its own words or a label of labels.py."""
+    cell = head.strip(" :#*\"'")
+    return _HEADER_WORDS.fullmatch(cell) is not None or labels.LABEL.fullmatch(cell) is not None
 
 
 def _delimiter(line: str) -> str | None:
@@ -128,7 +134,7 @@ def _header(lower: str, start: int, end: int) -> tuple[str | None, list[str], bo
     delim = _delimiter(line)
     if delim is not None:
         heads = _cells(line, delim)
-        known = sum(1 for h in heads if _HEADER_WORDS.fullmatch(h.strip(" :#*\"'")))
+        known = sum(1 for h in heads if _known(h))
         return (delim, heads, False) if known >= 2 else None
     if ":" in line or len(line.split()) > 20 or not _HEADER_WORDS.match(line.lstrip()):
         return None
