@@ -332,6 +332,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                 continue
             patient = patient_near(s, e, 40)
             yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)
+    corroboration = Corroboration(lower, confirm)
     for m in anchored_matches(text, lower):
         kind, gated = labels.kind_of(m, "kw")
         value = m.group("value")
@@ -342,15 +343,37 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         if gated:
             if labels.financial_before(text, m.start()):
                 continue   # a bank, card or ledger account: no patient's
-            if not _corroborated(lower, s, e, confirm):
+            if not corroboration.near(s, e):
                 conf = 0.5   # any business has account and policy numbers: reported, never enough alone
         yield Hit(kind, value, s, e, conf, kind)
 
 
-def _corroborated(lower: str, s: int, e: int, confirm: Confirm | None) -> bool:
-    """Evidence within labels.PROXIMITY characters that a number is a patient's: the patient
-    named, a birth date, a record or coverage label, a clinical section label or (`confirm`,
-    the check's health lexicon) health information."""
-    lo, hi = max(0, s - labels.PROXIMITY), e + labels.PROXIMITY
-    return bool(labels.corroborated(lower, lo, hi) or sections.STRONG_LABEL.search(lower, lo, hi)
-                or (confirm is not None and confirm(lo, hi)))
+class Corroboration:
+    """Evidence that a number is a patient's, near it: the patient named, a birth date, a record or
+    coverage label (labels.CORROBORATION_WORDS) or a clinical section label, looked up per block
+    of the text (each block read at most once, so many account numbers cost no rescans), or
+    (`confirm`, the check's health lexicon) health information within labels.PROXIMITY characters."""
+
+    _BLOCK = 256
+    _MARGIN = 40   # longer than any word looked for: one straddling a block edge is still seen whole
+
+    def __init__(self, lower: str, confirm: Confirm | None = None) -> None:
+        self.lower = lower
+        self.confirm = confirm
+        self._blocks: dict[int, bool] = {}
+        self._last: tuple[int, int] = (-1, -1)
+        self._last_found = False
+
+    def _block(self, b: int) -> bool:
+        found = self._blocks.get(b)
+        if found is None:
+            lo, hi = max(0, b * self._BLOCK - self._MARGIN), (b + 1) * self._BLOCK + self._MARGIN
+            found = self._blocks[b] = labels.corroborated(self.lower, lo, hi) or bool(sections.labels(self.lower[lo:hi])[0])
+        return found
+
+    def near(self, s: int, e: int) -> bool:
+        lo, hi = max(0, s - labels.PROXIMITY), min(len(self.lower), e + labels.PROXIMITY)
+        span = (lo // self._BLOCK, hi // self._BLOCK)
+        if span != self._last:   # numbers line after line share their blocks
+            self._last, self._last_found = span, any(self._block(b) for b in range(span[0], span[1] + 1))
+        return self._last_found or (self.confirm is not None and self.confirm(lo, hi))
