@@ -71,3 +71,42 @@ def test_snake_case_table_headers_name_their_columns() -> None:
     assert ("health_plan", "WP876077917") in found
     assert ("account", "5551234") in found
     assert ("name", "Jane Roe") in found
+
+
+def test_a_url_parameter_is_no_label() -> None:
+    assert _hits("http://pull.example/p?appno=467&mrn=44735856&flag=1") == {}
+
+
+def test_corroboration_reads_each_block_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = labels.corroborated
+
+    def counting(lower: str, lo: int, hi: int) -> bool:
+        calls.append((lo, hi))
+        return real(lower, lo, hi)
+
+    monkeypatch.setattr(labels, "corroborated", counting)
+    text = "".join(f"Acct # {10000000 + i}\n" for i in range(2000))   # 32,000 characters, 2,000 numbers
+    hits = [h for h in identifiers.scan(text) if h.kind == "account"]
+    assert len(hits) == 2000 and all(h.confidence == 0.5 for h in hits)
+    assert len(calls) <= len(text) // identifiers.Corroboration._BLOCK + 2   # once per block, not per number
+
+
+def test_the_check_reads_a_bounded_number_of_lexicon_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from outguard.core.message import Envelope, parse_message
+    from outguard_plugins.phi import check, context
+
+    state = check.build_state({})
+    calls = []
+    real = context.scan
+
+    def counting(text: str, lex: context.Lexicon, lower: str | None = None) -> context.HealthSignals:
+        calls.append(len(text))
+        return real(text, lex, lower)
+
+    monkeypatch.setattr(context, "scan", counting)
+    body = "".join(f"Acct # {10000000 + i}\n" for i in range(3000))
+    raw = f"From: a@b.example\nTo: c@d.example\nSubject: list\n\n{body}".encode()
+    check.inspect_message(parse_message(raw, Envelope()), state)
+    windows = [n for n in calls if n <= 2 * labels.PROXIMITY + 20]
+    assert 0 < len(windows) <= check.CONFIRM_WINDOWS * (len(body) // check.CHUNK + 1)
