@@ -18,6 +18,7 @@ from outguard_plugins.phi import sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
+from outguard_plugins.phi.prefilter import Anchored
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -86,6 +87,11 @@ ANCHORED = regex.compile(
 # lower-cased text (3-4x faster than a case-insensitive alternation), then matched in place.
 _ANCHOR_TRIGGER = re.compile(r"mrn|med(?:ical)?\.? ?rec|patient |chart |member |subscriber |health plan |insurance "
                              r"|policy |medicaid |beneficiary |acct|account |encounter ")
+# Each of these patterns is tried only where one of its literal openings stands (prefilter.py:
+# one Aho-Corasick pass finds them; the same matches at a tenth of the cost or less).
+_ANCHOR_TRIGGER_AT = Anchored(_ANCHOR_TRIGGER)
+_PATIENT_WORDS_AT = Anchored(_PATIENT_WORDS)
+_RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 
 
 def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Match[str]]:
@@ -94,7 +100,7 @@ def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Matc
         yield from ANCHORED.finditer(text)
         return
     pos = 0
-    for t in _ANCHOR_TRIGGER.finditer(lower):
+    for t in _ANCHOR_TRIGGER_AT.finditer(lower, lower):
         start = t.start()
         if start < pos or (start and lower[start - 1].isalnum()):
             continue
@@ -118,6 +124,7 @@ KEYWORDS = regex.compile(
     r")(?!\w))",
     regex.VERSION0,
 )
+_KEYWORDS_AT = Anchored(KEYWORDS)
 
 # Within this many characters of a keyword, a candidate counts as "near" it.
 NEAR = 60
@@ -135,16 +142,17 @@ OTHER_LABEL = regex.compile(
     r"|flight|container|meter|pin)"
     r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
     regex.VERSION0)
+_OTHER_LABEL_AT = Anchored(OTHER_LABEL)
 # what the label makes of the number, where it is an identifier kind of its own
 _LABEL_KIND = {"account": "account", "acct": "account", "member": "health_plan", "subscriber": "health_plan",
                "policy": "health_plan", "group": "health_plan"}
 
 
-def other_label(text: str, start: int) -> str | None:
+def other_label(text: str, start: int, lower: str | None = None) -> str | None:
     """The label right before `start` that names the number as something else (lower-cased), if any."""
     lo = max(0, start - LABEL_WINDOW)
     nl = text.rfind("\n", lo, start)
-    m = OTHER_LABEL.search(text, nl + 1 if nl >= 0 else lo, start)
+    m = _OTHER_LABEL_AT.search(text, lower, nl + 1 if nl >= 0 else lo, start)
     return m.group("label").lower() if m else None
 
 
@@ -167,8 +175,9 @@ class Keywords:
     _MARGIN = 30    # longest keyword, so one straddling a block edge is still seen whole
     _BLOCK = 256
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lower: str | None = None) -> None:
         self.text = text
+        self.lower = lower   # text.lower(), when the caller has it: keywords are then found by their openings
         self._done = bytearray(max(1, -(-len(text) // self._BLOCK)))
         self._at: dict[str, dict[int, list[tuple[int, int]]]] = {}   # group -> block -> spans starting there
 
@@ -186,7 +195,7 @@ class Keywords:
                 self._done[b] = 1
                 b += 1
             start, stop = first * size, min(n, b * size)
-            for m in KEYWORDS.finditer(self.text, max(0, start - self._MARGIN), min(n, stop + self._MARGIN)):
+            for m in _KEYWORDS_AT.finditer(self.text, self.lower, max(0, start - self._MARGIN), min(n, stop + self._MARGIN)):
                 if m.lastgroup and start <= m.start() < stop:   # a span belongs to the block it starts in
                     self._at.setdefault(m.lastgroup, {}).setdefault(m.start() // size, []).append(m.span())
 
@@ -229,11 +238,11 @@ def _nanp(value: str) -> bool:
 def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None,
          clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
     """Every validated identifier in `text`, with a confidence from its context."""
-    kw = kw or Keywords(text)
     lower = lower if lower is not None else text.lower()
+    kw = kw or Keywords(text, lower)
     # phone, email and street address go from weak to less weak next to a patient word; most
     # views have none, and then no keyword window is scanned for them at all
-    patientish = _PATIENT_WORDS.search(lower) is not None
+    patientish = _PATIENT_WORDS_AT.search(lower, lower) is not None
     signed = None   # where the first sign-off line starts: looked for at the first personal-line phone
 
     def signature_at(s: int) -> bool:
@@ -252,7 +261,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         value = m.group()
         s, e = m.span()
         if kind in ("ssn", "digits", "hicn", "mbi", "dea", "phone"):
-            label = other_label(text, s)
+            label = other_label(text, s, lower)
             # a Medicare claim number is a HICN: "claim" names it, it does not exclude it
             if label is not None and not (kind == "hicn" and label == "claim"):
                 continue
@@ -303,8 +312,8 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                     yield Hit("phone", value, s, e, 0.85, "patient")
                 elif (line := PERSONAL_PHONE.search(text, max(0, s - 30), s)) and not signature_at(s) and \
                         (line.group("line").lower() == "home" or
-                         _RECORD_WORDS.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
-                         sections.STRONG_LABEL.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
+                         _RECORD_WORDS_AT.search(lower, lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
+                         sections.STRONG_LABEL_AT.search(lower, lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
                     yield Hit("phone", value, s, e, 0.8, "patient")
                 else:
                     patient = patient_near(s, e, 40)
