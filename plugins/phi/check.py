@@ -241,8 +241,8 @@ def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict
                 signals: health.HealthSignals, own_addrs: set[str], own_domains: set[str]) -> str:
     """Identifiers, names and table columns of one piece of text, into `aggs`; ICD-10 and NDC codes
     also into `signals`. Returns the piece lower-cased (for the health scan)."""
-    kw = identifiers.Keywords(text)
     lower = text.lower()
+    kw = identifiers.Keywords(text, lower)
     for hit in identifiers.scan(text, state.icd, kw, lower, clock):
         if hit.kind == "email":
             addr = hit.value.lower()
