@@ -18,9 +18,10 @@
   letter almost never holds (of 3,500 tuning messages of Enron and SpamAssassin ham, 10 hold
   two, 2 hold three). Two of them, or one beside another health term, are a health statement.
 
-Built once per process (about a second) and matched by one Aho-Corasick pass
-(`pyahocorasick`) over the text's tokens: cost linear in the text, independent of the size
-of the lexicon, no per-message regex over it.
+Built once per process (about a second) and matched by one leftmost-longest Aho-Corasick pass
+(`ahocorasick-rs`, the library the spam check's phrases use: about twice the speed of
+`pyahocorasick` here and built in half the time) over the text's tokens: cost linear in the
+text, independent of the size of the lexicon, no per-message regex over it.
 """
 
 from __future__ import annotations
@@ -90,19 +91,34 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.phrases)
 
-    def automaton(self) -> Any:
-        """The phrases as one Aho-Corasick automaton (built on first use, ~0.3 s for the full lexicon)."""
+    def automaton(self) -> _Automaton:
+        """The phrases as one leftmost-longest Aho-Corasick automaton (built on first use, ~0.15 s
+        for the full lexicon)."""
         if self._automaton is None:
-            import ahocorasick
-
-            auto = ahocorasick.Automaton()
-            for toks, kind in self.phrases.items():
-                key = " " + _JOIN.join(toks) + " "
-                auto.add_word(key, (kind, " ".join(toks), len(key)))
-            if len(auto):
-                auto.make_automaton()
-            self._automaton = auto
+            self._automaton = _Automaton(self.phrases)
         return self._automaton
+
+
+class _Automaton:
+    """The lexicon's keys (" tok  tok ") in one `ahocorasick-rs` automaton, leftmost-longest and
+    non-overlapping; `values[i]` is (kind, phrase, key length) of key i."""
+
+    def __init__(self, phrases: dict[tuple[str, ...], str]) -> None:
+        import ahocorasick_rs
+
+        keys = [" " + _JOIN.join(toks) + " " for toks in phrases]
+        self.values = [(kind, " ".join(toks), len(key)) for key, (toks, kind) in zip(keys, phrases.items(), strict=True)]
+        self._auto = ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest) if keys else None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def iter_long(self, hay: str) -> list[tuple[int, tuple[str, str, int]]]:
+        """(index of the match's last character, (kind, phrase, key length)) of each match, left to right."""
+        if self._auto is None:
+            return []
+        values = self.values
+        return [(end - 1, values[i]) for i, _, end in self._auto.find_matches_as_indexes(hay)]
 
 
 def _common(word: str, limit: float) -> bool:
