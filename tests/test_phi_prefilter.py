@@ -9,7 +9,7 @@ import pytest
 import regex
 
 from outguard_plugins.phi import identifiers, names, sections, tables
-from outguard_plugins.phi.prefilter import Anchored, openings
+from outguard_plugins.phi.prefilter import Anchored, Group, openings
 
 # The patterns the PHI check runs through the prefilter, with what they are matched against.
 PATTERNS = [
@@ -40,7 +40,7 @@ def _texts(seed: int, count: int) -> list[str]:
 
 @pytest.mark.parametrize("pattern,on", PATTERNS, ids=lambda p: getattr(p, "pattern", str(p))[:30])
 def test_same_matches_as_the_pattern(pattern: re.Pattern[str], on: str) -> None:
-    fast = Anchored(pattern)
+    fast = Anchored(pattern, Group())
     assert openings(pattern.pattern), "the check's keyword patterns all start with literal openings"
     for text in _texts(hash(pattern.pattern) & 0xFFFF, 300):
         lower = text.lower()
@@ -54,7 +54,7 @@ def test_same_matches_as_the_pattern(pattern: re.Pattern[str], on: str) -> None:
 
 
 def test_lookbehind_sees_the_text_before_the_window() -> None:
-    fast = Anchored(identifiers.KEYWORDS)
+    fast = Anchored(identifiers.KEYWORDS, Group())
     text = "xSSN 123 SSN"
     assert [m.span() for m in fast.finditer(text, text.lower(), 1)] == [(9, 12)]
 
@@ -71,9 +71,9 @@ def test_openings_follow_the_pattern() -> None:
 
 
 def test_falls_back_without_openings_or_when_lower_casing_moves_offsets() -> None:
-    digits = Anchored(re.compile(r"\d+"))
+    digits = Anchored(re.compile(r"\d+"), Group())
     assert [m.group() for m in digits.finditer("a 12 b 345", "a 12 b 345")] == ["12", "345"]
-    kw = Anchored(identifiers.KEYWORDS)
+    kw = Anchored(identifiers.KEYWORDS, Group())
     text = "\u0130stanbul SSN 123"   # U+0130 lower-cases to two characters
     assert len(text.lower()) != len(text)
     assert [m.group() for m in kw.finditer(text, text.lower())] == ["SSN"]
@@ -82,13 +82,30 @@ def test_falls_back_without_openings_or_when_lower_casing_moves_offsets() -> Non
 
 def test_openings_of_a_new_keyword_are_found_without_a_second_list() -> None:
     pat = regex.compile(r"(?i:(?<!\w)(?:SSN|tax\ id)(?!\w))", regex.VERSION0)
-    fast = Anchored(pat)
+    fast = Anchored(pat, Group())
     text = "Tax ID 12 and ssn"
     assert [m.group() for m in fast.finditer(text, text.lower())] == ["Tax ID", "ssn"]
 
 
 def test_the_last_texts_openings_are_not_reused_for_another_text() -> None:
-    fast = Anchored(re.compile(r"ssn"))
+    fast = Anchored(re.compile(r"ssn"), Group())
     a, b = "ssn here", "no, ssn there"
     assert [m.span() for m in fast.finditer(a, a)] == [(0, 3)]
     assert [m.span() for m in fast.finditer(b, b)] == [(4, 7)]
+
+
+def test_patterns_sharing_a_group_each_get_their_own_matches() -> None:
+    group = Group()
+    a = Anchored(re.compile(r"(?<![a-z])(?:ssn|pat)"), group)
+    b = Anchored(re.compile(r"patient|ss\b"), group)
+    c = Anchored(identifiers.KEYWORDS, group)
+    texts = ["the patient's SSN; pat ss", "no match here", "Patient pt SS ssn patient"]
+    for _ in range(2):   # texts in turn: each text's openings are found afresh
+        for text in texts:
+            lower = text.lower()
+            for fast in (a, b, c):
+                assert [m.span() for m in fast.finditer(lower if fast is not c else text, lower)] == \
+                    [m.span() for m in fast.pattern.finditer(lower if fast is not c else text)]
+    late = Anchored(re.compile(r"here"), group)   # joining later rebuilds the shared automaton
+    assert [m.span() for m in late.finditer(texts[1], texts[1])] == [(9, 13)]
+    assert [m.span() for m in a.finditer(texts[0], texts[0])] == [(4, 7), (19, 22)]
