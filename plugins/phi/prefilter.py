@@ -116,13 +116,16 @@ def openings(pattern: str) -> list[str] | None:
 
 class Group:
     """The openings of several patterns in one automaton: one pass over a text finds where each
-    pattern's openings start (the last text's positions are kept, for the next pattern that asks)."""
+    pattern's openings start. The positions of the last KEEP texts are kept for the next pattern
+    that asks: the check reads each view for identifiers, then again for health context."""
+
+    KEEP = 4
 
     def __init__(self) -> None:
         self._owners: dict[str, list[int]] = {}   # opening -> members it opens
         self._size = 0
         self._built: tuple[Any, list[list[int]], int] | None = None
-        self._last: tuple[str, list[list[int]]] = ("", [])
+        self._last: tuple[tuple[str, list[list[int]]], ...] = ()
         self._lock = threading.Lock()
 
     def join(self, keys: list[str]) -> int:
@@ -144,9 +147,9 @@ class Group:
 
     def starts(self, lower: str, index: int) -> list[int]:
         """Sorted positions of `lower` where an opening of member `index` starts."""
-        last = self._last
-        if last[0] is lower and index < len(last[1]):
-            return last[1][index]
+        for text, kept in self._last:
+            if text is lower and index < len(kept):
+                return kept[index]
         auto, owners, size = self._automaton()
         found: list[list[int]] = [[] for _ in range(size)]
         for key, start, _ in auto.find_matches_as_indexes(lower, overlapping=True):
@@ -154,7 +157,7 @@ class Group:
                 found[member].append(start)
         for positions in found:
             positions.sort()   # overlapping matches come in the order they end
-        self._last = (lower, found)
+        self._last = ((lower, found), *self._last[: self.KEEP - 1])
         return found[index]
 
 
