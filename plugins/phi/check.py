@@ -23,6 +23,7 @@ Findings (ids under `phi.`; the confidence says how sure, the count is unique va
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,10 +123,13 @@ class _Agg:
         self.where[where] = None
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")   # exactly the characters for which str.isalnum() is false
+
+
 def _normal(hit: identifiers.Hit) -> str:
     if hit.kind in ("name", "address", "email"):
         return " ".join(hit.value.lower().replace(",", " ").split())
-    return "".join(ch for ch in hit.value.upper() if ch.isalnum())
+    return _NOT_ALNUM.sub("", hit.value.upper())
 
 
 class _Own:
