@@ -362,8 +362,9 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
     hay = " " + norm + " "
     for end, (kind, term, size) in auto.iter_long(hay):
         start = end - size + 1              # hay[start] and hay[end] are the key's boundary spaces
-        after = hay[end:end + 80].split()[:4]
+        after: list[str] | None = None      # the next four tokens, for the kinds that read them
         if kind == "lab_abbrev":
+            after = hay[end:end + 80].split()[:4]
             if not any(_NUMBER.match(t) for t in after[:2]):
                 continue
             kind = "lab"
@@ -373,6 +374,7 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
             kind = "condition"
         out.terms[term] = kind
         if kind in ("medication", "medication_brand"):
+            after = hay[end:end + 80].split()[:4]
             before = hay[max(0, start - 60):start].split()[-3:]
             dose = any(_NUMBER.match(t) and (j + 1 < len(after) and after[j + 1] in UNITS or t.endswith(("mg", "mcg", "ml")))
                        for j, t in enumerate(after))
@@ -383,6 +385,8 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
                 kind = "medication_weak"   # a brand name alone counts only beside other health information
             out.terms[term] = kind
         elif kind == "lab":
+            if after is None:
+                after = hay[end:end + 80].split()[:4]
             if any(_NUMBER.match(t) for t in after[:3]):
                 out.strong.add(term)
         elif kind == "condition":
