@@ -11,8 +11,11 @@ gives (its lookbehinds see the text before the position, as they do in `finditer
 The openings are derived from the pattern itself (`openings`), so a keyword added to the
 pattern is found without touching a second list. The openings of every pattern of the check
 share one automaton (`Group`): one pass over a text finds them all, where a pass per pattern
-cost ten conversions of the same text for the Rust library. A pattern whose matches can start with a
-class too wide to enumerate (`\\d`, `\\w`, `.`) has none: it is then run as before.
+cost ten conversions of the same text for the Rust library. A pattern whose matches can start
+with a class too wide to enumerate (`\\d`, `\\w`, `.`) has none: it is then run as before, and
+so is text whose lower-cased form has another length (U+0130). The one difference from a
+case-insensitive pattern: a character that case-folds to a letter without lower-casing to it
+(U+017F, long s, folds to "s") does not open a match.
 """
 
 from __future__ import annotations
