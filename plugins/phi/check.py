@@ -23,6 +23,7 @@ Findings (ids under `phi.`; the confidence says how sure, the count is unique va
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,19 +125,35 @@ class _Agg:
         self.where[where] = None
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")   # exactly the characters for which str.isalnum() is false
+
+
 def _normal(hit: identifiers.Hit) -> str:
     if hit.kind in ("name", "address", "email"):
         return " ".join(hit.value.lower().replace(",", " ").split())
-    return "".join(ch for ch in hit.value.upper() if ch.isalnum())
+    return _NOT_ALNUM.sub("", hit.value.upper())
 
 
-def _own_addresses(message: Message) -> tuple[set[str], set[str]]:
-    addrs = {a.lower() for a in message.header_addresses("From", "Sender", "Reply-To", "To", "Cc")}
-    if message.envelope.sender:
-        addrs.add(message.envelope.sender.lower())
-    sender = message.envelope.sender or next(iter(message.header_addresses("From")), "")
-    domains = {sender.rsplit("@", 1)[1].lower()} if "@" in sender else set()
-    return addrs, domains
+class _Own:
+    """The message's own addresses (sender, From/Sender/Reply-To/To/Cc) and the sender's domain:
+    an email address among them is not a patient's. Parsed from the headers at the first email
+    address the text holds (most mail has none: 15 us of header parsing saved)."""
+
+    def __init__(self, message: Message) -> None:
+        self._message = message
+        self._value: tuple[set[str], set[str]] | None = None
+
+    def mine(self, addr: str) -> bool:
+        """`addr` (lower-cased) is one of the message's own addresses or at the sender's domain."""
+        if self._value is None:
+            message = self._message
+            addrs = {a.lower() for a in message.header_addresses("From", "Sender", "Reply-To", "To", "Cc")}
+            if message.envelope.sender:
+                addrs.add(message.envelope.sender.lower())
+            sender = message.envelope.sender or next(iter(message.header_addresses("From")), "")
+            self._value = addrs, ({sender.rsplit("@", 1)[1].lower()} if "@" in sender else set())
+        addrs, domains = self._value
+        return addr in addrs or addr.rsplit("@", 1)[1] in domains
 
 
 def _chunks(text: str, size: int) -> Iterator[str]:
@@ -174,7 +191,7 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
     clock = Deadline(deadline)
     aggs: dict[str, _Agg] = {}
     signals = health.HealthSignals()
-    own_addrs, own_domains = _own_addresses(message)
+    own = _Own(message)
     budget = state.max_chars
     truncated: list[str] = []
     health_where: dict[str, None] = {}
@@ -196,7 +213,9 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
         where = view.where.split(":", 1)[0]
         for chunk in _chunks(text, CHUNK):
             clock.check()
-            lower = _scan_chunk(chunk, where, state, clock, aggs, signals, own_addrs, own_domains)
+            # a view read whole shares its lower-cased text with the other checks (TextView.lower)
+            lower = _scan_chunk(chunk, view.lower if chunk is view.text else chunk.lower(), where, state, clock,
+                                aggs, signals, own)
             if unread is not None:
                 unread.append((chunk, lower, where))
                 if not _patient_seen(aggs):
@@ -239,12 +258,11 @@ def _patient_seen(aggs: dict[str, _Agg]) -> bool:
     return any(h.confidence >= 0.8 for kind in PATIENT_KINDS if kind in aggs for h in aggs[kind].values.values())
 
 
-def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
-                signals: health.HealthSignals, own_addrs: set[str], own_domains: set[str]) -> str:
-    """Identifiers, names and table columns of one piece of text, into `aggs`; ICD-10 and NDC codes
-    also into `signals`. Returns the piece lower-cased (for the health scan)."""
-    kw = identifiers.Keywords(text)
-    lower = text.lower()
+def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
+                signals: health.HealthSignals, own: _Own) -> str:
+    """Identifiers, names and table columns of one piece of text (`lower`: it lower-cased), into
+    `aggs`; ICD-10 and NDC codes also into `signals`. Returns `lower` (for the health scan)."""
+    kw = identifiers.Keywords(text, lower)
     budget = [CONFIRM_WINDOWS]
 
     def confirm(lo: int, hi: int) -> bool:   # health information near an account or policy number
@@ -253,8 +271,7 @@ def _scan_chunk(text: str, where: str, state: State, clock: Deadline, aggs: dict
 
     for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
         if hit.kind == "email":
-            addr = hit.value.lower()
-            if addr in own_addrs or addr.rsplit("@", 1)[1] in own_domains:
+            if own.mine(hit.value.lower()):
                 continue
         if hit.kind in ("icd10", "ndc"):
             signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind

@@ -18,9 +18,11 @@
   letter almost never holds (of 3,500 tuning messages of Enron and SpamAssassin ham, 10 hold
   two, 2 hold three). Two of them, or one beside another health term, are a health statement.
 
-Built once per process (about a second) and matched by one Aho-Corasick pass
-(`pyahocorasick`) over the text's tokens: cost linear in the text, independent of the size
-of the lexicon, no per-message regex over it.
+Built once per process (about a second) and matched by one leftmost-longest Aho-Corasick pass
+(`ahocorasick-rs`, the library the spam check's phrases use: about twice the speed of
+`pyahocorasick` per message here, though built in ~0.17 s of CPU against its 0.1 s) over the
+text's tokens: cost linear in the text, independent of the size of the lexicon, no
+per-message regex over it.
 """
 
 from __future__ import annotations
@@ -90,19 +92,34 @@ class Lexicon:
     def __len__(self) -> int:
         return len(self.phrases)
 
-    def automaton(self) -> Any:
-        """The phrases as one Aho-Corasick automaton (built on first use, ~0.3 s for the full lexicon)."""
+    def automaton(self) -> _Automaton:
+        """The phrases as one leftmost-longest Aho-Corasick automaton (built on first use, ~0.17 s
+        of CPU for the full lexicon)."""
         if self._automaton is None:
-            import ahocorasick
-
-            auto = ahocorasick.Automaton()
-            for toks, kind in self.phrases.items():
-                key = " " + _JOIN.join(toks) + " "
-                auto.add_word(key, (kind, " ".join(toks), len(key)))
-            if len(auto):
-                auto.make_automaton()
-            self._automaton = auto
+            self._automaton = _Automaton(self.phrases)
         return self._automaton
+
+
+class _Automaton:
+    """The lexicon's keys (" tok  tok ") in one `ahocorasick-rs` automaton, leftmost-longest and
+    non-overlapping; `values[i]` is (kind, phrase, key length) of key i."""
+
+    def __init__(self, phrases: dict[tuple[str, ...], str]) -> None:
+        import ahocorasick_rs
+
+        keys = [" " + _JOIN.join(toks) + " " for toks in phrases]
+        self.values = [(kind, " ".join(toks), len(key)) for key, (toks, kind) in zip(keys, phrases.items(), strict=True)]
+        self._auto = ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest) if keys else None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def iter_long(self, hay: str) -> list[tuple[int, tuple[str, str, int]]]:
+        """(index of the match's last character, (kind, phrase, key length)) of each match, left to right."""
+        if self._auto is None:
+            return []
+        values = self.values
+        return [(end - 1, values[i]) for i, _, end in self._auto.find_matches_as_indexes(hay)]
 
 
 def _common(word: str, limit: float) -> bool:
@@ -345,8 +362,9 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
     hay = " " + norm + " "
     for end, (kind, term, size) in auto.iter_long(hay):
         start = end - size + 1              # hay[start] and hay[end] are the key's boundary spaces
-        after = hay[end:end + 80].split()[:4]
+        after: list[str] | None = None      # the next four tokens, for the kinds that read them
         if kind == "lab_abbrev":
+            after = hay[end:end + 80].split()[:4]
             if not any(_NUMBER.match(t) for t in after[:2]):
                 continue
             kind = "lab"
@@ -356,6 +374,7 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
             kind = "condition"
         out.terms[term] = kind
         if kind in ("medication", "medication_brand"):
+            after = hay[end:end + 80].split()[:4]
             before = hay[max(0, start - 60):start].split()[-3:]
             dose = any(_NUMBER.match(t) and (j + 1 < len(after) and after[j + 1] in UNITS or t.endswith(("mg", "mcg", "ml")))
                        for j, t in enumerate(after))
@@ -366,6 +385,8 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
                 kind = "medication_weak"   # a brand name alone counts only beside other health information
             out.terms[term] = kind
         elif kind == "lab":
+            if after is None:
+                after = hay[end:end + 80].split()[:4]
             if any(_NUMBER.match(t) for t in after[:3]):
                 out.strong.add(term)
         elif kind == "condition":

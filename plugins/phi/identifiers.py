@@ -19,6 +19,7 @@ from outguard_plugins.phi import labels, sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
+from outguard_plugins.phi.prefilter import Anchored
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -26,7 +27,8 @@ _MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\.
 
 # One alternation; the group name says what kind of candidate it is. Order matters where
 # shapes overlap (HICN before SSN, MBI before DEA, phone before bare digit runs).
-IDENTIFIERS = regex.compile(
+# Compiled by the stdlib engine: the same matches (checked on 6,000 corpus texts), a quarter less time.
+IDENTIFIERS = re.compile(
     r"(?=[\d(+A-Z][\dA-Z\-. )/])" + _B + r"(?:"   # cheap first test: most positions fail here
     r"(?P<hicn>\d{3}-?\d{2}-?\d{4}-?[A-HJKMTW][A-Z0-9]?)" + r"(?![\w\-])|"
     r"(?P<ssn>\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4})" + _E + r"|"
@@ -42,7 +44,6 @@ IDENTIFIERS = regex.compile(
     r"(?P<street>\d{1,6}\ (?:[NSEW]\.?\ )?(?:[A-Z][a-z]+\ ){1,3}"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Parkway|Pkwy|Highway|Hwy)\b\.?)"
     r")",
-    regex.VERSION0,
 )
 
 # "March 3, 1950": looked for only right after a date-of-birth keyword.
@@ -83,6 +84,10 @@ ANCHORED = regex.compile(
 # pass (`ahocorasick-rs`) over the lower-cased text, then matched in place.
 _ANCHOR_TRIGGER = ahocorasick_rs.AhoCorasick(labels.FIRST_LITERALS, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 _IN_URL = frozenset("&?/%=_")
+# Each of these patterns is tried only where one of its literal openings stands (prefilter.py:
+# one Aho-Corasick pass finds them; the same matches at a tenth of the cost or less).
+_PATIENT_WORDS_AT = Anchored(_PATIENT_WORDS)
+_RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 
 
 def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Match[str]]:
@@ -114,6 +119,7 @@ KEYWORDS = regex.compile(
     r")(?!\w))",
     regex.VERSION0,
 )
+_KEYWORDS_AT = Anchored(KEYWORDS)
 
 # Within this many characters of a keyword, a candidate counts as "near" it.
 NEAR = 60
@@ -131,17 +137,18 @@ OTHER_LABEL = regex.compile(
     r"|flight|container|meter|pin|record|chart|mrn|visit|encounter|guarantor)"
     r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
     regex.VERSION0)
+_OTHER_LABEL_AT = Anchored(OTHER_LABEL)
 # what the label makes of the number, where it is an identifier kind of its own
 _LABEL_KIND = {"account": "account", "acct": "account", "member": "health_plan", "subscriber": "health_plan",
                "policy": "health_plan", "group": "health_plan", "record": "mrn", "chart": "mrn", "mrn": "mrn",
                "visit": "mrn", "encounter": "mrn", "guarantor": "account"}
 
 
-def other_label(text: str, start: int) -> str | None:
+def other_label(text: str, start: int, lower: str | None = None) -> str | None:
     """The label right before `start` that names the number as something else (lower-cased), if any."""
     lo = max(0, start - LABEL_WINDOW)
     nl = text.rfind("\n", lo, start)
-    m = OTHER_LABEL.search(text, nl + 1 if nl >= 0 else lo, start)
+    m = _OTHER_LABEL_AT.search(text, lower, nl + 1 if nl >= 0 else lo, start)
     return m.group("label").lower() if m else None
 
 
@@ -168,8 +175,9 @@ class Keywords:
     _MARGIN = 30    # longest keyword, so one straddling a block edge is still seen whole
     _BLOCK = 256
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lower: str | None = None) -> None:
         self.text = text
+        self.lower = lower   # text.lower(), when the caller has it: keywords are then found by their openings
         self._done = bytearray(max(1, -(-len(text) // self._BLOCK)))
         self._at: dict[str, dict[int, list[tuple[int, int]]]] = {}   # group -> block -> spans starting there
 
@@ -187,7 +195,7 @@ class Keywords:
                 self._done[b] = 1
                 b += 1
             start, stop = first * size, min(n, b * size)
-            for m in KEYWORDS.finditer(self.text, max(0, start - self._MARGIN), min(n, stop + self._MARGIN)):
+            for m in _KEYWORDS_AT.finditer(self.text, self.lower, max(0, start - self._MARGIN), min(n, stop + self._MARGIN)):
                 if m.lastgroup and start <= m.start() < stop:   # a span belongs to the block it starts in
                     self._at.setdefault(m.lastgroup, {}).setdefault(m.start() // size, []).append(m.span())
 
@@ -231,11 +239,11 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
          clock: Deadline = NO_DEADLINE, confirm: Confirm | None = None) -> Iterator[Hit]:
     """Every validated identifier in `text`, with a confidence from its context. `confirm(lo, hi)`
     says whether text[lo:hi] holds health information (corroborates an account or policy number)."""
-    kw = kw or Keywords(text)
     lower = lower if lower is not None else text.lower()
+    kw = kw or Keywords(text, lower)
     # phone, email and street address go from weak to less weak next to a patient word; most
     # views have none, and then no keyword window is scanned for them at all
-    patientish = _PATIENT_WORDS.search(lower) is not None
+    patientish = _PATIENT_WORDS_AT.search(lower, lower) is not None
     signed = None   # where the first sign-off line starts: looked for at the first personal-line phone
 
     def signature_at(s: int) -> bool:
@@ -254,7 +262,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         value = m.group()
         s, e = m.span()
         if kind in ("ssn", "digits", "hicn", "mbi", "dea", "phone"):
-            label = other_label(text, s)
+            label = other_label(text, s, lower)
             # a Medicare claim number is a HICN: "claim" names it, it does not exclude it
             if label is not None and not (kind == "hicn" and label == "claim"):
                 continue
@@ -305,8 +313,8 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                     yield Hit("phone", value, s, e, 0.85, "patient")
                 elif (line := PERSONAL_PHONE.search(text, max(0, s - 30), s)) and not signature_at(s) and \
                         (line.group("line").lower() == "home" or
-                         _RECORD_WORDS.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
-                         sections.STRONG_LABEL.search(lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
+                         _RECORD_WORDS_AT.search(lower, lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
+                         sections.STRONG_LABEL_AT.search(lower, lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
                     yield Hit("phone", value, s, e, 0.8, "patient")
                 else:
                     patient = patient_near(s, e, 40)

@@ -20,6 +20,7 @@ from outguard_plugins.phi import labels, sections
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.identifiers import Hit, Keywords
+from outguard_plugins.phi.prefilter import Anchored
 
 log = logging.getLogger("outguard.checks.phi")
 
@@ -44,6 +45,9 @@ _NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Addre
 
 
 _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
+# tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
+_TRIGGER_AT = Anchored(_TRIGGER)
+_RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 
 
 def _line_start(lower: str, p: int) -> bool:
@@ -66,8 +70,10 @@ def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
     for visit:") or an encounter ("your visit with Dr. Lee") within the next lines after a name:
     the name heads a patient's record."""
     return kw.near("dob", s, e, 0, 150) or kw.near("ssn", s, e, 0, 150) or kw.near("medicare", s, e, 0, 150) or \
-        _RECORD_WORDS.search(lower, e, e + 150) is not None or sections.STRONG_LABEL.search(lower, e, e + 150) is not None \
-        or sections.ENCOUNTER.search(lower, e, e + 150) is not None or labels.corroborated(lower, e, e + 150)
+        _RECORD_WORDS_AT.search(lower, lower, e, e + 150) is not None or \
+        sections.STRONG_LABEL_AT.search(lower, lower, e, e + 150) is not None or \
+        sections.ENCOUNTER_AT.search(lower, lower, e, e + 150) is not None or \
+        labels.corroborated(lower, e, e + 150)
 
 
 @dataclass
@@ -105,7 +111,7 @@ class NameFinder:
         if len(lower) != len(text):
             lower = text   # rare: lower-casing changed the length; triggers then see only lower-case words
         seen_end = -1
-        for t in _TRIGGER.finditer(lower):
+        for t in _TRIGGER_AT.finditer(lower, lower):
             clock.tick()
             p = t.start()
             word = t.group()

@@ -1,7 +1,7 @@
 """Clinical statements that are health information without a lexicon term: section labels of
 clinical documents, encounters between a provider and a patient, allergy statements.
 
-Labels by one Aho-Corasick pass (`pyahocorasick`), the statements by one `re` pass each over
+Labels by one Aho-Corasick pass (`ahocorasick-rs`), the statements by one `re` pass each over
 the lower-cased text (linear, no backtracking across lines): a
 compliance officer reads "Reason for visit: ..." or "your visit with Dr. Lee" as health
 information whatever follows, and "Assessment:" or "Plan:" only beside a health term.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from outguard_plugins.phi.prefilter import Anchored
 
 
 def _expand(*parts: tuple[str, ...]) -> tuple[str, ...]:
@@ -55,29 +57,27 @@ _AFTER_STRONG = re.compile(r"\s*(?::|-\s)")
 _AFTER_WEAK = re.compile(r"\s*:")
 
 
-def _label_automaton() -> Any:
-    import ahocorasick
+def _label_automaton() -> tuple[Any, list[tuple[str, bool]]]:
+    """(automaton, (label, strong) of each key): a label in both lists counts as strong."""
+    import ahocorasick_rs
 
-    auto = ahocorasick.Automaton()
-    for label in WEAK_LABELS:
-        auto.add_word(label, (label, False))
-    for label in STRONG_LABELS:
-        auto.add_word(label, (label, True))
-    auto.make_automaton()
-    return auto
+    kinds = {**dict.fromkeys(WEAK_LABELS, False), **dict.fromkeys(STRONG_LABELS, True)}
+    values = list(kinds.items())
+    return ahocorasick_rs.AhoCorasick([label for label, _ in values]), values
 
 
 # Both label lists in one Aho-Corasick automaton: one pass over the text finds every label
 # (a regex alternation of a hundred labels tries each of them at every position).
-_LABELS = _label_automaton()
+_LABELS, _LABEL_VALUES = _label_automaton()
 
 
 def labels(lower: str) -> tuple[set[str], set[str]]:
     """(strong, weak) section labels in `lower`: a label on a word boundary, then ":" (or "- " for a strong one)."""
     strong: set[str] = set()
     weak: set[str] = set()
-    for end, (label, is_strong) in _LABELS.iter(lower):
-        start = end - len(label) + 1
+    for key, start, stop in _LABELS.find_matches_as_indexes(lower, overlapping=True):
+        label, is_strong = _LABEL_VALUES[key]
+        end = stop - 1
         if start and "a" <= lower[start - 1] <= "z":
             continue
         if is_strong:
@@ -105,6 +105,12 @@ ENCOUNTER = re.compile(
 ALLERGY = re.compile(r"(?<![a-z])(?:nkda|nka|no known (?:drug )?allergies|allergic to|allergy to|allergies to)(?![a-z])",
                      re.ASCII)
 
+# The same patterns, tried only where a literal opening stands (prefilter.py: one Aho-Corasick
+# pass finds the openings; the same matches at a tenth of the cost). Shared by identifiers.py
+# and names.py, so a text's openings are found once.
+STRONG_LABEL_AT = Anchored(STRONG_LABEL)
+ENCOUNTER_AT = Anchored(ENCOUNTER)
+
 # Every ALLERGY match holds one of these: most mail has none, and `in` is far cheaper than the regex.
 ALLERGY_WORDS = ("allerg", "nkda", "nka", "no known")
 
@@ -112,7 +118,7 @@ ALLERGY_WORDS = ("allerg", "nkda", "nka", "no known")
 def find(lower: str) -> tuple[set[str], set[str], set[str]]:
     """(strong section labels, weak section labels, encounter or allergy statements) in `lower`."""
     strong, weak = labels(lower)
-    statements = {"encounter"} if ENCOUNTER.search(lower) else set()
+    statements = {"encounter"} if ENCOUNTER_AT.search(lower, lower) else set()
     if any(word in lower for word in ALLERGY_WORDS) and ALLERGY.search(lower):
         statements.add("allergy")
     return strong, weak, statements

@@ -23,6 +23,7 @@ from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.identifiers import Hit
+from outguard_plugins.phi.prefilter import Anchored
 
 MAX_ROWS = 5000
 MAX_HEADER = 400   # characters of a header row
@@ -34,6 +35,8 @@ _HEADER_WORDS = re.compile(
     r"|account(?: number| no\.?| #)?|acct(?: no\.?| #)?|phone|home phone|cell|diagnos[ie]s|dx|icd(?:-?10)?|condition"
     r"|medications?|meds|rx|allergies|procedure|reason for visit|visit reason|admit date|discharge date"
     r"|health plan(?: id| number| no\.?| #)?|guarantor|insured)(?![a-z])")
+# header words tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
+_HEADER_WORDS_AT = Anchored(_HEADER_WORDS)
 _KIND = {"dob": "dob", "d.o.b": "dob", "d.o.b.": "dob", "date of birth": "dob", "birthdate": "dob", "birth date": "dob",
          "mrn": "mrn", "patient id": "mrn", "ssn": "ssn", "mbi": "mbi", "medicare": "mbi", "medicare id": "mbi",
          "medicare number": "mbi", "member id": "health_plan", "subscriber id": "health_plan", "member #": "health_plan",
@@ -193,7 +196,7 @@ def scan(text: str, lower: str, clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
     pos, n = 0, len(text)
     while pos < n:
         clock.tick()
-        m = _HEADER_WORDS.search(lower, pos)
+        m = _HEADER_WORDS_AT.search(lower, lower, pos)
         if m is None:
             return
         # a header is a short line: look for its ends only that far (a text of one huge line stays linear)
