@@ -7,7 +7,11 @@ alike. Prints msgs/s per setup (median of the rounds), the ratio to Postfix alon
 daemon's CPU ms per message (milter process and its workers) and peak RSS.
 
     .venv/bin/python bench/postfix_throughput.py [--messages 1600] [--rounds 3] [--distinct 200]
-        [--kind ham|clinical] [--warmup 40]
+        [--kind ham|clinical] [--warmup 40] [--baseline DIR --setups 'postfix alone,outguard pool,baseline pool']
+
+`--baseline DIR`: DIR is a checkout of another revision (e.g. `git archive REV | tar -x -C DIR`,
+then `./scripts/setup` in DIR); its daemon runs as the setups "baseline pool" / "baseline inline",
+interleaved with this tree's in the same rounds, so a change is timed against its base under one load.
 
 `--kind ham` (the default): easy-ham text cut to `--size` bytes under the bench's own headers.
 `--kind clinical`: PHI-dense messages, MTSamples notes with planted patient identifiers
@@ -92,9 +96,10 @@ def peak_rss_mb(pids: list[int]) -> float:
 
 AUDIT_FSYNC: str | None = None   # --audit-fsync; None: the config's default (always)
 WARMUP = 40                      # --warmup: messages sent through each setup before measuring
+BASELINE: Path | None = None     # --baseline: another checkout, for the setups "baseline pool" and "baseline inline"
 
 
-def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_daemon(base: Path, workers: int, outguard: Path) -> tuple[subprocess.Popen[bytes], str]:
     sock_dir = base / "milter"
     sock_dir.mkdir(parents=True)
     sock_dir.chmod(0o755)
@@ -105,7 +110,6 @@ def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str
                       f"audit: {{path: '{base}/audit.jsonl'"
                       + (f", fsync: {AUDIT_FSYNC}" if AUDIT_FSYNC else "") + "}\n"
                       f"daemon: {{socket: 'unix:{sock_dir}/outguard.sock', workers: {workers}}}\n")
-    outguard = Path(sys.executable).parent / "outguard"
     proc = subprocess.Popen([str(outguard), "run", "--config", str(config)], stderr=(base / "log").open("wb"))
     deadline = time.monotonic() + 60
     while not (sock_dir / "outguard.sock").exists():
@@ -136,7 +140,10 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
     if name == "null pymilter":
         proc, milter = start_null_milter(base / "null")
     elif name != "postfix alone":
-        proc, milter = start_daemon(base / "og", workers=0 if name.endswith("inline") else 2)
+        # "baseline pool|inline": the same daemon from the --baseline checkout (its own .venv)
+        outguard = (BASELINE / ".venv" / "bin" if name.startswith("baseline") and BASELINE
+                    else Path(sys.executable).parent) / "outguard"
+        proc, milter = start_daemon(base / "og", 0 if name.endswith("inline") else 2, outguard)
     total = per_file * len(files)
     try:
         with PostfixInstance(base / "pf", milter=milter, main_cf={"smtpd_client_connection_count_limit": "0"}) as pf:
@@ -207,8 +214,14 @@ def main() -> None:
                         help="the daemon's audit.fsync (default: the config default, always)")
     parser.add_argument("--warmup", type=int, default=40,
                         help="messages sent through each setup, unmeasured, before the measured ones (0: none)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of another revision with its own .venv (./scripts/setup there): adds the "
+                             "setups 'baseline pool' and 'baseline inline' (name them in --setups) to time it side by side")
     args = parser.parse_args()
-    global AUDIT_FSYNC, WARMUP
+    global AUDIT_FSYNC, WARMUP, BASELINE
+    BASELINE = args.baseline
+    if BASELINE is not None and not (BASELINE / ".venv" / "bin" / "outguard").exists():
+        raise SystemExit(f"--baseline {BASELINE}: no .venv/bin/outguard there (run ./scripts/setup in it)")
     AUDIT_FSYNC = args.audit_fsync
     WARMUP = min(args.warmup, args.distinct)
     if not HAM.is_dir():
