@@ -7,13 +7,20 @@ alike. Prints msgs/s per setup (median of the rounds), the ratio to Postfix alon
 daemon's CPU ms per message (milter process and its workers) and peak RSS.
 
     .venv/bin/python bench/postfix_throughput.py [--messages 1600] [--rounds 3] [--distinct 200]
-        [--kind ham|clinical]
+        [--kind ham|clinical] [--warmup 40] [--baseline DIR --setups 'postfix alone,outguard pool,baseline pool']
+
+`--baseline DIR`: DIR is a checkout of another revision (e.g. `git archive REV | tar -x -C DIR`,
+then `./scripts/setup` in DIR); its daemon runs as the setups "baseline pool" / "baseline inline",
+interleaved with this tree's in the same rounds, so a change is timed against its base under one load.
 
 `--kind ham` (the default): easy-ham text cut to `--size` bytes under the bench's own headers.
 `--kind clinical`: PHI-dense messages, MTSamples notes with planted patient identifiers
 (bench_messages.py), 3-8 KB; most of them are held (quarantine), which is what outguard is for.
 CPU per message is printed per process: the daemon in all (milter process and workers), the
-milter process alone and the workers.
+milter process alone and the workers. Each setup first takes `--warmup` messages (default 40)
+unmeasured, so the figures are the steady state: Postfix's processes are up, the daemon's
+first-use work (lazy loads, caches, the reputation recorder's thread) is done. The daemon keeps
+its state (the default store file, absent as on a fresh install) in the bench's own directory.
 
 Run as root (Postfix's master must start as root). Needs ../shared/corpora/spamassassin.
 """
@@ -88,17 +95,21 @@ def peak_rss_mb(pids: list[int]) -> float:
 
 
 AUDIT_FSYNC: str | None = None   # --audit-fsync; None: the config's default (always)
+WARMUP = 40                      # --warmup: messages sent through each setup before measuring
+BASELINE: Path | None = None     # --baseline: another checkout, for the setups "baseline pool" and "baseline inline"
 
 
-def start_daemon(base: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_daemon(base: Path, workers: int, outguard: Path) -> tuple[subprocess.Popen[bytes], str]:
     sock_dir = base / "milter"
     sock_dir.mkdir(parents=True)
     sock_dir.chmod(0o755)
     config = base / "outguard.yaml"
-    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\naudit: {{path: '{base}/audit.jsonl'"
+    # store.state_dir: the default store file (absent: no suppression or reputation store, as on a
+    # fresh install) is the bench's own, never the machine's /var/lib/outguard
+    config.write_text(f"rules: {{local: [], override: []}}\nlog_level: warning\nstore: {{state_dir: '{base}/state'}}\n"
+                      f"audit: {{path: '{base}/audit.jsonl'"
                       + (f", fsync: {AUDIT_FSYNC}" if AUDIT_FSYNC else "") + "}\n"
                       f"daemon: {{socket: 'unix:{sock_dir}/outguard.sock', workers: {workers}}}\n")
-    outguard = Path(sys.executable).parent / "outguard"
     proc = subprocess.Popen([str(outguard), "run", "--config", str(config)], stderr=(base / "log").open("wb"))
     deadline = time.monotonic() + 60
     while not (sock_dir / "outguard.sock").exists():
@@ -129,40 +140,52 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
     if name == "null pymilter":
         proc, milter = start_null_milter(base / "null")
     elif name != "postfix alone":
-        proc, milter = start_daemon(base / "og", workers=0 if name.endswith("inline") else 2)
+        # "baseline pool|inline": the same daemon from the --baseline checkout (its own .venv)
+        outguard = (BASELINE / ".venv" / "bin" if name.startswith("baseline") and BASELINE
+                    else Path(sys.executable).parent) / "outguard"
+        proc, milter = start_daemon(base / "og", 0 if name.endswith("inline") else 2, outguard)
     total = per_file * len(files)
     try:
         with PostfixInstance(base / "pf", milter=milter, main_cf={"smtpd_client_connection_count_limit": "0"}) as pf:
-            pids = process_tree(proc.pid) if proc else []
-            cpu0, main0 = cpu_seconds(pids), cpu_seconds(pids[:1])
-            started = time.monotonic()
-            # `sessions` lanes, each sending its share of the distinct messages one file after
-            # another: no body repeats often enough to look like bulk (outguard would then
-            # rightly refuse bulk without an unsubscribe, which is not what this measures).
-            def lane(mine: list[Path]) -> None:
-                for f in mine:
-                    subprocess.run(["/usr/sbin/smtp-source", "-F", str(f), "-m", str(per_file), "-s", "1",
-                                    "-f", "bench@clinic.example", "-t", "rcpt@partner.example",
-                                    f"127.0.0.1:{pf.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-            lanes = [threading.Thread(target=lane, args=(files[i::sessions],)) for i in range(sessions)]
-            for t in lanes:
-                t.start()
-            for t in lanes:
-                t.join()
             def done() -> int:  # delivered to either sink (encrypt goes to the second), or held
                 return (len(list(pf.sink.dump_dir.iterdir())) + len(list(pf.tls_sink.dump_dir.iterdir()))
                         + sum(1 for e in pf.queue() if e.get("queue_name") == "hold"))
 
-            deadline = time.monotonic() + 600
-            while done() < total and time.monotonic() < deadline:
-                if not any(e.get("queue_name") != "hold" for e in pf.queue()) and done() < total:
-                    time.sleep(0.5)  # nothing in flight: what is missing was refused at SMTP time
-                    if not any(e.get("queue_name") != "hold" for e in pf.queue()):
-                        break
-                time.sleep(0.1)
+            # `sessions` lanes, each sending its share of the distinct messages one file after
+            # another: no body repeats often enough to look like bulk (outguard would then
+            # rightly refuse bulk without an unsubscribe, which is not what this measures).
+            def send(chosen: list[Path], each: int, expected: int) -> None:
+                def lane(mine: list[Path]) -> None:
+                    for f in mine:
+                        subprocess.run(["/usr/sbin/smtp-source", "-F", str(f), "-m", str(each), "-s", "1",
+                                        "-f", "bench@clinic.example", "-t", "rcpt@partner.example",
+                                        f"127.0.0.1:{pf.port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+                lanes = [threading.Thread(target=lane, args=(chosen[i::sessions],)) for i in range(sessions)]
+                for t in lanes:
+                    t.start()
+                for t in lanes:
+                    t.join()
+                deadline = time.monotonic() + 600
+                while done() < expected and time.monotonic() < deadline:
+                    if not any(e.get("queue_name") != "hold" for e in pf.queue()) and done() < expected:
+                        time.sleep(0.5)  # nothing in flight: what is missing was refused at SMTP time
+                        if not any(e.get("queue_name") != "hold" for e in pf.queue()):
+                            break
+                    time.sleep(0.1)
+
+            # Warm-up, not measured: Postfix starts its smtpd/cleanup/smtp processes, the daemon's
+            # workers take their first messages (lazy loads, first-use caches), the reputation
+            # recorder's thread starts. What is measured after it is the steady state.
+            warm = files[:WARMUP] if WARMUP else []
+            send(warm, 1, len(warm))
+            warmed = done()
+            pids = process_tree(proc.pid) if proc else []
+            cpu0, main0 = cpu_seconds(pids), cpu_seconds(pids[:1])
+            started = time.monotonic()
+            send(files, per_file, warmed + total)
             elapsed = time.monotonic() - started
-            got = done()
+            got = done() - warmed
             pids = process_tree(proc.pid) if proc else []
             cpu = cpu_seconds(pids) - cpu0
             main_cpu = cpu_seconds(pids[:1]) - main0
@@ -189,9 +212,18 @@ def main() -> None:
     parser.add_argument("--kind", choices=("ham", "clinical"), default="ham")
     parser.add_argument("--audit-fsync", choices=("always", "interval", "never"), default=None,
                         help="the daemon's audit.fsync (default: the config default, always)")
+    parser.add_argument("--warmup", type=int, default=40,
+                        help="messages sent through each setup, unmeasured, before the measured ones (0: none)")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of another revision with its own .venv (./scripts/setup there): adds the "
+                             "setups 'baseline pool' and 'baseline inline' (name them in --setups) to time it side by side")
     args = parser.parse_args()
-    global AUDIT_FSYNC
+    global AUDIT_FSYNC, WARMUP, BASELINE
+    BASELINE = args.baseline
+    if BASELINE is not None and not (BASELINE / ".venv" / "bin" / "outguard").exists():
+        raise SystemExit(f"--baseline {BASELINE}: no .venv/bin/outguard there (run ./scripts/setup in it)")
     AUDIT_FSYNC = args.audit_fsync
+    WARMUP = min(args.warmup, args.distinct)
     if not HAM.is_dir():
         raise SystemExit(f"needs the SpamAssassin corpus at {HAM}")
     ensure_postfix_installed()

@@ -72,9 +72,8 @@ _DOMAIN_TEXT = re.compile(r"^(?:https?://)?(?:[\w-]+@)?((?:[a-z0-9](?:[a-z0-9-]*
                           re.IGNORECASE)
 _URL = re.compile(r"\bhttps?://([^/\s<>\"')]+)", re.IGNORECASE)
 _IP_HOST = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
-_UPPER = string.ascii_uppercase.encode()     # counted by _count (as re's [A-Z] would, 50x faster)
-_LETTER = string.ascii_letters.encode()       # ... and [A-Za-z]
-_CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_UPPER = string.ascii_uppercase.encode()     # counted by _letters_and_upper (as re's [A-Z] would, 50x faster)
+_LOWER = string.ascii_lowercase.encode()
 _WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 _MONEY = re.compile(r"[$£€]\s?\d|\d\s?(?:usd|eur|dollars)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%")
@@ -147,7 +146,7 @@ class Features:
 
         subject = message.subject
         body = [v.text for v in message.texts("body")]
-        html = [_LINK_TARGET.sub("", v.text) for v in message.texts("html")]
+        html = [_LINK_TARGET.sub("", v.text) if " <" in v.text else v.text for v in message.texts("html")]
         content = "\n".join(body or html)  # the plain part when there is one, else the rendered HTML
         whole = subject + "\n" + content
         f: dict[str, float] = {}
@@ -155,18 +154,19 @@ class Features:
         for fam, n in self.matcher.count(whole, deadline=deadline, check=NAME).items():
             f[f"phrase.{fam}"] = _log(n)
         late()
-        letters = _count(content, _LETTER)
+        letters, upper = _letters_and_upper(content)
         late()
-        words = len(_WORD.findall(content))
+        found = _words(content)
+        words = len(found)
         late()
         if letters >= 40:
-            f["caps_letters"] = _count(content, _UPPER) / letters
-            late()
+            f["caps_letters"] = upper / letters
         if words >= 10:
-            f["caps_words"] = len(_CAPS_WORD.findall(content)) / words
-            late()
-        s_letters = _count(subject, _LETTER)
-        if s_letters >= 8 and _count(subject, _UPPER) / s_letters > 0.6:
+            # words all in capitals (what \b[A-Z]{3,}\b counts): a run of ASCII letters is upper case
+            # exactly when every letter is
+            f["caps_words"] = sum(map(str.isupper, found)) / words
+        s_letters, s_upper = _letters_and_upper(subject)
+        if s_letters >= 8 and s_upper / s_letters > 0.6:
             f["subject_caps"] = 1.0
         if "!" in subject:
             f["subject_exclaim"] = 1.0
@@ -174,16 +174,17 @@ class Features:
             f["subject_adv"] = 1.0
         if _SUBJECT_TOKEN.search(subject):
             f["subject_token"] = 1.0
-        if _MONEY.search(subject) or _PERCENT.search(subject):
+        if _could_be_money(subject) and _MONEY.search(subject) or "%" in subject and _PERCENT.search(subject):
             f["subject_money"] = 1.0
         late()
         f["exclaim"] = _log(100.0 * whole.count("!") / max(words, 20))
-        f["money_amounts"] = _log(len(_MONEY.findall(whole)))
+        f["money_amounts"] = _log(len(_findall(_MONEY, whole)) if _could_be_money(whole) else 0)
         late()
-        f["percents"] = _log(len(_PERCENT.findall(whole)))
+        f["percents"] = _log(len(_findall(_PERCENT, whole)) if "%" in whole else 0)
         late()
         hosts = [url_host(link.href) for link in message.links]
-        text_hosts = [h.lower() for h in _URL.findall("\n".join(body))]
+        body_text = "\n".join(body)
+        text_hosts = [h.lower() for h in _findall(_URL, body_text)] if "://" in body_text else []
         late()
         all_hosts = [h for h in hosts + text_hosts if h]
         f["links"] = _log(len(message.links))
@@ -193,21 +194,49 @@ class Features:
         f["ip_link"] = _log(sum(1 for h in all_hosts if _IP_HOST.match(h)))
         if html and not body:
             f["html_only"] = 1.0
-        if html and sum(len(_WORD.findall(t)) for t in html) < 25:
+        if html and sum(len(_words(t)) for t in html) < 25:
             f["html_little_text"] = 1.0
         late()
         lines = content.count("\n") + 1
-        f["quoted_lines"] = len(_QUOTED.findall(content)) / lines if lines else 0.0
+        f["quoted_lines"] = len(_QUOTED.findall(content)) / lines if lines and ">" in content else 0.0
         if words < 30:
             f["short_text"] = 1.0
         return {k: v for k, v in f.items() if v}
 
 
-def _count(text: str, ascii_chars: bytes) -> int:
-    """How many characters of `text` are among `ascii_chars` (ASCII only): what
-    len(re.findall("[...]", text)) gives, without a list of one-letter strings."""
+def _ascii_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """`pattern` with re.ASCII: on ASCII-only text it finds exactly the same (\\w, \\b, \\d, \\s
+    and IGNORECASE only differ past ASCII), 1.1-1.7x faster."""
+    return re.compile(pattern.pattern, (pattern.flags & ~re.UNICODE) | re.ASCII)
+
+
+_ASCII_TWIN = {p: _ascii_twin(p) for p in (_WORD, _MONEY, _PERCENT, _URL)}
+
+
+def _findall(pattern: re.Pattern[str], text: str) -> list[Any]:
+    """`pattern.findall(text)`, by its ASCII twin when the text is ASCII (str.isascii is O(1))."""
+    return (_ASCII_TWIN[pattern] if text.isascii() else pattern).findall(text)
+
+
+def _words(text: str) -> list[str]:
+    return _findall(_WORD, text)
+
+
+def _letters_and_upper(text: str) -> tuple[int, int]:
+    """How many characters of `text` are ASCII letters, and how many ASCII upper case: what
+    len(re.findall("[A-Za-z]", text)) and "[A-Z]" give, from one encoding, no list of strings."""
     raw = text.encode("ascii", "ignore")
-    return len(raw) - len(raw.translate(None, ascii_chars))
+    rest = raw.translate(None, _UPPER)
+    return len(raw) - len(rest.translate(None, _LOWER)), len(raw) - len(rest)
+
+
+def _could_be_money(text: str) -> bool:
+    """False only where `_MONEY` cannot match: no currency sign and none of its words in any case
+    (re's IGNORECASE also takes U+017F LONG S for "s", checked over every code point)."""
+    if "$" in text or "£" in text or "€" in text or "\u017f" in text:
+        return True
+    lower = text.lower()
+    return "usd" in lower or "eur" in lower or "dollars" in lower
 
 
 FAMILY_LABEL = "phrase."

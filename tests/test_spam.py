@@ -122,7 +122,30 @@ def test_accuracy_on_the_report_half(corpora: Path, state: spam.State) -> None:
 @given(st.text())
 def test_counting_ascii_letters_is_what_the_character_class_counts(text: str) -> None:
     import re
-    import string
 
-    assert spam._count(text, string.ascii_letters.encode()) == len(re.findall("[A-Za-z]", text))
-    assert spam._count(text + "\udcff", string.ascii_uppercase.encode()) == len(re.findall("[A-Z]", text))
+    assert spam._letters_and_upper(text) == (len(re.findall("[A-Za-z]", text)), len(re.findall("[A-Z]", text)))
+    assert spam._letters_and_upper(text + "\udcff") == spam._letters_and_upper(text)
+
+
+_MONEYISH = st.text(alphabet=st.sampled_from("$£€\u017fSsUuDdEeRrOoLlAa 0123456789%\n٣"))
+
+
+@given(st.one_of(st.text(), _MONEYISH))
+def test_the_money_shortcut_skips_only_texts_the_money_pattern_cannot_match(text: str) -> None:
+    if not spam._could_be_money(text):
+        assert spam._MONEY.search(text) is None
+    assert spam._could_be_money("5 u\u017fd") and spam._MONEY.search("5 u\u017fd")  # re's IGNORECASE: LONG S is s
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("ABCabc_1é -\n"))))
+def test_capital_words_counted_from_the_words_are_what_the_word_pattern_counts(text: str) -> None:
+    import re
+
+    words = spam._WORD.findall(text)
+    assert sum(map(str.isupper, words)) == len(re.findall(r"\b[A-Z]{3,}\b", text))
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_the_ascii_twins_find_what_the_patterns_find_on_ascii_text(text: str) -> None:
+    for pattern, twin in spam._ASCII_TWIN.items():
+        assert twin.findall(text) == pattern.findall(text)

@@ -102,6 +102,7 @@ class AuditLog:
         self._synced = self._seq       # last seq known on disk
         self._syncing = False
         self._sync_done = threading.Condition()
+        self._rotations = 0            # rotations so far (a kept fd is of the current file only within one)
 
     def _first_time(self) -> float:
         """When the current file got its first record (for rotation by age)."""
@@ -122,9 +123,11 @@ class AuditLog:
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record; with fsync: always, return only once it is on disk (OSError if not)."""
+        kept: int | None = None   # fsync: always: the fd the line went through, for the fsync
         with self._lock:
             self._seq += 1
             mine = self._seq
+            generation = self._rotations
             line = json.dumps({"seq": self._seq, **record, "prev": self._prev}, separators=(",", ":"),
                               ensure_ascii=False).encode() + b"\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
@@ -134,39 +137,57 @@ class AuditLog:
                 if self.fsync == "interval" and time.monotonic() - self._last_sync > 1:
                     os.fsync(fd)
                     self._last_sync = time.monotonic()
-            finally:
+                size = os.lseek(fd, 0, os.SEEK_END)   # the file's size, without a stat of the path
+            except BaseException:
                 os.close(fd)
+                raise
             self._prev = line_hash(line)
-            too_big = self.rotate_bytes and self.path.stat().st_size >= self.rotate_bytes
+            too_big = self.rotate_bytes and size >= self.rotate_bytes
             too_old = self.rotate_seconds and time.time() - self._file_started >= self.rotate_seconds
+            if self.fsync == "always" and not (too_big or too_old):
+                kept = fd
+            else:
+                os.close(fd)
             if too_big or too_old:
                 if self.fsync == "always":
                     self._sync_file(mine)   # the lines about to become FILE.1 first
                 self._rotate()
+                self._rotations += 1
                 self._file_started = time.time()
         if self.fsync == "always":
-            self._durable(mine)
+            self._durable(mine, kept, generation)
 
-    def _durable(self, seq: int) -> None:
+    def _durable(self, seq: int, fd: int | None = None, generation: int = -1) -> None:
         """Wait until `seq` is on disk: the first waiter fsyncs for all lines written so far,
-        the others wait for it (and retry themselves if it failed)."""
-        with self._sync_done:
-            while self._synced < seq:
-                if not self._syncing:
-                    self._syncing = True
-                    break
-                self._sync_done.wait()
-            else:
-                return
+        the others wait for it (and retry themselves if it failed). `fd` (closed here) is the
+        writer's own descriptor of the file as of rotation `generation`: the leader fsyncs
+        through it when no rotation came since (one open and close less a message)."""
         try:
-            with self._lock:   # the fd is taken with the line count: a later rotation cannot move them apart
-                upto = self._written
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            self._sync_file(upto, fd)
-        finally:
             with self._sync_done:
-                self._syncing = False
-                self._sync_done.notify_all()
+                while self._synced < seq:
+                    if not self._syncing:
+                        self._syncing = True
+                        break
+                    self._sync_done.wait()
+                else:
+                    return
+            try:
+                with self._lock:   # the fd is taken with the line count: a later rotation cannot move them apart
+                    upto = self._written
+                    if fd is None or generation != self._rotations:
+                        if fd is not None:
+                            os.close(fd)
+                        fd = None
+                        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                mine, fd = fd, None
+                self._sync_file(upto, mine)
+            finally:
+                with self._sync_done:
+                    self._syncing = False
+                    self._sync_done.notify_all()
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def _sync_file(self, upto: int, fd: int | None = None) -> None:
         """fsync the file (`fd`, else the current path) and note every line up to `upto` durable."""
