@@ -60,6 +60,26 @@ def test_hash_is_stable_across_processes(model: spam_model.TextModel) -> None:
     assert outs == {here}
 
 
+def test_only_vocabulary_words_count(model: spam_model.TextModel, tmp_path: Path) -> None:
+    """Names, codes and jargon outside the vocabulary (general English) add no feature: the
+    words either side of one form a pair as if it were not there; the file keeps the vocabulary."""
+    assert model.vocab is not None and len(model.vocab.unigram) == model.header["vocabulary_size"] > 10_000
+    assert "money" in model.vocab.unigram and "zebulonqx" not in model.vocab.unigram
+    subject, body = SPAMMY[0]
+    assert model.read(subject, body) == model.read(subject + " Zebulonqx", body.replace("home", "home Quartermainez x7q"))
+    assert model.read("", "click here now") != model.read("", "click now")
+    out = tmp_path / "small.bin"
+    weights = [0.0] * (1 << 8)
+    for i in spam_model.hashed([], ["money"], 8):
+        weights[i] = 2.0
+    spam_model.write_model(out, weights, bias=-1.0, bits=8, header={}, vocabulary=["free", "money"])
+    small = spam_model.load_model(out)
+    assert small.vocab == spam_model.Vocabulary.of(["free", "money"], 8)
+    assert spam_model.hashed(["free"], ["money", "free"], 8, small.vocab) == sorted(
+        set(spam_model.hashed(["free"], ["money", "free"], 8)))  # the same buckets as without a vocabulary
+    assert small.logit("", "money") > small.logit("", "cash") == small.logit("", "") == -1.0
+
+
 def test_spammy_text_ranks_above_business_text(model: spam_model.TextModel) -> None:
     spammy = [model.logit(s, b) for s, b in SPAMMY]
     business = [model.logit(s, b) for s, b in BUSINESS]
