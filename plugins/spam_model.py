@@ -22,9 +22,11 @@ corpora of unrelated senders, does. This module is the whole runtime side of tha
   into 2**bits buckets; a feature counts once (binary presence) and the vector is divided by
   sqrt(max(n, min_evidence)), so a long message is not more spam-like for being long and a
   short one's few words do not speak as loudly as a whole message;
-* short texts carry little evidence, so the blended log-odds are shrunk toward the typical
-  training ham (`prior_logit`) by n / min_evidence below min_evidence features
-  ("Happy birthday!" is not spam-like for lack of ham words);
+* short texts carry little evidence, so the text model's log-odds are shrunk toward the typical
+  training ham's (`text_prior_logit`) by n / min_evidence below min_evidence features before
+  the blend ("Happy birthday!" is not spam-like for lack of ham words); the phrasing features'
+  part is not shrunk (shrinking the whole blend, as before, put Enron-Spam's many near-empty
+  spams at typical-ham scores: AUC 0.81 where 0.88 was there to have);
 * `TextModel` holds the weights (stored int8-quantised on a square-root scale, so the many
   small weights keep their sign and size; loaded once from a compact file, see `write_model`),
   gives the log-odds of a text, and maps it, combined with the phrasing features' log-odds,
@@ -192,10 +194,12 @@ class TextModel:
 
     def combined_logit(self, text_logit: float, phrasing_logit: float, evidence: int | None = None) -> float:
         """The shipped score's log-odds: a stacked blend of the text model and the phrasing features,
-        shrunk toward the typical training ham when the text has fewer than min_evidence features."""
+        the text model's part shrunk toward typical training ham when the text has fewer than
+        min_evidence features (the phrasing features judge a short text on their own: an empty
+        or image-only spam is still spam)."""
         c = self.combine
-        raw = c.get("bias", 0.0) + c.get("text", 1.0) * text_logit + c.get("phrasing", 0.0) * phrasing_logit
-        return shrink(raw, evidence, self.min_evidence, c.get("prior_logit"))
+        text = shrink(text_logit, evidence, self.min_evidence, c.get("text_prior_logit"))
+        return c.get("bias", 0.0) + c.get("text", 1.0) * text + c.get("phrasing", 0.0) * phrasing_logit
 
     def score(self, logit: float) -> float:
         """The combined log-odds on the check's scale: 5 at the tag threshold, 8 at the hold threshold."""

@@ -95,7 +95,7 @@ def test_shipped_file_is_what_the_training_script_writes(model: spam_model.TextM
     c = h["combine"]
     assert c["hold_logit"] > c["tag_logit"] and c["text_hold_logit"] > c["text_tag_logit"]
     assert c["text"] > 0 and c["phrasing"] > 0  # both signals add spam evidence
-    assert model.min_evidence == h["min_evidence"] > 1 and c["prior_logit"] < c["tag_logit"]
+    assert model.min_evidence == h["min_evidence"] > 1 and c["text_prior_logit"] < c["text_tag_logit"]
     assert spam_model.MODEL_FILE.stat().st_size < 4 * 1024 * 1024
 
 
