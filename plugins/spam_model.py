@@ -76,7 +76,7 @@ def vocabulary_word(word: str) -> bool:
     """A word the vocabulary may hold: letters only, lower case, shorter than MAX_TOKEN_LEN, one
     token as `tokens` reads it. For such words, membership of the raw lower-cased runs (no digit
     mapping, no number dropping, no truncation) is the same as of `tokens`: TextModel.read's fast path."""
-    return word.isalpha() and len(word) < MAX_TOKEN_LEN and tokens(word) == [word]
+    return word.isalpha() and len(word) < MAX_TOKEN_LEN and word.lower() == word  # letters are [^\W_]: one token
 
 
 def words(text: str) -> list[str]:
