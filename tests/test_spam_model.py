@@ -168,6 +168,17 @@ def test_short_text_is_shrunk_toward_typical_mail() -> None:
     assert spam_model.shrink(6.0, 5, 40, None) == 6.0
 
 
+def test_short_text_shrinks_the_text_part_only(model: spam_model.TextModel) -> None:
+    """Under min_evidence features the text model's log-odds move toward typical ham, but the
+    phrasing features keep their full say: a near-empty spam with spam-like structure (an image
+    and a pushy subject) is not scored like typical mail for having few words."""
+    c, n = model.combine, model.min_evidence
+    assert model.combined_logit(9.0, 1.0, 0) == model.combined_logit(-9.0, 1.0, 0)  # no words: the prior's say
+    assert model.combined_logit(9.0, 6.0, 0) - model.combined_logit(9.0, 1.0, 0) == pytest.approx(5 * c["phrasing"])
+    assert model.combined_logit(9.0, 1.0, n // 2) - model.combined_logit(-9.0, 1.0, n // 2) == pytest.approx(9 * c["text"])
+    assert model.combined_logit(9.0, 1.0, n) - model.combined_logit(-9.0, 1.0, n) == pytest.approx(18 * c["text"])
+
+
 @pytest.mark.parametrize("text", ["Happy birthday!", "Thanks!!", "ok", "See you at noon.", "Congratulations!"])
 def test_short_notes_carry_no_finding(text: str) -> None:
     """A few words of ordinary mail reach neither the tag threshold nor the finding at all
