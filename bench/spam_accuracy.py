@@ -21,7 +21,7 @@ stores them. Three scores per row:
 
 Columns: ROC AUC, ham false positives at the tag threshold (score >= 5), spam recall at tag;
 for the shipped blend also at the hold threshold (score >= 8); and the text model's
-regularisation C as chosen on the training side.
+regularisation C and naive Bayes share nb as chosen on the training side.
 Then the leave-one-corpus-out table (train on two, test on the third); the every-pair AUC
 matrix of the shipped blend (rows: trained on, columns: tested on); for every training set
 the ham false positives on ../shared/corpora/business-email (3,000 Enron business mails that
@@ -96,7 +96,7 @@ def rows_for(train_on: tuple[str, ...], test_on: list[str], docs: dict[str, list
         aucs[(" + ".join(train_on), test)] = float(roc_auc_score(y, shipped))
         _, hold_fp, hold_rec = metrics(shipped[y == 0], shipped[y == 1], comb["hold_logit"])
         out.append(f"  {' + '.join(LABEL[c] for c in train_on):27} {LABEL[test]:13} " + " | ".join(cells)
-                   + f" | {hold_fp:6.2%} {hold_rec:6.1%}   C={comb['C']:g}")
+                   + f" | {hold_fp:6.2%} {hold_rec:6.1%}   C={comb['C']:g} nb={comb.get('nb', 0):g}")
     if BUSINESS in docs:
         ds = docs[BUSINESS]
         b_logits = blend(comb, quantised_logits(xs[BUSINESS], w, b), np.array([d.phrasing_logit for d in ds]),

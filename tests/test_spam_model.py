@@ -60,6 +60,26 @@ def test_hash_is_stable_across_processes(model: spam_model.TextModel) -> None:
     assert outs == {here}
 
 
+def test_only_vocabulary_words_count(model: spam_model.TextModel, tmp_path: Path) -> None:
+    """Names, codes and jargon outside the vocabulary (general English) add no feature: the
+    words either side of one form a pair as if it were not there; the file keeps the vocabulary."""
+    assert model.vocab is not None and len(model.vocab.unigram) == model.header["vocabulary_size"] > 10_000
+    assert "money" in model.vocab.unigram and "zebulonqx" not in model.vocab.unigram
+    subject, body = SPAMMY[0]
+    assert model.read(subject, body) == model.read(subject + " Zebulonqx", body.replace("home", "home Quartermainez x7q"))
+    assert model.read("", "click here now") != model.read("", "click now")
+    out = tmp_path / "small.bin"
+    weights = [0.0] * (1 << 8)
+    for i in spam_model.hashed([], ["money"], 8):
+        weights[i] = 2.0
+    spam_model.write_model(out, weights, bias=-1.0, bits=8, header={}, vocabulary=["free", "money"])
+    small = spam_model.load_model(out)
+    assert small.vocab == spam_model.Vocabulary.of(["free", "money"], 8)
+    assert spam_model.hashed(["free"], ["money", "free"], 8, small.vocab) == sorted(
+        set(spam_model.hashed(["free"], ["money", "free"], 8)))  # the same buckets as without a vocabulary
+    assert small.logit("", "money") > small.logit("", "cash") == small.logit("", "") == -1.0
+
+
 def test_spammy_text_ranks_above_business_text(model: spam_model.TextModel) -> None:
     spammy = [model.logit(s, b) for s, b in SPAMMY]
     business = [model.logit(s, b) for s, b in BUSINESS]
@@ -75,7 +95,7 @@ def test_shipped_file_is_what_the_training_script_writes(model: spam_model.TextM
     c = h["combine"]
     assert c["hold_logit"] > c["tag_logit"] and c["text_hold_logit"] > c["text_tag_logit"]
     assert c["text"] > 0 and c["phrasing"] > 0  # both signals add spam evidence
-    assert model.min_evidence == h["min_evidence"] > 1 and c["prior_logit"] < c["tag_logit"]
+    assert model.min_evidence == h["min_evidence"] > 1 and c["text_prior_logit"] < c["text_tag_logit"]
     assert spam_model.MODEL_FILE.stat().st_size < 4 * 1024 * 1024
 
 
@@ -146,6 +166,17 @@ def test_short_text_is_shrunk_toward_typical_mail() -> None:
     assert spam_model.shrink(6.0, 20, 40, -2.0) == 2.0
     assert spam_model.shrink(6.0, 40, 40, -2.0) == spam_model.shrink(6.0, None, 40, -2.0) == 6.0
     assert spam_model.shrink(6.0, 5, 40, None) == 6.0
+
+
+def test_short_text_shrinks_the_text_part_only(model: spam_model.TextModel) -> None:
+    """Under min_evidence features the text model's log-odds move toward typical ham, but the
+    phrasing features keep their full say: a near-empty spam with spam-like structure (an image
+    and a pushy subject) is not scored like typical mail for having few words."""
+    c, n = model.combine, model.min_evidence
+    assert model.combined_logit(9.0, 1.0, 0) == model.combined_logit(-9.0, 1.0, 0)  # no words: the prior's say
+    assert model.combined_logit(9.0, 6.0, 0) - model.combined_logit(9.0, 1.0, 0) == pytest.approx(5 * c["phrasing"])
+    assert model.combined_logit(9.0, 1.0, n // 2) - model.combined_logit(-9.0, 1.0, n // 2) == pytest.approx(9 * c["text"])
+    assert model.combined_logit(9.0, 1.0, n) - model.combined_logit(-9.0, 1.0, n) == pytest.approx(18 * c["text"])
 
 
 @pytest.mark.parametrize("text", ["Happy birthday!", "Thanks!!", "ok", "See you at noon.", "Congratulations!"])
