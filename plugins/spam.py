@@ -7,7 +7,7 @@ features of the text and the markup and combines them linearly:
 * phrase families (urgency, money, "free", guarantees, miracle claims, calls to action,
   compliance claims, credit, prizes, work-from-home, pharma, advance-fee, ...): the
   families live in `data/spam_phrases.yaml` and are matched in one pass of an
-  Aho-Corasick automaton (pyahocorasick) over the whole text, on word boundaries;
+  Aho-Corasick automaton (ahocorasick-rs) over the whole text, on word boundaries;
 * structure: all-caps and exclamation density, shouting subjects, money amounts and
   percentages, link text that names another domain than its target, URL shorteners,
   links to bare IP addresses, many links, HTML without a plain-text part, HTML with little text.
@@ -24,7 +24,7 @@ the shipped score blends them with a text model over hashed words and word pairs
 three corpora of unrelated senders (`spam_model`, `data/spam_text_model.bin`, written by
 `bench/train_spam_model.py`); the blend and its 5/8 mapping come from that file, calibrated on
 its training corpora only; a text too short to carry evidence (under the model's `min_evidence`
-features) is shrunk toward the typical training ham. Without a text model the phrasing log-odds
+features) has its text-model part shrunk toward the typical training ham. Without a text model the phrasing log-odds
 alone are mapped as above.
 
 The detail names feature families and counts only ("money x3, caps 41%", "text model 0.93"),

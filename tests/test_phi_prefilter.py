@@ -14,7 +14,7 @@ from outguard_plugins.phi.prefilter import Anchored, Group, openings
 # The patterns the PHI check runs through the prefilter, with what they are matched against.
 PATTERNS = [
     (identifiers.KEYWORDS, "text"), (identifiers.OTHER_LABEL, "text"), (identifiers.ANCHORED, "text"),
-    (identifiers._ANCHOR_TRIGGER, "lower"), (identifiers._PATIENT_WORDS, "lower"), (identifiers._RECORD_WORDS, "lower"),
+    (identifiers._PATIENT_WORDS, "lower"), (identifiers._RECORD_WORDS, "lower"),
     (names._TRIGGER, "lower"), (names._RECORD_WORDS, "lower"), (tables._HEADER_WORDS, "lower"),
     (sections.STRONG_LABEL, "lower"), (sections.ENCOUNTER, "lower"),
 ]
