@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outguard_plugins.phi import sections
+from outguard_plugins.phi import sections, vocabulary
 
 HERE = Path(__file__).resolve().parent
 MAX_NGRAM = 5
@@ -345,6 +345,8 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
     out = HealthSignals()
     out.sections, weak, out.statements = sections.find(lower)
     out.cues.update(weak)
+    if not out.sections and not out.statements and vocabulary.clinical(text):
+        out.statements.add("clinical language")   # one or two sentences of clinical prose (vocabulary.py)
     orig = _TOKEN.findall(text)
     if not orig:
         return out

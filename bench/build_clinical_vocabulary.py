@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Build `plugins/phi/clinical_vocabulary.txt`: per-word log-odds of clinical prose against mail.
+
+    PYTHONSAFEPATH=1 .venv/bin/python bench/build_clinical_vocabulary.py [--corpora DIR] [--check]
+
+Learned ONLY from the TUNE split of bench/phi_accuracy.py: the even-index MTSamples notes
+(clinical side) against Enron `kaminski-v` and SpamAssassin `easy-ham-1` (mail side), with
+wordfreq's general-English frequency as a floor for the mail side (a word rare in 3,500 mails
+but common in English, "warranty", is not clinical). A word is kept when it stands in at least
+`MIN_NOTES` distinct tune notes (so a note's own proper nouns are not learned) and is at
+least e^MIN_LOGODDS times as frequent in clinical prose as in mail / English. The weight is the
+log-odds, capped. `--check` prints, per split, how many 2-4 sentence windows of clinical notes
+and of mail reach the vocabulary's threshold (read split only checked, never tuned on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import json
+import math
+import os
+import random
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPORA = Path(os.environ.get("OUTGUARD_CORPORA") or PROJECT.parent / "shared" / "corpora")
+OUT = PROJECT / "plugins" / "phi" / "clinical_vocabulary.txt"
+MIN_NOTES = 3          # distinct tune notes a word must stand in
+MIN_LOGODDS = 2.0      # e^2.5 = 12x as frequent in clinical prose as in mail / general English
+CAP = 6.0              # weight cap: one word never decides alone
+WORD = re.compile(r"[a-z][a-z\-']*[a-z]")
+HEADING = re.compile(r"\b([A-Z][A-Z/&\-]+(?: [A-Z/&\-]+){0,3}):")   # "PREOPERATIVE DIAGNOSIS:", "HEENT:"
+
+
+def mail_text(raw: bytes) -> str:
+    """The text/plain parts of a message (what the PHI check reads of ordinary mail)."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    parts = []
+    for part in msg.walk():
+        if part.get_content_type() in ("text/plain", "text/html") and not part.is_multipart():
+            payload = part.get_payload(decode=True) or b""
+            text = payload.decode("latin-1", "replace")
+            if part.get_content_type() == "text/html":
+                text = re.sub(r"<[^>]*>", " ", text)
+            parts.append(text)
+    return "\n".join(parts)
+
+
+def notes(corpora: Path, split: str) -> list[str]:
+    """MTSamples notes of one split as phi_accuracy.py makes them: tune = even index; read = odd
+    index whose sha256(id) starts with an odd byte (the held half is never loaded here)."""
+    sys.path.insert(0, str(PROJECT / "bench"))
+    from phi_accuracy import clean_note, held_note
+
+    rows = [json.loads(line) for line in (corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
+    out = []
+    for i, row in enumerate(rows):
+        if split == "tune" and i % 2 == 0:
+            out.append(clean_note(row["transcription"]))
+        elif split == "read" and i % 2 == 1 and not held_note(row["id"]):
+            out.append(clean_note(row["transcription"]))
+    return out
+
+
+def mails(corpora: Path, split: str) -> dict[str, list[str]]:
+    """Mail texts per source: tune = kaminski-v + easy-ham-1; read = lokay-m, williams-w3, easy-ham-2, hard-ham-1."""
+    enron = ["kaminski-v"] if split == "tune" else ["lokay-m", "williams-w3"]
+    ham = ["easy-ham-1"] if split == "tune" else ["easy-ham-2", "hard-ham-1"]
+    out: dict[str, list[str]] = {}
+    for box in enron:
+        out[box] = [mail_text(p.read_bytes()) for p in sorted((corpora / "business-email" / "messages" / box).iterdir())]
+    for folder in ham:
+        out[folder] = [mail_text(p.read_bytes().split(b"\n", 1)[1]) for p in sorted((corpora / "spamassassin" / folder).iterdir())]
+    return out
+
+
+def build(corpora: Path) -> dict[str, float]:
+    """word -> log-odds, and "HEADING:" -> CAP for capitalised section headings of at least
+    MIN_NOTES tune notes that no tune mail holds."""
+    from wordfreq import word_frequency
+
+    clin_notes = notes(corpora, "tune")
+    clin: Counter[str] = Counter()
+    clin_df: Counter[str] = Counter()
+    heads: Counter[str] = Counter()
+    for note in clin_notes:
+        words = WORD.findall(note.lower())
+        clin.update(words)
+        clin_df.update(set(words))
+        heads.update(set(HEADING.findall(note)))
+    mail: Counter[str] = Counter()
+    mail_heads: Counter[str] = Counter()
+    for texts in mails(corpora, "tune").values():
+        for text in texts:
+            mail.update(WORD.findall(text.lower()))
+            mail_heads.update(set(HEADING.findall(text)))
+    n_clin, n_mail = sum(clin.values()), sum(mail.values())
+    vocab: dict[str, float] = {}
+    for word, count in clin.items():
+        if clin_df[word] < MIN_NOTES or len(word) < 3:
+            continue
+        p_clin = count / n_clin
+        p_mail = max((mail[word] + 0.5) / n_mail, word_frequency(word, "en"), 1e-8)
+        odds = math.log(p_clin / p_mail)
+        if odds >= MIN_LOGODDS:
+            vocab[word] = round(min(odds, CAP), 2)
+    for head, n in heads.items():
+        if n >= MIN_NOTES and not mail_heads[head] and len(head) >= 2:
+            vocab[head + ":"] = CAP
+    return vocab
+
+
+def windows(text: str, rng: random.Random, k: int) -> list[str]:
+    """k random windows of 2-4 consecutive sentences (the size of one clinical statement or two)."""
+    sents = [s for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if s.strip()]
+    if not sents:
+        return []
+    out = []
+    for _ in range(k):
+        n = rng.randint(2, 4)
+        i = rng.randrange(max(1, len(sents) - n + 1))
+        out.append(" ".join(sents[i:i + n]))
+    return out
+
+
+def check(corpora: Path) -> None:
+    """Share of 2-4 sentence windows scoring health context >= 0.8 (whole lexicon + vocabulary)."""
+    from outguard_plugins.phi import context
+
+    lex = context.load_lexicon()
+    for split in ("tune", "read"):
+        rng = random.Random(f"vocab-check-{split}")
+        wins = [w for note in notes(corpora, split) for w in windows(note, rng, 5)]
+        hit = sum(context.scan(w, lex).confidence() >= 0.8 for w in wins)
+        print(f"clinical {split:4} windows: {hit}/{len(wins)} = {hit / len(wins):.3f} health context >= 0.8")
+        for source, texts in mails(corpora, split).items():
+            full = sum(context.scan(t, lex).confidence() >= 0.8 for t in texts)
+            print(f"  mail {split:4} {source:12} whole messages >= 0.8: {full}/{len(texts)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    ap.add_argument("--check", action="store_true", help="print window recall and mail hits per split; write nothing")
+    args = ap.parse_args()
+    if not (args.corpora / "clinical-text").is_dir():
+        print(f"corpora not found at {args.corpora}")
+        return 0
+    if args.check:
+        check(args.corpora)
+        return 0
+    vocab = build(args.corpora)
+    lines = [f"# Built by bench/build_clinical_vocabulary.py from the TUNE split only (MTSamples even-index notes",
+             f"# against Enron kaminski-v + SpamAssassin easy-ham-1, wordfreq floor); MIN_NOTES={MIN_NOTES},",
+             f"# MIN_LOGODDS={MIN_LOGODDS}, CAP={CAP}. word<TAB>log-odds. Do not edit by hand."]
+    lines += [f"{w}\t{v}" for w, v in sorted(vocab.items())]
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(vocab)} words -> {OUT.relative_to(PROJECT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
