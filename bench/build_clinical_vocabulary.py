@@ -32,8 +32,11 @@ DEFAULT_CORPORA = Path(os.environ.get("OUTGUARD_CORPORA") or PROJECT.parent / "s
 OUT = PROJECT / "plugins" / "phi" / "clinical_vocabulary.txt"
 MIN_NOTES = 3          # distinct tune notes a word must stand in
 MIN_LOGODDS = 2.0      # e^2.5 = 12x as frequent in clinical prose as in mail / general English
+PAIRS = True          # learn word pairs too
+PAIR_MARGIN = 2.0     # a pair needs e^1 more than a word (pairs are many: more chance hits)
 CAP = 6.0              # weight cap: one word never decides alone
 WORD = re.compile(r"[a-z][a-z\-']*[a-z]")
+_VOWEL = re.compile(r"[aeiou]")
 HEADING = re.compile(r"\b([A-Z][A-Z/&\-]+(?: [A-Z/&\-]+){0,3}):")   # "PREOPERATIVE DIAGNOSIS:", "HEENT:"
 
 
@@ -75,7 +78,8 @@ def mails(corpora: Path, split: str) -> dict[str, list[str]]:
     for box in enron:
         out[box] = [mail_text(p.read_bytes()) for p in sorted((corpora / "business-email" / "messages" / box).iterdir())]
     for folder in ham:
-        out[folder] = [mail_text(p.read_bytes().split(b"\n", 1)[1]) for p in sorted((corpora / "spamassassin" / folder).iterdir())]
+        paths = sorted((corpora / "spamassassin" / folder).iterdir())
+        out[folder] = [mail_text(p.read_bytes().split(b"\n", 1)[1]) for p in paths]
     return out
 
 
@@ -90,29 +94,48 @@ def build(corpora: Path) -> dict[str, float]:
     heads: Counter[str] = Counter()
     for note in clin_notes:
         words = WORD.findall(note.lower())
-        clin.update(words)
-        clin_df.update(set(words))
+        pairs = pairs_of(note)
+        clin.update(words + pairs)
+        clin_df.update(set(words + pairs))
         heads.update(set(HEADING.findall(note)))
     mail: Counter[str] = Counter()
     mail_heads: Counter[str] = Counter()
     for texts in mails(corpora, "tune").values():
         for text in texts:
-            mail.update(WORD.findall(text.lower()))
+            mail.update(WORD.findall(text.lower()) + pairs_of(text))
             mail_heads.update(set(HEADING.findall(text)))
-    n_clin, n_mail = sum(clin.values()), sum(mail.values())
+    def total(counts: Counter[str], pairs: bool) -> int:
+        return sum(n for w, n in counts.items() if (" " in w) == pairs)
+
+    totals = {pairs: (total(clin, pairs), total(mail, pairs)) for pairs in (False, True)}
     vocab: dict[str, float] = {}
-    for word, count in clin.items():
-        if clin_df[word] < MIN_NOTES or len(word) < 3:
-            continue
+    for word, count in sorted(clin.items(), key=lambda kv: " " in kv[0]):   # words first, then pairs
+        if clin_df[word] < MIN_NOTES or len(word) < 3 or not all(_VOWEL.search(w) for w in word.split()):
+            continue   # too rare in the notes, or a placeholder ("dd yyyy", "xx")
+        n_clin, n_mail = totals[" " in word]
+        if " " in word and (any(w in vocab for w in word.split()) or not PAIRS):
+            continue   # a pair only where neither word is clinical alone ("middle ear", "sterile fashion")
         p_clin = count / n_clin
-        p_mail = max((mail[word] + 0.5) / n_mail, word_frequency(word, "en"), 1e-8)
+        general = 0.0 if " " in word else word_frequency(word, "en")   # wordfreq has no pair frequencies
+        p_mail = max((mail[word] + 0.5) / n_mail, general, 1e-8)
         odds = math.log(p_clin / p_mail)
-        if odds >= MIN_LOGODDS:
+        if odds >= MIN_LOGODDS + (PAIR_MARGIN if " " in word else 0):
             vocab[word] = round(min(odds, CAP), 2)
     for head, n in heads.items():
         if n >= MIN_NOTES and not mail_heads[head] and len(head) >= 2:
             vocab[head + ":"] = CAP
     return vocab
+
+
+def pairs_of(text: str) -> list[str]:
+    """Adjacent word pairs within each sentence, as vocabulary.py reads them."""
+    from outguard_plugins.phi.vocabulary import _SENTENCE
+
+    out = []
+    for sentence in _SENTENCE.split(text.lower()):
+        words = WORD.findall(sentence)
+        out += [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return out
 
 
 def windows(text: str, rng: random.Random, k: int) -> list[str]:
@@ -155,9 +178,10 @@ def main() -> int:
         check(args.corpora)
         return 0
     vocab = build(args.corpora)
-    lines = [f"# Built by bench/build_clinical_vocabulary.py from the TUNE split only (MTSamples even-index notes",
+    lines = ["# Built by bench/build_clinical_vocabulary.py from the TUNE split only (MTSamples even-index notes",
              f"# against Enron kaminski-v + SpamAssassin easy-ham-1, wordfreq floor); MIN_NOTES={MIN_NOTES},",
-             f"# MIN_LOGODDS={MIN_LOGODDS}, CAP={CAP}. word<TAB>log-odds. Do not edit by hand."]
+             f"# MIN_LOGODDS={MIN_LOGODDS}, PAIR_MARGIN={PAIR_MARGIN}, CAP={CAP}. entry<TAB>log-odds:",
+             "# words, word pairs, capitalised section headings (\"HEENT:\"). Do not edit by hand."]
     lines += [f"{w}\t{v}" for w, v in sorted(vocab.items())]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(vocab)} words -> {OUT.relative_to(PROJECT)}")

@@ -345,8 +345,6 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
     out = HealthSignals()
     out.sections, weak, out.statements = sections.find(lower)
     out.cues.update(weak)
-    if not out.sections and not out.statements and vocabulary.clinical(text):
-        out.statements.add("clinical language")   # one or two sentences of clinical prose (vocabulary.py)
     orig = _TOKEN.findall(text)
     if not orig:
         return out
@@ -396,4 +394,6 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
             if any(b in ("diagnosed", "dx", "history", "hx", "with", "for", "of") for b in before[-3:]) and \
                     any(b in ("diagnosed", "dx", "hx", "history", "patient", "pt") for b in before):
                 out.strong.add(term)
+    if out.confidence() < 0.8 and vocabulary.clinical(text):
+        out.statements.add("clinical language")   # one or two sentences of clinical prose (vocabulary.py)
     return out

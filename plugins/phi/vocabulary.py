@@ -5,12 +5,13 @@ list names ("Right middle ear exploration with a Goldenberg TORP reconstruction"
 periosteum was elevated and the wound closed with Vicryl"). This module scores such
 sentences with per-word log-odds of clinical prose against ordinary mail, learned by
 `bench/build_clinical_vocabulary.py` from the TUNE split only and shipped as
-`clinical_vocabulary.txt` (loaded once per process, ~1,300 words).
+`clinical_vocabulary.txt` (loaded once per process, ~2,200 entries: words, word pairs
+neither of whose words is clinical alone, capitalised section headings such as "HEENT:").
 
 A window is one sentence or two consecutive ones, cut at MAX_WORDS words so a long
 unpunctuated text never becomes one big bag of words. Its score is the sum of the weights of
-its distinct vocabulary words; MIN_WORDS distinct words and a score of THRESHOLD make it
-clinical language. Each sentence is read in at most two windows: linear in the text.
+its distinct entries; MIN_WORDS distinct entries and a score of THRESHOLD make it clinical
+language. Each sentence is read in at most two windows: linear in the text.
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ def load() -> dict[str, float]:
     return out
 
 
+@functools.cache
+def strong_headings() -> frozenset[str]:
+    """Learned headings that say "clinical note" alone: several words ("PAST MEDICAL HISTORY:")
+    or a clinical word ("HEENT:", "SHX:"); "PLAN:" or "GENERAL:" alone head audits and memos too.
+    Each counts as two words."""
+    vocab = load()
+    return frozenset(h for h in vocab if h.endswith(":") and (" " in h or h[:-1].lower() in vocab))
+
+
 def _pieces(text: str) -> list[list[str]]:
     """The text's sentences as lists of vocabulary hits (words lower-cased, capitalised section
     headings as written), long sentences cut every MAX_WORDS words."""
@@ -50,7 +60,9 @@ def _pieces(text: str) -> list[list[str]]:
         hits = [h for h in _HEADING.findall(sentence) if h in vocab] if ":" in sentence else []
         words = _WORD.findall(sentence.lower())
         for i in range(0, len(words), MAX_WORDS):
-            out.append([w for w in words[i:i + MAX_WORDS] if w in vocab] + hits)
+            run = words[i:i + MAX_WORDS]
+            pairs = [p for p in map(" ".join, zip(run, run[1:], strict=False)) if p in vocab]
+            out.append([w for w in run if w in vocab] + pairs + hits)
             hits = []
     return out
 
@@ -62,12 +74,13 @@ def best_window(text: str) -> tuple[float, int]:
     prev: list[str] = []
     for piece in _pieces(text):
         for window in (piece, prev + piece):
-            if len(window) < MIN_WORDS:
+            if not window:
                 continue
             distinct = set(window)
-            score = sum(vocab[w] for w in distinct)
+            doubled = distinct & strong_headings()
+            score = sum(vocab[w] for w in distinct) + sum(vocab[h] for h in doubled)
             if score > best[0]:
-                best = (score, len(distinct))
+                best = (score, len(distinct) + len(doubled))
         prev = piece
     return best
 
