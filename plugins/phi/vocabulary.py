@@ -43,49 +43,66 @@ def load() -> dict[str, float]:
 
 
 @functools.cache
-def strong_headings() -> frozenset[str]:
-    """Learned headings that say "clinical note" alone: several words ("PAST MEDICAL HISTORY:")
-    or a clinical word ("HEENT:", "SHX:"); "PLAN:" or "GENERAL:" alone head audits and memos too.
-    Each counts as two words."""
+def _index() -> tuple[dict[str, tuple[float, int]], dict[str, frozenset[str]]]:
+    """entry -> (weight, words it counts as), and first word -> second words of learned pairs.
+    A heading that says "clinical note" alone counts twice: several words ("PAST MEDICAL
+    HISTORY:") or a clinical word ("HEENT:"); "PLAN:" or "GENERAL:" alone head memos too."""
     vocab = load()
-    return frozenset(h for h in vocab if h.endswith(":") and (" " in h or h[:-1].lower() in vocab))
+    entries: dict[str, tuple[float, int]] = {}
+    seconds: dict[str, set[str]] = {}
+    for key, weight in vocab.items():
+        strong = key.endswith(":") and (" " in key or key[:-1].lower() in vocab)
+        entries[key] = (weight * 2, 2) if strong else (weight, 1)
+        if " " in key and not key.endswith(":"):
+            first, second = key.split(" ", 1)
+            seconds.setdefault(first, set()).add(second)
+    return entries, {k: frozenset(v) for k, v in seconds.items()}
 
 
 def _pieces(text: str) -> list[list[str]]:
-    """The text's sentences as lists of vocabulary hits (words lower-cased, capitalised section
+    """The text's sentences as lists of vocabulary entries (words and pairs lower-cased,
     headings as written), long sentences cut every MAX_WORDS words."""
-    vocab = load()
+    entries, seconds = _index()
     out: list[list[str]] = []
     for sentence in _SENTENCE.split(text):
-        hits = [h for h in _HEADING.findall(sentence) if h in vocab] if ":" in sentence else []
         words = _WORD.findall(sentence.lower())
-        for i in range(0, len(words), MAX_WORDS):
-            run = words[i:i + MAX_WORDS]
-            pairs = [p for p in map(" ".join, zip(run, run[1:], strict=False)) if p in vocab]
-            out.append([w for w in run if w in vocab] + pairs + hits)
-            hits = []
+        heads = [h for h in _HEADING.findall(sentence) if h in entries] if ":" in sentence else []
+        for i in range(0, max(len(words), 1), MAX_WORDS):
+            run = words[i:i + MAX_WORDS] if len(words) > MAX_WORDS else words
+            piece = [w for w in run if w in entries]
+            piece += [f"{a} {b}" for a, b in zip(run, run[1:], strict=False) if a in seconds and b in seconds[a]]
+            out.append(piece + heads)
+            heads = []
     return out
+
+
+def _score(window: list[str], entries: dict[str, tuple[float, int]]) -> tuple[float, int]:
+    distinct = set(window)
+    return sum(entries[e][0] for e in distinct), sum(entries[e][1] for e in distinct)
 
 
 def best_window(text: str) -> tuple[float, int]:
     """The highest (score, distinct entries) of any one- or two-sentence window of the text."""
-    vocab = load()
+    entries, _ = _index()
     best = (0.0, 0)
     prev: list[str] = []
     for piece in _pieces(text):
-        for window in (piece, prev + piece):
-            if not window:
-                continue
-            distinct = set(window)
-            doubled = distinct & strong_headings()
-            score = sum(vocab[w] for w in distinct) + sum(vocab[h] for h in doubled)
-            if score > best[0]:
-                best = (score, len(distinct) + len(doubled))
+        if piece:
+            best = max(best, _score(piece, entries), _score(prev + piece, entries))
         prev = piece
     return best
 
 
 def clinical(text: str) -> bool:
-    """Whether one or two consecutive sentences of the text read as clinical prose."""
-    score, words = best_window(text)
-    return words >= MIN_WORDS and score >= THRESHOLD
+    """Whether one or two consecutive sentences of the text read as clinical prose (stops at
+    the first window that does)."""
+    entries, _ = _index()
+    prev: list[str] = []
+    for piece in _pieces(text):
+        if piece and len(prev) + len(piece) >= 1:
+            for window in (piece, prev + piece) if prev else (piece,):
+                score, words = _score(window, entries)
+                if words >= MIN_WORDS and score >= THRESHOLD:
+                    return True
+        prev = piece
+    return False
