@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from outguard_plugins.phi import context, vocabulary
@@ -78,3 +80,15 @@ def test_lowercase_heading_words_do_not_count_as_headings() -> None:
     head = heads[0]
     assert vocabulary._pieces(f"{head} x")[0][-1] == head
     assert head not in vocabulary._pieces(f"{head.lower()} x")[0]
+
+
+def test_shipped_file_is_what_the_build_script_makes(corpora: Path) -> None:
+    """The data file is built, not edited: the tune split rebuilds it entry for entry."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "build_clinical_vocabulary.py"
+    spec = importlib.util.spec_from_file_location("build_clinical_vocabulary", path)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert build.build(corpora) == vocabulary.load()
