@@ -76,3 +76,55 @@ def test_allergy_statements_pass_the_word_prefilter(text: str) -> None:
     from outguard_plugins.phi import sections
 
     assert "allergy" in sections.find(text.lower())[2]
+
+
+@pytest.mark.parametrize("text", [
+    "Pulse: 72. Respirations: 16.", "BP 140/90 mmHg", "Blood pressure is 120/80.", "O2 sat 98% on room air.",
+    "Sats 94% on 2 L nasal cannula.", "FEV1/FVC ratio was 52%.", "Temperature 98.6, heart rate 88.",
+    "HR 88, BMI 31.2", "Estimated blood loss was minimal.", "Vital signs are stable.",
+])
+def test_vital_signs_with_a_value_are_health_statements(text: str) -> None:
+    from outguard_plugins.phi import sections
+
+    assert "vital signs" in sections.find(text.lower())[2]
+
+
+@pytest.mark.parametrize("text", [
+    "BP shares rose 140/90 cents overnight.",          # the company, no blood pressure shape after the name
+    "The temperature was 95 degrees in Houston.",      # weather: a temperature needs its body-range decimal
+    "Shipping weight 20 lbs, height 30 inches.",       # a parcel: weight and height alone are not vitals
+    "Our HR 401k team meets at 10.",                   # human resources, not a heart rate
+    "Pulse 2000 units shipped; the pulse survey is due.",
+    "Market saturation 90% in Texas.",                 # a saturation needs room air or oxygen after it
+    "HR 75 staff attended.",                           # one weak abbreviation alone
+])
+def test_measurement_words_of_mail_are_not_vital_signs(text: str) -> None:
+    from outguard_plugins.phi import sections
+
+    assert "vital signs" not in sections.find(text.lower())[2]
+
+
+@pytest.mark.parametrize("text,is_note", [
+    ("The patient tolerated the procedure well.", True),
+    ("The patient is a 53-year-old female.", True),
+    ("Patient was instructed to restrict activity.", True),
+    ("He has no other problems. The patient has no other complaints.", True),
+    ("Thank you for allowing me to see this patient in consultation.", True),
+    ("Please be patient while the server restarts.", False),
+    ("In this clause the patient is marked with the accusative.", False),   # the linguists' thematic role
+    ("A trial was stopped after a patient developed leukaemia.", False),    # news about a patient, no note's verb
+])
+def test_a_patient_as_the_subject_of_a_note(text: str, is_note: bool) -> None:
+    from outguard_plugins.phi import sections
+
+    assert ("patient" in sections.find(text.lower())[2]) is is_note
+
+
+@pytest.mark.parametrize("text,low", [
+    ("Fever. 2.", 0.8), ("2. Uterus enlargement. 3.", 0.8), ("Left flank pain. 2. Cough.", 0.8),
+    ("Fever is expected in the market. 2.", 0.0),    # a sentence of a memo, not a list item
+    ("The flank pain report is done.", 0.0),         # no list number after it
+])
+def test_a_health_term_as_a_numbered_list_item(lex: context.Lexicon, text: str, low: float) -> None:
+    conf = context.scan(text, lex).confidence()
+    assert conf >= 0.8 if low else conf < 0.8

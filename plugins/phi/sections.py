@@ -105,11 +105,60 @@ ENCOUNTER = re.compile(
 ALLERGY = re.compile(r"(?<![a-z])(?:nkda|nka|no known (?:drug )?allergies|allergic to|allergy to|allergies to)(?![a-z])",
                      re.ASCII)
 
+# Vital signs and measurements (LOINC's vital-sign panel names and their standard clinical
+# abbreviations) with a value in the human range and, where a bare number would be ambiguous,
+# its unit: "BP 140/90", "Pulse: 72", "O2 sat 98% on room air", "FEV1/FVC ratio was 52%".
+# Energy and shipping mail say "pressure", "temperature of 95 degrees" and "weight 20 lbs" too,
+# so a name a memo also uses needs the clinical value shape (a systolic/diastolic pair, a
+# temperature with its decimal); the ambiguous ones (HR, RR, BMI, weight, height) are WEAK_VITAL
+# and count only two kinds together, one of them HR, RR or BMI.
+_SEP = r"\s*[:=]?\s*(?:(?:was|is|of|were|are|at|remains|remained|measured|today)\s*){0,2}"
+_SYS, _DIA = r"(?:[6-9]\d|1\d\d|2[0-4]\d)", r"(?:[3-9]\d|1[0-4]\d)"
+VITAL = re.compile(
+    r"(?<![a-z])(?:"
+    r"(?:blood pressures?|bp|b/p)" + _SEP + _SYS + r"\s*/\s*" + _DIA + r"(?!\d)"
+    r"|(?:pulse(?: rate)?|heart rate)" + _SEP + r"(?:[3-9]\d|1\d\d|2[0-4]\d)(?![\d%/])"
+    r"|(?:respirations?|respiratory rate|respiration rate)" + _SEP + r"(?:[6-9]|[1-5]\d)(?![\d%/])"
+    r"|(?:temperature|temp|tmax|t-max)" + _SEP + r"(?:9[4-9]|10[0-6]|3[4-9]|4[0-2])\.\d(?!\d)"
+    r"|(?:o2 sat(?:uration)?s?|oxygen sat(?:uration)?s?|spo2|sao2|sp02|pulse ox(?:imetry)?)" + _SEP + r"(?:[5-9]\d|100)\s*%"
+    r"|(?:sat(?:uration)?s?|saturating)" + _SEP + r"(?:[5-9]\d|100)\s*%\s*(?:on |in )?"
+    r"(?:room air|ra\b|\d+\s*(?:l|liters?|lpm)\b|nasal cannula)"
+    r"|(?:fev1(?:/fvc)?|fev-1|fvc|dlco|fef ?25-75%?|peak (?:expiratory )?flow|pefr)(?: ratio)?" + _SEP +
+    r"\d+(?:\.\d+)?\s*(?:%|l\b|liters|ml|cc)"
+    r"|body mass index" + _SEP + r"(?:1[2-9]|[2-6]\d)(?:\.\d+)?(?![\d%])"
+    r"|blood loss (?:was |of |:\s*)?(?:minimal|negligible|less than \d+|\d+\s*(?:cc|ml))"
+    r"|vital signs (?:are |were |remain |remained )?(?:stable|normal|within normal limits|unremarkable)"
+    r"|vitals (?:are |were )?(?:stable|normal)|on room air)", re.ASCII)
+WEAK_VITAL = re.compile(
+    r"(?<![a-z])(?:(hr)" + _SEP + r"(?:[4-9]\d|1\d\d)(?![\d%/])"
+    r"|(rr)" + _SEP + r"(?:[8-9]|[1-4]\d)(?![\d%/])"
+    r"|(bmi)" + _SEP + r"(?:1[2-9]|[2-6]\d)(?:\.\d+)?(?![\d%])"
+    r"|(weight|weighs|weighed|wt\.?)" + _SEP + r"\d{2,3}(?:\.\d)?\s*(?:pounds|lbs?|kg|kilograms)\b"
+    r"|(height)" + _SEP + r"(?:\d{2,3}(?:\.\d)?\s*(?:inches|cm)\b|\d\s*(?:feet|foot|ft)\b))", re.ASCII)
+# "The patient" as the subject of what a clinical note says of a patient ("The patient
+# tolerated the procedure", "the patient is a 53-year-old", "The patient has no other
+# complaints"). Linguistics mail names a "patient" role too, so only a note's verbs count.
+PATIENT = re.compile(
+    r"(?<![a-z])(?:(?:care of|see|saw|seeing|evaluate|evaluating) (?:this|the|your) patient(?![a-z])"
+    r"|patient(?:'s)? (?:"
+    r"(?:is|was) (?:a|an) \d{1,3}[- ](?:year|month|week|day)s?[- ]old|states|stated|reports|reported|denies|denied"
+    r"|complains|complained|presents|presented|underwent|tolerated|returns|returned|feels|felt|describes|described"
+    r"|(?:is|was) (?:seen|admitted|discharged|brought|taken|prepped|placed|given|started|instructed|advised|counseled|"
+    r"evaluated|examined|noted|followed|sent|transferred|intubated|extubated|stable|afebrile|alert|awake|doing)"
+    r"|has (?:a (?:past |prior |long |known )?history|had|no (?:other |known |significant |further )?"
+    r"(?:problems|complaints|symptoms|history|pain|allergies))"
+    r"|(?:was |is )?instructed|has been (?:following|seen|followed|treated|admitted)|understands|agrees"
+    r"|will (?:follow|return|be seen|continue)|received|continues))(?![a-z])", re.ASCII)
+_WEAK_KINDS = ("hr", "rr", "bmi", "weight", "height")   # the capture group of each WEAK_VITAL alternative
+
 # The same patterns, tried only where a literal opening stands (prefilter.py: one Aho-Corasick
 # pass finds the openings; the same matches at a tenth of the cost). Shared by identifiers.py
 # and names.py, so a text's openings are found once.
 STRONG_LABEL_AT = Anchored(STRONG_LABEL)
 ENCOUNTER_AT = Anchored(ENCOUNTER)
+VITAL_AT = Anchored(VITAL)
+WEAK_VITAL_AT = Anchored(WEAK_VITAL)
+PATIENT_AT = Anchored(PATIENT)
 
 # Every ALLERGY match holds one of these: most mail has none, and `in` is far cheaper than the regex.
 ALLERGY_WORDS = ("allerg", "nkda", "nka", "no known")
@@ -121,4 +170,38 @@ def find(lower: str) -> tuple[set[str], set[str], set[str]]:
     statements = {"encounter"} if ENCOUNTER_AT.search(lower, lower) else set()
     if any(word in lower for word in ALLERGY_WORDS) and ALLERGY.search(lower):
         statements.add("allergy")
+    if vitals(lower):
+        statements.add("vital signs")
+    if "patient" in lower and PATIENT_AT.search(lower, lower):   # `in` first: most mail has no "patient"
+        statements.add("patient")
     return strong, weak, statements
+
+
+def vitals(lower: str) -> bool:
+    """A vital sign or measurement with its value: one of VITAL, or two kinds of WEAK_VITAL of
+    which one is HR, RR or BMI (weight and height alone also describe a parcel)."""
+    if VITAL_AT.search(lower, lower):
+        return True
+    kinds = {_WEAK_KINDS[m.lastindex - 1] for m in WEAK_VITAL_AT.finditer(lower, lower) if m.lastindex}
+    return len(kinds) >= 2 and bool(kinds & {"hr", "rr", "bmi"})
+
+
+# The number of the next item of a numbered list: "Fever. 2.", "3. Sweet syndrome. 4."
+_NEXT_ITEM = re.compile(r"\.[ \t]+\d{1,2}\.(?=\s|$)", re.ASCII)
+ITEM_WORDS = 6   # words an item may have: a diagnosis or a procedure line, not a sentence of a memo
+
+
+def list_item(lower: str, terms: dict[str, str]) -> bool:
+    """Whether a health term is most of one item of a numbered list ("2. Uterus enlargement. 3."):
+    a diagnosis, procedure or medication list. Only items right before the next number count,
+    a few words long, so "1. Retention of the new staff is the goal. 2." in a memo does not."""
+    for m in _NEXT_ITEM.finditer(lower):
+        start = max(lower.rfind(".", 0, m.start()), lower.rfind("\n", 0, m.start()), m.start() - 80) + 1
+        item = lower[start:m.start()].split()
+        if not item or len(item) > ITEM_WORDS:
+            continue
+        joined = " " + " ".join(item) + " "
+        if any(f" {term} " in joined and len(term.split()) * 2 >= len(item) - 1 for term in terms):
+            return True
+    return False
+
