@@ -122,7 +122,9 @@ def test_a_patient_as_the_subject_of_a_note(text: str, is_note: bool) -> None:
 
 @pytest.mark.parametrize("text,low", [
     ("Fever. 2.", 0.8), ("2. Uterus enlargement. 3.", 0.8), ("Left flank pain. 2. Cough.", 0.8),
+    ("3. Uterus enlargement.", 0.8),                 # the last item: after its number
     ("Fever is expected in the market. 2.", 0.0),    # a sentence of a memo, not a list item
+    ("1. Retention of the new staff is our goal for the year.", 0.0),
     ("The flank pain report is done.", 0.0),         # no list number after it
 ])
 def test_a_health_term_as_a_numbered_list_item(lex: context.Lexicon, text: str, low: float) -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from outguard_plugins.phi import context, vocabulary
 
-OPERATIVE = ("The patient was prepped and draped in the usual sterile fashion. "
+# no "The patient was ...": sections.py reads that as a note's statement without the vocabulary
+OPERATIVE = ("The leg was prepped and draped in the usual sterile fashion. "
              "A longitudinal incision was made over the medial malleolus.")
 EXAM = "Lungs are clear to auscultation bilaterally. Abdomen is soft, nontender."
 BUSINESS = ("Please review the attached contract before Friday. The pricing section was revised "

@@ -188,6 +188,7 @@ def vitals(lower: str) -> bool:
 
 # The number of the next item of a numbered list: "Fever. 2.", "3. Sweet syndrome. 4."
 _NEXT_ITEM = re.compile(r"\.[ \t]+\d{1,2}\.(?=\s|$)", re.ASCII)
+_ITEM_NUMBER = re.compile(r"(?:^|(?<=\n)|(?<=\.\s))[ \t]*\d{1,2}\.[ \t]+(?=[a-z])", re.ASCII)
 ITEM_WORDS = 6   # words an item may have: a diagnosis or a procedure line, not a sentence of a memo
 
 
@@ -195,9 +196,13 @@ def list_item(lower: str, terms: dict[str, str]) -> bool:
     """Whether a health term is most of one item of a numbered list ("2. Uterus enlargement. 3."):
     a diagnosis, procedure or medication list. Only items right before the next number count,
     a few words long, so "1. Retention of the new staff is the goal. 2." in a memo does not."""
-    for m in _NEXT_ITEM.finditer(lower):
-        start = max(lower.rfind(".", 0, m.start()), lower.rfind("\n", 0, m.start()), m.start() - 80) + 1
-        item = lower[start:m.start()].split()
+    spans = [(max(lower.rfind(".", 0, m.start()), lower.rfind("\n", 0, m.start()), m.start() - 80) + 1, m.start())
+             for m in _NEXT_ITEM.finditer(lower)]
+    for m in _ITEM_NUMBER.finditer(lower):   # and the item after a number ("11. History of asthma.")
+        stop = min(i for i in (lower.find(".", m.end()), lower.find("\n", m.end()), m.end() + 80) if i >= 0)
+        spans.append((m.end(), stop))
+    for start, stop in spans:
+        item = lower[start:stop].split()
         if not item or len(item) > ITEM_WORDS:
             continue
         joined = " " + " ".join(item) + " "
