@@ -123,6 +123,9 @@ def test_a_patient_as_the_subject_of_a_note(text: str, is_note: bool) -> None:
 @pytest.mark.parametrize("text,low", [
     ("Fever. 2.", 0.8), ("2. Uterus enlargement. 3.", 0.8), ("Left flank pain. 2. Cough.", 0.8),
     ("3. Uterus enlargement.", 0.8),                 # the last item: after its number
+    ("2. Tumor. 3.", 0.8),                           # no lexicon term: one strongly clinical word (vocabulary.py)
+    ("3. Neural network placement model. 4.", 0.0),  # mid-weight words of a research memo do not add up
+    ("See page 12. Tumor board slides attached.", 0.0),   # a page number, not a list's
     ("Fever is expected in the market. 2.", 0.0),    # a sentence of a memo, not a list item
     ("1. Retention of the new staff is our goal for the year.", 0.0),
     ("The flank pain report is done.", 0.0),         # no list number after it

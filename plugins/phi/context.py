@@ -394,7 +394,7 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
             if any(b in ("diagnosed", "dx", "history", "hx", "with", "for", "of") for b in before[-3:]) and \
                     any(b in ("diagnosed", "dx", "hx", "history", "patient", "pt") for b in before):
                 out.strong.add(term)
-    if out.terms and out.confidence() < 0.8 and sections.list_item(lower, out.terms):
+    if out.confidence() < 0.8 and sections.list_item(lower, out.terms, vocabulary.load()):
         out.statements.add("list item")           # a diagnosis or procedure list's item (sections.py)
     if out.confidence() < 0.8 and vocabulary.clinical(text):
         out.statements.add("clinical language")   # one or two sentences of clinical prose (vocabulary.py)

@@ -10,6 +10,7 @@ information whatever follows, and "Assessment:" or "Plan:" only beside a health 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from outguard_plugins.phi.prefilter import Anchored
@@ -186,27 +187,40 @@ def vitals(lower: str) -> bool:
     return len(kinds) >= 2 and bool(kinds & {"hr", "rr", "bmi"})
 
 
-# The number of the next item of a numbered list: "Fever. 2.", "3. Sweet syndrome. 4."
+# The number of the next item of a numbered list: "Fever. 2.", "3. Sweet syndrome. 4."; and a
+# number that opens an item ("11. History of asthma.": at the start, after a line or a sentence).
 _NEXT_ITEM = re.compile(r"\.[ \t]+\d{1,2}\.(?=\s|$)", re.ASCII)
-_ITEM_NUMBER = re.compile(r"(?:^|(?<=\n)|(?<=\.\s))[ \t]*\d{1,2}\.[ \t]+(?=[a-z])", re.ASCII)
-ITEM_WORDS = 6   # words an item may have: a diagnosis or a procedure line, not a sentence of a memo
+_ITEM_WORD = re.compile(r"[a-z0-9][a-z0-9\-'/]*")
+_ITEM_NUMBER = re.compile(r"\d{1,2}\.[ \t]+(?=[a-z])", re.ASCII)
+ITEM_WORDS = 6       # words an item may have: a diagnosis or a procedure line, not a sentence of a memo
+ITEM_WEIGHT = 4.0    # clinical-vocabulary weight (vocabulary.py) of one word that makes an item clinical
 
 
-def list_item(lower: str, terms: dict[str, str]) -> bool:
-    """Whether a health term is most of one item of a numbered list ("2. Uterus enlargement. 3."):
-    a diagnosis, procedure or medication list. Only items right before the next number count,
-    a few words long, so "1. Retention of the new staff is the goal. 2." in a memo does not."""
+def _item_spans(lower: str) -> list[tuple[int, int]]:
+    """(start, stop) of the text of each numbered list item: before the next number, after its own."""
     spans = [(max(lower.rfind(".", 0, m.start()), lower.rfind("\n", 0, m.start()), m.start() - 80) + 1, m.start())
              for m in _NEXT_ITEM.finditer(lower)]
-    for m in _ITEM_NUMBER.finditer(lower):   # and the item after a number ("11. History of asthma.")
+    for m in _ITEM_NUMBER.finditer(lower):
+        at = m.start()
+        if at and not (lower[at - 1] in "\n \t" and (at < 2 or lower[at - 2] in ".\n \t")):
+            continue   # "page 12. See" or "v2. Then": a number inside a sentence, not a list's
         stop = min(i for i in (lower.find(".", m.end()), lower.find("\n", m.end()), m.end() + 80) if i >= 0)
         spans.append((m.end(), stop))
-    for start, stop in spans:
-        item = lower[start:stop].split()
+    return spans
+
+
+def list_item(lower: str, terms: dict[str, str], weights: Mapping[str, float]) -> bool:
+    """Whether one item of a numbered list, a few words long, is a diagnosis, procedure or
+    medication line ("2. Uterus enlargement. 3.", "Fever. 2."): a health term is most of it, or
+    one of its words weighs ITEM_WEIGHT in the clinical vocabulary ("2. Tumor. 3."). A memo's numbered
+    sentences ("1. Retention of the new staff is the goal.") are longer than ITEM_WORDS."""
+    for start, stop in _item_spans(lower):
+        item = _ITEM_WORD.findall(lower, start, stop)
         if not item or len(item) > ITEM_WORDS:
             continue
         joined = " " + " ".join(item) + " "
         if any(f" {term} " in joined and len(term.split()) * 2 >= len(item) - 1 for term in terms):
             return True
+        if max(weights.get(w, 0.0) for w in item) >= ITEM_WEIGHT:
+            return True
     return False
-
