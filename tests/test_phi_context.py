@@ -110,6 +110,7 @@ def test_measurement_words_of_mail_are_not_vital_signs(text: str) -> None:
     ("Patient was instructed to restrict activity.", True),
     ("He has no other problems. The patient has no other complaints.", True),
     ("Thank you for allowing me to see this patient in consultation.", True),
+    ("The patient was referred due to a recent admission.", True),
     ("Please be patient while the server restarts.", False),
     ("In this clause the patient is marked with the accusative.", False),   # the linguists' thematic role
     ("A trial was stopped after a patient developed leukaemia.", False),    # news about a patient, no note's verb
@@ -133,3 +134,14 @@ def test_a_patient_as_the_subject_of_a_note(text: str, is_note: bool) -> None:
 def test_a_health_term_as_a_numbered_list_item(lex: context.Lexicon, text: str, low: float) -> None:
     conf = context.scan(text, lex).confidence()
     assert conf >= 0.8 if low else conf < 0.8
+
+
+@pytest.mark.parametrize("text,is_study", [
+    ("CT Abdomen & Pelvis W&WO Contrast", True), ("MRI of the lumbar spine", True), ("x-ray of the left wrist", True),
+    ("Stamford, CT head office", False),            # Connecticut: a region needs "of" before it or a contrast after
+    ("Hartford CT chest of drawers for sale", False),
+])
+def test_an_imaging_study_of_a_body_region(text: str, is_study: bool) -> None:
+    from outguard_plugins.phi import sections
+
+    assert ("imaging" in sections.find(text.lower())[2]) is is_study

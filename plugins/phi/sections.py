@@ -100,7 +100,7 @@ ENCOUNTER = re.compile(
     r"(?:surgery|procedure|biopsy|mri|ct scan|colonoscopy|endoscopy|follow-?up))"
     r"|discharged (?:home|from (?:the )?hospital)|admitted (?:to|for|with) (?:the )?(?:hospital|icu|er|ed|emergency|observation"
     r"|inpatient|chest pain|pneumonia|sepsis)|seen in (?:clinic|the (?:emergency|er\b|ed\b|office|clinic))"
-    r"|under the care of dr|complains of|c/o\s|tolerated the procedure|recovery room"
+    r"|under the care of dr|complains of|c/o\s|tolerated? the procedure|recovery room"
     r"|follow-?up (?:visit|appointment|exam)|post-?op(?:erative)? (?:visit|check|course))", re.ASCII)
 
 ALLERGY = re.compile(r"(?<![a-z])(?:nkda|nka|no known (?:drug )?allergies|allergic to|allergy to|allergies to)(?![a-z])",
@@ -130,6 +130,15 @@ VITAL = re.compile(
     r"|blood loss (?:was |of |:\s*)?(?:minimal|negligible|less than \d+|\d+\s*(?:cc|ml))"
     r"|vital signs (?:are |were |remain |remained )?(?:stable|normal|within normal limits|unremarkable)"
     r"|vitals (?:are |were )?(?:stable|normal)|on room air)", re.ASCII)
+# An imaging study of a body region: "MRI of the lumbar spine", "CT abdomen and pelvis with
+# contrast". "CT" is also Connecticut ("Stamford, CT head office"), so the region needs "of"
+# before it or a contrast after it.
+_REGION = (r"(?:abdomen|pelvis|chest|head|brain|cervical spine|thoracic spine|lumbar spine|spine|neck|sinuses|knee|"
+           r"shoulder|hip|ankle|wrist|orbits)")
+IMAGING = re.compile(
+    r"(?<![a-z])(?:ct|cta|mri|mra|x-ray|xray)(?: scan| angiogram)?(?: of (?:the )?(?:left |right )?" + _REGION +
+    r"(?![a-z])| " + _REGION + r"(?: (?:and|&) " + _REGION + r")? (?:with|without|w/o?|w&wo|with and without) (?:iv )?contrast)",
+    re.ASCII)
 WEAK_VITAL = re.compile(
     r"(?<![a-z])(?:(hr)" + _SEP + r"(?:[4-9]\d|1\d\d)(?![\d%/])"
     r"|(rr)" + _SEP + r"(?:[8-9]|[1-4]\d)(?![\d%/])"
@@ -148,7 +157,7 @@ PATIENT = re.compile(
     r"evaluated|examined|noted|followed|sent|transferred|intubated|extubated|stable|afebrile|alert|awake|doing)"
     r"|has (?:a (?:past |prior |long |known )?history|had|no (?:other |known |significant |further )?"
     r"(?:problems|complaints|symptoms|history|pain|allergies))"
-    r"|(?:was |is )?instructed|has been (?:following|seen|followed|treated|admitted)|understands|agrees"
+    r"|(?:was |is )?(?:instructed|referred)|has been (?:following|seen|followed|treated|admitted)|understands|agrees"
     r"|will (?:follow|return|be seen|continue)|received|continues))(?![a-z])", re.ASCII)
 _WEAK_KINDS = ("hr", "rr", "bmi", "weight", "height")   # the capture group of each WEAK_VITAL alternative
 
@@ -160,6 +169,7 @@ ENCOUNTER_AT = Anchored(ENCOUNTER)
 VITAL_AT = Anchored(VITAL)
 WEAK_VITAL_AT = Anchored(WEAK_VITAL)
 PATIENT_AT = Anchored(PATIENT)
+IMAGING_AT = Anchored(IMAGING)
 
 # Every ALLERGY match holds one of these: most mail has none, and `in` is far cheaper than the regex.
 ALLERGY_WORDS = ("allerg", "nkda", "nka", "no known")
@@ -173,6 +183,8 @@ def find(lower: str) -> tuple[set[str], set[str], set[str]]:
         statements.add("allergy")
     if vitals(lower):
         statements.add("vital signs")
+    if IMAGING_AT.search(lower, lower):
+        statements.add("imaging")
     if "patient" in lower and PATIENT_AT.search(lower, lower):   # `in` first: most mail has no "patient"
         statements.add("patient")
     return strong, weak, statements
