@@ -178,13 +178,13 @@ class Features:
             f["subject_money"] = 1.0
         late()
         f["exclaim"] = _log(100.0 * whole.count("!") / max(words, 20))
-        f["money_amounts"] = _log(len(_findall(_MONEY, whole)) if _could_be_money(whole) else 0)
+        f["money_amounts"] = _log(_money_amounts(whole))
         late()
         f["percents"] = _log(len(_findall(_PERCENT, whole)) if "%" in whole else 0)
         late()
         hosts = [url_host(link.href) for link in message.links]
         body_text = "\n".join(body)
-        text_hosts = [h.lower() for h in _findall(_URL, body_text)] if "://" in body_text else []
+        text_hosts = _text_hosts(body_text) if "://" in body_text else []
         late()
         all_hosts = [h for h in hosts + text_hosts if h]
         f["links"] = _log(len(message.links))
@@ -220,6 +220,40 @@ def _findall(pattern: re.Pattern[str], text: str) -> list[Any]:
 
 def _words(text: str) -> list[str]:
     return _findall(_WORD, text)
+
+
+# On lower-cased ASCII text: what the ASCII twin of `_URL` finds, lower-cased. It opens with a
+# literal, so re skips to each "h" instead of trying every position (5x faster); the look-behind
+# is `_URL`'s \b.
+_URL_LOWER = re.compile(r"h(?<=\bh)ttps?://([^/\s<>\"')]+)", re.ASCII)
+_CURRENCY_WORD = re.compile(r"(?:usd|eur|dollars)\b", re.ASCII)
+_ASCII_DIGITS = frozenset("0123456789")
+_ASCII_SPACE = frozenset(" \t\n\r\f\v")  # re.ASCII's \s
+
+
+def _text_hosts(text: str) -> list[str]:
+    """The hosts of the http(s) URLs written in `text`, lower-cased: `_URL`'s groups."""
+    if text.isascii():
+        return _URL_LOWER.findall(text.lower())
+    return [h.lower() for h in _URL.findall(text)]
+
+
+def _money_amounts(text: str) -> int:
+    """len(_MONEY.findall(text)), cheaper where it can be. Without a currency sign only the
+    second branch (a digit, a space or none, a currency word) can match; on ASCII text each such
+    match is one currency word in the lower-cased text with a digit just before it (or a digit
+    and a space), since a match holds one digit only: those words are found by a literal search."""
+    if not _could_be_money(text):
+        return 0
+    if "$" in text or "£" in text or "€" in text or not text.isascii():
+        return len(_findall(_MONEY, text))
+    lower = text.lower()
+    n = 0
+    for m in _CURRENCY_WORD.finditer(lower):
+        p = m.start()
+        if p and (lower[p - 1] in _ASCII_DIGITS or lower[p - 1] in _ASCII_SPACE and p > 1 and lower[p - 2] in _ASCII_DIGITS):
+            n += 1
+    return n
 
 
 def _letters_and_upper(text: str) -> tuple[int, int]:

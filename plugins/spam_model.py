@@ -60,6 +60,9 @@ MAX_CHARS = 20_000  # a 5 KB message is read whole; the rest of a long one adds 
 MAX_TOKEN_LEN = 30
 
 _TOKEN = re.compile(r"[^\W_]+")
+# `_TOKEN` on lower-cased ASCII text: the same runs (no upper case left, no other letters or
+# digits there), 1.5x faster than the Unicode class
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 _DIGITS = str.maketrans("123456789", "000000000")
 _LINK_TARGET = re.compile(r" <[^<>\s]+>")  # what outguard.core.htmltext appends after a link's text
 SUBJECT_PREFIX = "subject:"
@@ -81,7 +84,8 @@ def vocabulary_word(word: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Lower-cased runs of letters and digits of the first MAX_CHARS characters, as they are."""
-    return _TOKEN.findall(text[:MAX_CHARS].lower())
+    lower = text[:MAX_CHARS].lower()
+    return (_ASCII_TOKEN if lower.isascii() else _TOKEN).findall(lower)
 
 
 def normalise(subject: str, body: str) -> tuple[list[str], list[str]]:
@@ -183,7 +187,7 @@ class TextModel:
         if self.vocab is None:
             idx = hashed(*normalise(subject, body), self.bits)
         else:  # only vocabulary words count, and they are what `tokens` would make of them anyway
-            idx = self.vocab.buckets(words(subject), words(_LINK_TARGET.sub("", body)))
+            idx = self.vocab.buckets(words(subject), words(_LINK_TARGET.sub("", body) if " <" in body else body))
         w = self.weights
         n = len(idx)
         return self.bias + sum(map(w.__getitem__, idx)) / math.sqrt(max(n, self.min_evidence)), n
