@@ -145,13 +145,15 @@ class Features:
             stop_if_late(deadline, NAME)
 
         subject = message.subject
-        body = [v.text for v in message.texts("body")]
+        body_views = list(message.texts("body"))
+        body = [v.text for v in body_views]
         html = [_LINK_TARGET.sub("", v.text) if " <" in v.text else v.text for v in message.texts("html")]
         content = "\n".join(body or html)  # the plain part when there is one, else the rendered HTML
         whole = subject + "\n" + content
         f: dict[str, float] = {}
         late()
-        for fam, n in self.matcher.count(whole, deadline=deadline, check=NAME).items():
+        phrased = _folded(subject, [v.folded for v in body_views]) if body else whole
+        for fam, n in self.matcher.count(phrased, normalised=bool(body), deadline=deadline, check=NAME).items():
             f[f"phrase.{fam}"] = _log(n)
         late()
         letters, upper = _letters_and_upper(content)
@@ -202,6 +204,14 @@ class Features:
         if words < 30:
             f["short_text"] = 1.0
         return {k: v for k, v in f.items() if v}
+
+
+def _folded(subject: str, folded_texts: list[str]) -> str:
+    """What PhraseMatcher.count folds `subject + "\n" + "\n".join(texts)` to, from the texts' views'
+    own folded forms (`TextView.folded`: the bulk check has made them already): a line break is white space and stops
+    str.lower's one context rule (final sigma), so folding the parts and joining them with a
+    space gives the same string."""
+    return " ".join(x for x in (" ".join(subject.lower().split()), *folded_texts) if x)
 
 
 def _ascii_twin(pattern: re.Pattern[str]) -> re.Pattern[str]:

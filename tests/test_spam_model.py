@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import PROJECT
 from outguard.checks import StartupContext
@@ -189,3 +191,8 @@ def test_short_notes_carry_no_finding(text: str) -> None:
     assert spam.inspect(message, check.state) == []
     check.state.min_score = float("-inf")
     assert "features" in spam.inspect(message, check.state)[0].detail  # says how little text there was
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("Aa1_ \u212a\u0130é-"))))
+def test_words_are_the_token_runs_of_the_lower_cased_text(text: str) -> None:
+    assert spam_model.words(text) == spam_model._TOKEN.findall(text[:spam_model.MAX_CHARS].lower())
