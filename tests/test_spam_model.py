@@ -196,3 +196,15 @@ def test_short_notes_carry_no_finding(text: str) -> None:
 @given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("Aa1_ \u212a\u0130é-"))))
 def test_words_are_the_token_runs_of_the_lower_cased_text(text: str) -> None:
     assert spam_model.words(text) == spam_model._TOKEN.findall(text[:spam_model.MAX_CHARS].lower())
+
+
+_VOCAB = spam_model.Vocabulary.of(["free", "money", "now", "café", "act", "a"], 12)
+
+
+_PIECES = st.lists(st.sampled_from(["free", "Money", "NOW", "café", "act", " ", "\n", "_", "1", "-", "é", "\u212a", "A"]))
+
+
+@given(st.text(), st.one_of(st.text(), _PIECES.map("".join)))
+def test_text_buckets_are_the_buckets_of_the_words(subject: str, body: str) -> None:
+    assert list(_VOCAB.text_buckets(subject, body)) == list(_VOCAB.buckets(spam_model.words(subject), spam_model.words(body)))
+    assert _VOCAB.text_buckets("", "Free money NOW") == _VOCAB.buckets([], ["free", "money", "now"]) != set()
