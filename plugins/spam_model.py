@@ -60,6 +60,10 @@ MAX_CHARS = 20_000  # a 5 KB message is read whole; the rest of a long one adds 
 MAX_TOKEN_LEN = 30
 
 _TOKEN = re.compile(r"[^\W_]+")
+# `_TOKEN` on lower-cased ASCII text: the same runs (no upper case left, no other letters or
+# digits there), 1.5x faster than the Unicode class
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+_ASCII_RUNS = bytes(c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))  # [a-z0-9] kept, the rest a space
 _DIGITS = str.maketrans("123456789", "000000000")
 _LINK_TARGET = re.compile(r" <[^<>\s]+>")  # what outguard.core.htmltext appends after a link's text
 SUBJECT_PREFIX = "subject:"
@@ -81,7 +85,8 @@ def vocabulary_word(word: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Lower-cased runs of letters and digits of the first MAX_CHARS characters, as they are."""
-    return _TOKEN.findall(text[:MAX_CHARS].lower())
+    lower = text[:MAX_CHARS].lower()
+    return (_ASCII_TOKEN if lower.isascii() else _TOKEN).findall(lower)
 
 
 def normalise(subject: str, body: str) -> tuple[list[str], list[str]]:
@@ -116,13 +121,35 @@ class Vocabulary:
     unigram: dict[str, int]  # word -> bucket of the word (crc32 & mask)
     first: dict[str, int]    # word -> its share of a pair's bucket when it comes first
     subject: dict[str, int]  # word -> bucket of the word as a subject word ("s:" + word)
+    # `unigram` and `first` keyed by the ASCII words' bytes, for `text_buckets` (ASCII text is
+    # cut into words by bytes.translate and bytes.split, 3x faster than the regex)
+    ascii_unigram: dict[bytes, int] = field(default_factory=dict, compare=False, repr=False)
+    ascii_first: dict[bytes, int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, words: Iterable[str], bits: int) -> Vocabulary:
         mask, crc = (1 << bits) - 1, zlib.crc32
         crcs = {w: crc(w.encode()) for w in words}
-        return cls(bits, {w: h & mask for w, h in crcs.items()}, {w: ((h * PAIR_MIX) >> 16) & mask for w, h in crcs.items()},
-                   {w: crc(b"s:" + w.encode()) & mask for w in crcs})
+        unigram = {w: h & mask for w, h in crcs.items()}
+        first = {w: ((h * PAIR_MIX) >> 16) & mask for w, h in crcs.items()}
+        return cls(bits, unigram, first, {w: crc(b"s:" + w.encode()) & mask for w in crcs},
+                   {w.encode(): u for w, u in unigram.items() if w.isascii()},
+                   {w.encode(): f for w, f in first.items() if w.isascii()})
+
+    def text_buckets(self, subject: str, body: str) -> set[int]:
+        """`buckets(words(subject), words(body))`. On ASCII text the lower-cased runs of letters and
+        digits are what is left once every other byte is a space: split there, looked up by bytes
+        (an ASCII run is in the vocabulary exactly when its bytes are in the ASCII part of it)."""
+        lower = body[:MAX_CHARS].lower()
+        if not lower.isascii():
+            return self.buckets(words(subject), _TOKEN.findall(lower))
+        uni = self.ascii_unigram
+        known = list(filter(uni.__contains__, lower.encode().translate(_ASCII_RUNS).split()))
+        us = list(map(uni.__getitem__, known))
+        idx = set(us)
+        idx.update(map(xor, map(self.ascii_first.__getitem__, known[:-1]), us[1:]))
+        self._add_subject(idx, words(subject))
+        return idx
 
     def buckets(self, subject: list[str], body: list[str]) -> set[int]:
         """What `hashed` gives with this vocabulary, as a set; words outside it are skipped."""
@@ -131,10 +158,14 @@ class Vocabulary:
         us = list(map(uni.__getitem__, known))
         idx = set(us)
         idx.update(map(xor, map(self.first.__getitem__, known[:-1]), us[1:]))
+        self._add_subject(idx, subject)
+        return idx
+
+    def _add_subject(self, idx: set[int], subject: list[str]) -> None:
+        uni = self.unigram
         sub = list(filter(uni.__contains__, subject))
         idx.update(map(uni.__getitem__, sub))
         idx.update(map(self.subject.__getitem__, sub))
-        return idx
 
 
 def hashed(subject: list[str], body: list[str], bits: int, vocab: Vocabulary | None = None) -> list[int]:
@@ -183,7 +214,7 @@ class TextModel:
         if self.vocab is None:
             idx = hashed(*normalise(subject, body), self.bits)
         else:  # only vocabulary words count, and they are what `tokens` would make of them anyway
-            idx = self.vocab.buckets(words(subject), words(_LINK_TARGET.sub("", body)))
+            idx = self.vocab.text_buckets(subject, _LINK_TARGET.sub("", body) if " <" in body else body)
         w = self.weights
         n = len(idx)
         return self.bias + sum(map(w.__getitem__, idx)) / math.sqrt(max(n, self.min_evidence)), n

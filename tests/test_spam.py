@@ -149,3 +149,29 @@ def test_capital_words_counted_from_the_words_are_what_the_word_pattern_counts(t
 def test_the_ascii_twins_find_what_the_patterns_find_on_ascii_text(text: str) -> None:
     for pattern, twin in spam._ASCII_TWIN.items():
         assert twin.findall(text) == pattern.findall(text)
+
+
+_URLISH = st.text(alphabet=st.sampled_from("hHtTpPsS:/._-<>\"')a1 \n\x1cé"))
+_CURRENCYISH = st.text(alphabet=st.sampled_from("$uUsSdDeErRoOlLaA0123456789 \t\n\x1c_x"))
+
+
+@given(st.one_of(st.text(), _MONEYISH, _CURRENCYISH))
+def test_money_amounts_are_what_the_money_pattern_counts(text: str) -> None:
+    assert spam._money_amounts(text) == len(spam._findall(spam._MONEY, text))  # what main counted
+    assert spam._money_amounts("5 usd, 7usd, 8  usd, 9 usdx, x4dollars") == 3
+    assert spam._money_amounts("$5 usd, $ 6usd, $$7, $ x, 5$5usd") == 4
+
+
+@given(st.one_of(st.text(), _URLISH))
+def test_text_hosts_are_the_url_pattern_hosts_lower_cased(text: str) -> None:
+    assert spam._text_hosts(text) == [h.lower() for h in spam._findall(spam._URL, text)]
+    assert spam._text_hosts("see HTTP://Example.ORG/x or xhttp://no.example") == ["example.org"]
+
+
+@given(st.text(), st.lists(st.text()))
+def test_phrases_read_from_the_views_folded_texts_as_from_the_joined_text(subject: str, texts: list[str]) -> None:
+    from outguard.core.message import TextView
+
+    folded = [TextView("body", t).folded for t in texts]
+    assert spam._folded(subject, folded) == " ".join((subject + "\n" + "\n".join(texts)).lower().split())
+    assert spam._folded("ΑΣ", [TextView("body", "Σ x").folded]) == "ας σ x"  # a line break ends a word for the final sigma too

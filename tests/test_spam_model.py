@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import PROJECT
 from outguard.checks import StartupContext
@@ -189,3 +191,20 @@ def test_short_notes_carry_no_finding(text: str) -> None:
     assert spam.inspect(message, check.state) == []
     check.state.min_score = float("-inf")
     assert "features" in spam.inspect(message, check.state)[0].detail  # says how little text there was
+
+
+@given(st.one_of(st.text(), st.text(alphabet=st.sampled_from("Aa1_ \u212a\u0130é-"))))
+def test_words_are_the_token_runs_of_the_lower_cased_text(text: str) -> None:
+    assert spam_model.words(text) == spam_model._TOKEN.findall(text[:spam_model.MAX_CHARS].lower())
+
+
+_VOCAB = spam_model.Vocabulary.of(["free", "money", "now", "café", "act", "a"], 12)
+
+
+_PIECES = st.lists(st.sampled_from(["free", "Money", "NOW", "café", "act", " ", "\n", "_", "1", "-", "é", "\u212a", "A"]))
+
+
+@given(st.text(), st.one_of(st.text(), _PIECES.map("".join)))
+def test_text_buckets_are_the_buckets_of_the_words(subject: str, body: str) -> None:
+    assert list(_VOCAB.text_buckets(subject, body)) == list(_VOCAB.buckets(spam_model.words(subject), spam_model.words(body)))
+    assert _VOCAB.text_buckets("", "Free money NOW") == _VOCAB.buckets([], ["free", "money", "now"]) != set()

@@ -12,6 +12,7 @@ from outguard.core.decision import Decision, Match, Reply
 from outguard.core.verdict import Verdict
 from outguard.rules.actions import render
 from outguard.rules.conditions import Facts
+from outguard.rules.index import index_of
 from outguard.rules.loader import RuleSet
 from outguard.rules.override import OverrideMarker, redacted_reason
 
@@ -22,7 +23,11 @@ def decide(ruleset: RuleSet, facts: Facts, mode: str = "enforce", marker: Overri
     decision = Decision(findings=list(facts.findings), rules_version=ruleset.version)
     prefixes: list[str] = []
     claim = (marker or OverrideMarker()).find(facts.message) if any(r.allow_override for r in ruleset.rules) else None
-    for rule in ruleset.rules:
+    index = index_of(ruleset)
+    met = index.met({f.id for f in facts.findings})
+    for rule, needs in zip(ruleset.rules, index.needs, strict=True):
+        if needs is not None and needs.isdisjoint(met):
+            continue  # it needs a finding this message has not got
         outcome = rule.when.evaluate(facts)
         if not outcome.matched:
             continue
