@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -54,4 +55,8 @@ def test_planted_phi_appears_in_no_log_audit_metric_reply_or_quarantine_listing(
     for where, text in outputs.items():
         for kind, value in PLANTED.items():
             assert value not in text, f"{kind} leaked into {where}"
-        assert "Quennell" not in text and "9989" not in text and "739201" not in text, where
+        assert "Quennell" not in text, where
+        # the SSN's last four and part of the MRN as tokens of their own: a hex hash or a
+        # timestamp in the audit trail can hold the same digits inside a longer run by chance
+        for fragment in ("9989", "739201"):
+            assert re.search(rf"(?<![0-9A-Fa-f]){fragment}(?![0-9A-Fa-f])", text) is None, (fragment, where)
