@@ -19,7 +19,7 @@ from outguard_plugins.phi import labels, sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
-from outguard_plugins.phi.prefilter import Anchored
+from outguard_plugins.phi.prefilter import Anchored, openings
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -80,9 +80,12 @@ ANCHORED = regex.compile(
     regex.VERSION0,
 )
 
-# Where an anchored number may start: the first words of the labels, found by one Aho-Corasick
+# Where an anchored number may start: the literal openings of ANCHORED itself (prefilter.openings:
+# every label added to labels.py is covered without a second list), found by one Aho-Corasick
 # pass (`ahocorasick-rs`) over the lower-cased text, then matched in place.
-_ANCHOR_TRIGGER = ahocorasick_rs.AhoCorasick(labels.FIRST_LITERALS, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+_ANCHOR_OPENINGS = openings(ANCHORED.pattern)
+assert _ANCHOR_OPENINGS, "ANCHORED must open with literal labels"
+_ANCHOR_TRIGGER = ahocorasick_rs.AhoCorasick(_ANCHOR_OPENINGS, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 _IN_URL = frozenset("&?/%=_")
 # Each of these patterns is tried only where one of its literal openings stands (prefilter.py:
 # one Aho-Corasick pass finds them; the same matches at a tenth of the cost or less).

@@ -165,12 +165,3 @@ def financial_before(text: str, start: int, window: int = 40) -> bool:
     lo = max(0, start - window)
     nl = text.rfind("\n", lo, start)
     return FINANCIAL_BEFORE.search(text, nl + 1 if nl >= 0 else lo, start) is not None
-
-
-# Where a label may start, as literal lower-case words (an Aho-Corasick pass finds them all at
-# once; a regex alternation of them would try each at every position). Covers the first word
-# of every label in every written form of _FORMS.
-FIRST_LITERALS = ("mrn", "mr#", "mr #", "mr no", "patient", "pat.", "pt", "account", "acct", "acc.", "member", "mbr",
-                  "subscriber", "enc", "temp", "ins.", "insurance", "insured", "med", "jurisdictional", "beneficiary",
-                  "guarantor", "workers", "national", "railroad", "person", "living", "policy", "health", "unique",
-                  "social", "visit", "chart", "group", "wic")
