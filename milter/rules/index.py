@@ -9,12 +9,14 @@ globs is met is skipped. The verdict is the same: a skipped rule could not have 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from outguard.rules.conditions import AllOf, AnyOf, Condition, FindingCondition, id_matches
-from outguard.rules.loader import RuleSet
+
+if TYPE_CHECKING:
+    from outguard.rules.loader import RuleSet
 
 MAX_IDS = 4096  # distinct finding ids remembered per rule set (ids are few; a bound all the same)
 
@@ -61,19 +63,6 @@ class RuleIndex:
         return out
 
 
-_INDEXES: dict[int, tuple[RuleSet, RuleIndex]] = {}  # id -> (the set, kept alive so the id stays its own; index)
-MAX_SETS = 16  # rule sets in use at once: the loaded one, a reload, rule tests' one-rule sets
-_LOCK = threading.Lock()
-
-
 def index_of(ruleset: RuleSet) -> RuleIndex:
-    """The index of `ruleset`, built on its first decision (rule sets are frozen)."""
-    entry = _INDEXES.get(id(ruleset))
-    if entry is not None and entry[0] is ruleset:
-        return entry[1]
-    index = RuleIndex.of(ruleset)
-    with _LOCK:
-        if len(_INDEXES) >= MAX_SETS:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        _INDEXES[id(ruleset)] = (ruleset, index)
-    return index
+    """The index of `ruleset` (built on its first decision and kept on it: `RuleSet.index`)."""
+    return ruleset.index

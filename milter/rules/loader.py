@@ -8,17 +8,21 @@ override files whose entries replace fields of an existing rule or pattern by id
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outguard.core.config import Config, load_schema
 from outguard.core.patterns import Pattern, PatternError, PatternSet
 from outguard.core.yamlsource import Loaded, SourceError, load_file, validate
 from outguard.rules.actions import Actions, compile_actions
 from outguard.rules.conditions import Condition, ConditionError, compile_condition
+
+if TYPE_CHECKING:
+    from outguard.rules.index import RuleIndex
 
 
 class RuleSetError(Exception):
@@ -106,6 +110,14 @@ class RuleSet:
     @property
     def adds_unsubscribe(self) -> bool:
         return any(r.then.add_unsubscribe for r in self.rules)
+
+    @functools.cached_property
+    def index(self) -> RuleIndex:
+        """Which rules could match, from a message's finding ids (rules/index.py): built on the
+        first decision, kept on this (frozen) set; a reload or `enforcing` makes a new one."""
+        from outguard.rules.index import RuleIndex
+
+        return RuleIndex.of(self)
 
     def enforcing(self, rule_id: str) -> RuleSet:
         """This set with one rule forced to enforce mode (its own tests judge its actions)."""
