@@ -210,13 +210,15 @@ ITEM_WEIGHT = 4.0    # clinical-vocabulary weight (vocabulary.py) of one word th
 
 def _item_spans(lower: str) -> list[tuple[int, int]]:
     """(start, stop) of the text of each numbered list item: before the next number, after its own."""
-    spans = [(max(lower.rfind(".", 0, m.start()), lower.rfind("\n", 0, m.start()), m.start() - 80) + 1, m.start())
-             for m in _NEXT_ITEM.finditer(lower)]
+    spans = [(max(lower.rfind(".", max(0, m.start() - 80), m.start()), lower.rfind("\n", max(0, m.start() - 80), m.start()),
+                  m.start() - 80) + 1, m.start())
+             for m in _NEXT_ITEM.finditer(lower)]   # every look-around bounded to 80 characters: linear
     for m in _ITEM_NUMBER.finditer(lower):
         at = m.start()
         if at and not (lower[at - 1] in "\n \t" and (at < 2 or lower[at - 2] in ".\n \t")):
             continue   # "page 12. See" or "v2. Then": a number inside a sentence, not a list's
-        stop = min(i for i in (lower.find(".", m.end()), lower.find("\n", m.end()), m.end() + 80) if i >= 0)
+        stop = min(i for i in (lower.find(".", m.end(), m.end() + 80), lower.find("\n", m.end(), m.end() + 80), m.end() + 80)
+                   if i >= 0)
         spans.append((m.end(), stop))
     return spans
 
