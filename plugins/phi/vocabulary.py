@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,11 +60,11 @@ def _index() -> tuple[dict[str, tuple[float, int]], dict[str, frozenset[str]]]:
     return entries, {k: frozenset(v) for k, v in seconds.items()}
 
 
-def _pieces(text: str) -> list[list[str]]:
+def _pieces(text: str) -> Iterator[list[str]]:
     """The text's sentences as lists of vocabulary entries (words and pairs lower-cased,
-    headings as written), long sentences cut every MAX_WORDS words."""
+    headings as written), long sentences cut every MAX_WORDS words; made as they are read,
+    so `clinical` stops tokenising at its first clinical window."""
     entries, seconds = _index()
-    out: list[list[str]] = []
     for sentence in _SENTENCE.split(text):
         words = _WORD.findall(sentence.lower())
         heads = [h for h in _HEADING.findall(sentence) if h in entries] if ":" in sentence else []
@@ -71,9 +72,8 @@ def _pieces(text: str) -> list[list[str]]:
             run = words[i:i + MAX_WORDS] if len(words) > MAX_WORDS else words
             piece = [w for w in run if w in entries]
             piece += [f"{a} {b}" for a, b in zip(run, run[1:], strict=False) if a in seconds and b in seconds[a]]
-            out.append(piece + heads)
+            yield piece + heads
             heads = []
-    return out
 
 
 def _score(window: list[str], entries: dict[str, tuple[float, int]]) -> tuple[float, int]:
@@ -99,7 +99,7 @@ def clinical(text: str) -> bool:
     entries, _ = _index()
     prev: list[str] = []
     for piece in _pieces(text):
-        if piece and len(prev) + len(piece) >= 1:
+        if piece:
             for window in (piece, prev + piece) if prev else (piece,):
                 score, words = _score(window, entries)
                 if words >= MIN_WORDS and score >= THRESHOLD:
