@@ -25,6 +25,11 @@ Sources and the deterministic splits. Three kinds of row:
              message, fax cover, sign-out, coding query, problem list from the note's own keywords,
              TSV attachment, HTML list) around 2-4 consecutive sentences taken from anywhere in the
              note; one in four is a case-conference negative (note text, no identifier).
+  excerpt    the same tune/read notes in their excerpt form (what held tests; the clinical rows plant
+             into the whole note): 2-4 consecutive sentences from a random place in the note in a
+             wrapper that says nothing clinical itself (referral, bare statement, question, forward,
+             text attachment, HTML paragraphs) beside 1-2 tune/read identifier wordings; one in four
+             is the excerpt without identifier, a negative. Its own random stream per note.
   enron      Enron business mail, negatives. Mailbox kaminski-v: tune; lokay-m, williams-w3: read.
              One message in three gets a planted look-alike (invoice/order/PO/tracking/confirmation/
              reference number shaped like an SSN, DEA, NPI or MBI; a member ID that passes the DEA
@@ -540,6 +545,62 @@ def clinical_cases(corpora: Path, seed: int, persons: list[str]) -> list[Case]:
     return cases
 
 
+_NOTE_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+# Wrappers of the excerpt form that say nothing clinical themselves: the excerpt alone must carry it.
+EXCERPT_TEMPLATES = {
+    "x-referral": ("patient note", "Dr. Patel,\n\nReferring the patient below.\n\n{ident}\n\n{text}\n\nThank you,\nClinic staff"),
+    "x-statement": ("patient note", "{ident}\n{text}"),
+    "x-question": ("question", "Hi,\n\nQuick question about {ident_inline}. From the note: {text}\n\nThanks"),
+    "x-forward": ("fwd: update", "See below.\n\n{ident}\n\n-----Original Message-----\n{text}\n"),
+}
+
+
+def sentence_excerpt(rng: random.Random, note: str) -> str:
+    """2-4 consecutive sentences from a random place in the note (history, exam, plan or an
+    everyday sentence): the short excerpts a clinician pastes into a message."""
+    sents = [" ".join(s.split()) for s in _NOTE_SENTENCE.split(note) if s.strip()]
+    n = rng.randint(2, 4)
+    at = rng.randrange(max(1, len(sents) - n + 1))
+    return " ".join(sents[at:at + n])
+
+
+def excerpt_cases(corpora: Path, seed: int, persons: list[str]) -> list[Case]:
+    """The excerpt form of the tune and read notes (source "excerpt"): a short excerpt in a wrapper
+    that is not clinical itself, beside the tune/read identifier wordings; one in four is an
+    excerpt without identifier (a negative). Its own random stream per note, so the other
+    cases are unchanged."""
+    rows = [json.loads(line) for line in (corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
+    cases = []
+    for i, row in enumerate(rows):
+        if i % 2 == 1 and held_note(row["id"]):
+            continue   # the held-out half
+        rng = random.Random(f"{seed}-excerpt-{i}")
+        split = "tune" if i % 2 == 0 else "read"
+        text = sentence_excerpt(rng, clean_note(row["transcription"]))
+        if (i // 2) % 4 == 1:   # an excerpt without identifier (other notes than the clinical negatives)
+            body = f"Hello,\n\nFor the teaching file, de-identified:\n\n{text}\n\nThanks"
+            cases.append(Case("excerpt", split, eml(body, i, "teaching case"), False, frozenset(), True, "x-teaching"))
+            continue
+        who = rng.choice(persons)
+        kinds = rng.sample(PLANT_KINDS, rng.choice([1, 1, 2]))
+        ident = "\n".join(planted_identifier(rng, k, who) for k in kinds)
+        form = rng.choice([*EXCERPT_TEMPLATES, "x-attachment", "x-html"])
+        hb = att = None
+        subject = "patient note"
+        if form in EXCERPT_TEMPLATES:
+            subject, template = EXCERPT_TEMPLATES[form]
+            body = template.format(ident=ident, ident_inline=ident.replace("\n", ", "), text=text)
+        elif form == "x-attachment":
+            body, subject = "Notes attached.", "notes"
+            att = ("note.txt", "text/plain", f"{ident}\n\n{text}\n")
+        else:
+            body = f"{ident}\n\n{text}"
+            hb = "<html><body>" + "".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n\n")) + "</body></html>"
+        cases.append(Case("excerpt", split, eml(body, i, subject, html_body=hb, attachment=att), True,
+                          frozenset(kinds), True, form))
+    return cases
+
+
 def _after_first_paragraph(text: str) -> int:
     cut = text.find("\n\n")
     return cut + 2 if cut >= 0 else len(text)
@@ -950,7 +1011,8 @@ def main() -> int:
         print(f"phi check with spaCy pipeline {args.spacy_model}\n")
     inspector = Inspector.create(load_config(Path("/dev/null"), overrides))
     rows = [json.loads(line) for line in needed[0].read_text().splitlines() if line]
-    cases = clinical_cases(corpora, args.seed, persons) + enron_cases(corpora, args.seed, args.limit) \
+    cases = clinical_cases(corpora, args.seed, persons) + excerpt_cases(corpora, args.seed, persons) \
+        + enron_cases(corpora, args.seed, args.limit) \
         + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated) \
         + ([] if args.no_held else held_clinical_cases(rows, args.seed, persons))
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():

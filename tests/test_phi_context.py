@@ -145,3 +145,36 @@ def test_an_imaging_study_of_a_body_region(text: str, is_study: bool) -> None:
     from outguard_plugins.phi import sections
 
     assert ("imaging" in sections.find(text.lower())[2]) is is_study
+
+
+@pytest.mark.parametrize("text,is_sig", [
+    ("Take it q.8h. with food.", True), ("Amoxil 250 mg t.i.d. for ten days", True),
+    ("Continue 40 mg p.o. at bedtime.", True), ("one capsule p.o. b.i.d.", True), ("Give 2 ml every morning.", True),
+    ("Eye drops p.r.n. for itching.", True),
+    ("Please send the P.O. to the vendor today.", False),   # a purchase order
+    ("cc: Maria, accounting", False), ("The 20 mg figure in the spec is wrong.", False),
+    ("Q3 revenue came in at 12 million.", False), ("We bid twice on the lot.", False),
+])
+def test_a_prescription_sig_is_a_health_statement(text: str, is_sig: bool) -> None:
+    from outguard_plugins.phi import sections
+
+    assert ("prescription" in sections.find(text.lower())[2]) is is_sig
+
+
+def test_a_sig_alone_reads_as_health_information(lex: context.Lexicon) -> None:
+    assert context.scan("He should continue the drops, 1 ml twice daily.", lex).confidence() >= 0.8
+
+
+@pytest.mark.parametrize("text,low", [
+    ("Her angiogram is booked for Friday.", 0.8),          # a -gram study without a prefix of its own
+    ("Pyelograms showed no obstruction.", 0.8),
+    ("A TSH level will be drawn next week.", 0.8),         # a lab abbreviation named as a level is the test
+    ("Start a proton pump inhibitor for the reflux.", 0.8),
+])
+def test_studies_levels_and_drug_classes(lex: context.Lexicon, text: str, low: float) -> None:
+    assert context.scan(text, lex).confidence() >= low
+
+
+def test_a_lab_abbreviation_alone_stays_a_key(lex: context.Lexicon) -> None:
+    assert context.scan("Press ALT and F4 to close the window.", lex).confidence() < 0.8
+    assert context.scan("The TSH team meets at noon.", lex).confidence() < 0.8

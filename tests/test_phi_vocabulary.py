@@ -79,8 +79,8 @@ def test_lowercase_heading_words_do_not_count_as_headings() -> None:
     heads = [h for h in vocab if h.endswith(":")]
     assert heads, "the build learns capitalised section headings"
     head = heads[0]
-    assert next(vocabulary._pieces(f"{head} x"))[-1] == head
-    assert head not in next(vocabulary._pieces(f"{head.lower()} x"))
+    assert next(vocabulary._pieces(f"{head} x"))[0][-1] == head
+    assert head not in next(vocabulary._pieces(f"{head.lower()} x"))[0]
 
 
 def test_shipped_file_is_what_the_build_script_makes(corpora: Path) -> None:
@@ -93,3 +93,26 @@ def test_shipped_file_is_what_the_build_script_makes(corpora: Path) -> None:
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
     assert build.build(corpora) == vocabulary.load()
+
+
+def test_short_text_is_read_as_one_window() -> None:
+    # spread over three sentences the words never share a two-sentence window, but a pasted
+    # excerpt this short is read whole, at the lower bar
+    text = "Her head is normocephalic. She sat on the bench by the door. Her neck is supple."
+    assert vocabulary.best_window(text)[0] < vocabulary.THRESHOLD
+    assert vocabulary.clinical(text)
+
+
+def test_short_text_of_everyday_words_is_not_clinical() -> None:
+    # enough summed weight, but no entry that is a clearly clinical word: a facilities memo
+    v = vocabulary.load()
+    memo = "The old screen was removed today. Its removal was identified as a hazard. It presents a risk."
+    words = [w for w in ("removed", "removal", "identified", "presents") if w in v]
+    assert words and max(v[w] for w in words) < vocabulary.SHORT_TOP
+    assert not vocabulary.clinical(memo)
+
+
+def test_a_long_text_gets_no_short_window() -> None:
+    clinical = "Her head is normocephalic. She sat on the bench by the door. Her neck is supple."
+    filler = " ".join(f"Line {i} of the agenda is lunch." for i in range(vocabulary.SHORT_PIECES))
+    assert not vocabulary.clinical(f"{clinical} {filler}")

@@ -64,8 +64,8 @@ _MED_SUFFIX = re.compile(r"(itis|osis|emia|aemia|oma|omas|pathy|plegia|algia|tro
 # Procedure names by their Greek and Latin endings: nearly every word ending so is a procedure
 # ("arthrodesis", "myringotomy", "angiogram"); the few that are not are listed.
 _PROCEDURE_WORD = re.compile(r"[a-z\-]{3,}(?:ectomy|ectomies|otomy|otomies|ostomy|ostomies|oplasty|oplasties|oscopy|oscopies"
-                             r"|odesis|opexy|orrhaphy|ocentesis|otripsy|(?:angio|arterio|veno|mammo|sono|myelo|hystero|pyelo"
-                             r"|cholangio|urethro|cysto|echocardio|electrocardio|electroencephalo|electromyo)gra(?:m|ms|phy))")
+                             r"|odesis|opexy|orrhaphy|ocentesis|otripsy)|[a-z\-]*(?:angio|arterio|veno|mammo|sono|myelo|hystero"
+                             r"|pyelo|cholangio|urethro|cysto|echocardio|electrocardio|electroencephalo|electromyo)gra(?:m|ms|phy)")
 _NOT_PROCEDURES = frozenset("microscopy spectroscopy telescopy stereoscopy dichotomy lobotomy".split())
 _SPLIT = re.compile(r",| with | without | due to | in | and | or |;")
 
@@ -365,8 +365,8 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
         after: list[str] | None = None      # the next four tokens, for the kinds that read them
         if kind == "lab_abbrev":
             after = hay[end:end + 80].split()[:4]
-            if not any(_NUMBER.match(t) for t in after[:2]):
-                continue
+            if not any(_NUMBER.match(t) for t in after[:2]) and after[:1] not in (["level"], ["levels"]):
+                continue   # "TSH 2.1" and "a TSH level" name the test; "ALT" alone is a key
             kind = "lab"
         elif kind == "condition_caps":
             if cased is None or not all(t.isupper() or t.isdigit() for t in cased[start:end - 1].split()):
@@ -387,13 +387,15 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
         elif kind == "lab":
             if after is None:
                 after = hay[end:end + 80].split()[:4]
-            if any(_NUMBER.match(t) for t in after[:3]):
-                out.strong.add(term)
+            if any(_NUMBER.match(t) for t in after[:3]) or after[:1] in (["level"], ["levels"]):
+                out.strong.add(term)   # a value, or the test ordered or read ("a TSH level will be obtained")
         elif kind == "condition":
             before = hay[max(0, start - 160):start].split()[-8:]
             if any(b in ("diagnosed", "dx", "history", "hx", "with", "for", "of") for b in before[-3:]) and \
                     any(b in ("diagnosed", "dx", "hx", "history", "patient", "pt") for b in before):
                 out.strong.add(term)
+    if "prescription" in out.statements and any(out.terms.get(t) == "medication" for t in out.strong):
+        out.statements.discard("prescription")   # the drug's own dose and sig: one statement, counted once
     if out.confidence() < 0.8 and sections.list_item(lower, out.terms, vocabulary.load()):
         out.statements.add("list item")           # a diagnosis or procedure list's item (sections.py)
     if out.confidence() < 0.8 and vocabulary.clinical(text):

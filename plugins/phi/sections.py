@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from outguard_plugins.phi.prefilter import Anchored
+from outguard_plugins.phi.prefilter import Anchored, Group
 
 
 def _expand(*parts: tuple[str, ...]) -> tuple[str, ...]:
@@ -159,6 +159,15 @@ PATIENT = re.compile(
     r"(?:problems|complaints|symptoms|history|pain|allergies))"
     r"|(?:was |is )?(?:instructed|referred)|has been (?:following|seen|followed|treated|admitted)|understands|agrees"
     r"|will (?:follow|return|be seen|continue)|received|continues))(?![a-z])", re.ASCII)
+# A prescription's sig: the dotted Latin frequencies a note writes ("b.i.d.", "q.6h.", "p.r.n.")
+# and a dose with its route or frequency ("20 mg p.o. daily", "1.2 cc every day", "p.o. b.i.d.").
+# "P.O." is a purchase order and "cc" a copy in mail, so neither counts without a dose or a sig.
+_FREQ = (r"(?:p\.o\.|po(?![a-z])|orally|by mouth|i\.v\.|iv(?![a-z])|subcutaneously|sublingually|daily|once|twice|"
+         r"three times|four times|every|at bedtime|nightly|q\.|q\d|b\.i\.d|t\.i\.d|q\.i\.d|p\.r\.n|prn(?![a-z]))")
+SIG = re.compile(
+    r"(?<![a-z])(?:b\.i\.d\.|t\.i\.d\.|q\.i\.d\.|p\.r\.n\.|q\.h\.s\.|q\.a\.m\.|q\.p\.m\.|q\.\s?\d{1,2}\s?h(?:ours?|rs?)?(?![a-z])"
+    r"|(?:(?<=\d)|(?<=\d ))(?:mg|mcg|cc|ml|units?|tablets?|capsules?)\s+" + _FREQ +
+    r"|p\.o\.\s+(?:daily|once|twice|every|at bedtime|nightly|q\.|q\d|b\.i\.d|t\.i\.d|q\.i\.d|p\.r\.n|prn(?![a-z])))", re.ASCII)
 _WEAK_KINDS = ("hr", "rr", "bmi", "weight", "height")   # the capture group of each WEAK_VITAL alternative
 
 # The same patterns, tried only where a literal opening stands (prefilter.py: one Aho-Corasick
@@ -170,6 +179,9 @@ VITAL_AT = Anchored(VITAL)
 WEAK_VITAL_AT = Anchored(WEAK_VITAL)
 PATIENT_AT = Anchored(PATIENT)
 IMAGING_AT = Anchored(IMAGING)
+# its openings ("ml", "cc", "q.") are frequent in any mail: an automaton of its own, run only
+# where the health scan runs, keeps them out of the identifiers' shared pass
+SIG_AT = Anchored(SIG, Group())
 
 # Every ALLERGY match holds one of these: most mail has none, and `in` is far cheaper than the regex.
 ALLERGY_WORDS = ("allerg", "nkda", "nka", "no known")
@@ -185,6 +197,8 @@ def find(lower: str) -> tuple[set[str], set[str], set[str]]:
         statements.add("vital signs")
     if IMAGING_AT.search(lower, lower):
         statements.add("imaging")
+    if SIG_AT.search(lower, lower):
+        statements.add("prescription")
     if "patient" in lower and PATIENT_AT.search(lower, lower):   # `in` first: most mail has no "patient"
         statements.add("patient")
     return strong, weak, statements
