@@ -302,9 +302,17 @@ def parse_message(raw: bytes, envelope: Envelope | None = None, limits: ScanLimi
     return msg
 
 
+def _filename(part: _StdMessage) -> str | None:
+    """`part.get_filename()`, without parsing the parameters of headers that cannot hold one: a
+    filename or name parameter (RFC 2231 pieces too, `filename*0*`) has "name" in its name."""
+    if not any("name" in str(part.get(h, "")).lower() for h in ("content-disposition", "content-type")):
+        return None
+    return part.get_filename()
+
+
 def _add_leaf(msg: Message, part: _StdMessage, path: str, limits: ScanLimits, findings: list[Finding]) -> None:
     ctype = _safe(part.get_content_type, "text/plain") or "text/plain"
-    filename = _safe(part.get_filename, None)
+    filename = _safe(lambda: _filename(part), None)
     filename = decode_header_value("filename", str(filename)) if filename else None
     disposition = _safe(part.get_content_disposition, None)
     data = _safe(lambda: part.get_payload(decode=True), None)
