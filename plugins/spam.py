@@ -77,7 +77,9 @@ _LOWER = string.ascii_lowercase.encode()
 _WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 _MONEY = re.compile(r"[$£€]\s?\d|\d\s?(?:usd|eur|dollars)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d\s?%")
-_QUOTED = re.compile(r"^\s*>", re.MULTILINE)
+# lines whose first character other than white space is ">": what (?m)^\s*> finds, on "\n" + text
+# (a literal first, so re jumps from line break to line break: 5x faster)
+_QUOTED = re.compile(r"\n\s*>")
 _LINK_TARGET = re.compile(r" <[^<>\s]+>")  # what htmltext appends after a link's text
 _SUBJECT_ADV = re.compile(r"^\W*(?:adv|ad|advertisement)\b\W", re.IGNORECASE)
 # A tracking token stuck on the end of a subject ("... rates available! hsdpr", "... wife! 27283").
@@ -158,15 +160,12 @@ class Features:
         late()
         letters, upper = _letters_and_upper(content)
         late()
-        found = _words(content)
-        words = len(found)
+        words, caps_words = _word_counts(content)
         late()
         if letters >= 40:
             f["caps_letters"] = upper / letters
         if words >= 10:
-            # words all in capitals (what \b[A-Z]{3,}\b counts): a run of ASCII letters is upper case
-            # exactly when every letter is
-            f["caps_words"] = sum(map(str.isupper, found)) / words
+            f["caps_words"] = caps_words / words
         s_letters, s_upper = _letters_and_upper(subject)
         if s_letters >= 8 and s_upper / s_letters > 0.6:
             f["subject_caps"] = 1.0
@@ -196,11 +195,11 @@ class Features:
         f["ip_link"] = _log(sum(1 for h in all_hosts if _IP_HOST.match(h)))
         if html and not body:
             f["html_only"] = 1.0
-        if html and sum(len(_words(t)) for t in html) < 25:
+        if html and sum(_word_counts(t)[0] for t in html) < 25:
             f["html_little_text"] = 1.0
         late()
         lines = content.count("\n") + 1
-        f["quoted_lines"] = len(_QUOTED.findall(content)) / lines if lines and ">" in content else 0.0
+        f["quoted_lines"] = len(_QUOTED.findall("\n" + content)) / lines if lines and ">" in content else 0.0
         if words < 30:
             f["short_text"] = 1.0
         return {k: v for k, v in f.items() if v}
@@ -230,6 +229,23 @@ def _findall(pattern: re.Pattern[str], text: str) -> list[Any]:
 
 def _words(text: str) -> list[str]:
     return _findall(_WORD, text)
+
+
+# ASCII letters kept, the other word characters of re.ASCII's \w (digits, "_") a "0", the rest a space
+_WORD_RUNS = bytes(c if 65 <= c <= 90 or 97 <= c <= 122 else 48 if 48 <= c <= 57 or c == 95 else 32 for c in range(256))
+
+
+def _word_counts(text: str) -> tuple[int, int]:
+    """(len(_words(text)), how many of them are all capitals). A match of `_WORD` is a run of word
+    characters that is all letters, 3 or more: on ASCII text, the runs left once every other byte
+    is a space, counted without a string each (0.75x the regex's time on 5 KB)."""
+    if not text.isascii():
+        found = _words(text)
+        return len(found), sum(map(str.isupper, found))
+    alpha = list(filter(bytes.isalpha, text.encode("ascii").translate(_WORD_RUNS).split()))
+    lengths = list(map(len, alpha))
+    caps = list(map(len, filter(bytes.isupper, alpha)))  # a run of letters is upper case when every letter is
+    return len(alpha) - lengths.count(1) - lengths.count(2), len(caps) - caps.count(1) - caps.count(2)
 
 
 # On lower-cased ASCII text: what the ASCII twin of `_URL` finds, lower-cased. It opens with a

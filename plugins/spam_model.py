@@ -46,7 +46,7 @@ import zlib
 from array import array
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from operator import xor
+from operator import itemgetter, xor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,15 @@ def split_pretokenised(text: str) -> tuple[str, str]:
     return "", text
 
 
+def _items(table: Any, keys: Collection[Any]) -> tuple[Any, ...]:
+    """`tuple(table[k] for k in keys)`, in the order `keys` iterates. One `itemgetter` call
+    subscripts in C (0.55x the time of `map(table.__getitem__, keys)` over a message's ~900
+    buckets of the weights array, 0.75x over a dict); itemgetter returns a lone item bare."""
+    if len(keys) > 1:
+        return itemgetter(*keys)(table)  # type: ignore[no-any-return]
+    return tuple(map(table.__getitem__, keys))
+
+
 PAIR_MIX = 0x9E3779B1  # Fibonacci hashing: the first word's CRC spread over the high bits
 
 
@@ -145,9 +154,9 @@ class Vocabulary:
             return self.buckets(words(subject), _TOKEN.findall(lower))
         uni = self.ascii_unigram
         known = list(filter(uni.__contains__, lower.encode().translate(_ASCII_RUNS).split()))
-        us = list(map(uni.__getitem__, known))
+        us = _items(uni, known)
         idx = set(us)
-        idx.update(map(xor, map(self.ascii_first.__getitem__, known[:-1]), us[1:]))
+        idx.update(map(xor, _items(self.ascii_first, known[:-1]), us[1:]))
         self._add_subject(idx, words(subject))
         return idx
 
@@ -155,9 +164,9 @@ class Vocabulary:
         """What `hashed` gives with this vocabulary, as a set; words outside it are skipped."""
         uni = self.unigram
         known = list(filter(uni.__contains__, body))
-        us = list(map(uni.__getitem__, known))
+        us = _items(uni, known)
         idx = set(us)
-        idx.update(map(xor, map(self.first.__getitem__, known[:-1]), us[1:]))
+        idx.update(map(xor, _items(self.first, known[:-1]), us[1:]))
         self._add_subject(idx, subject)
         return idx
 
@@ -215,9 +224,8 @@ class TextModel:
             idx = hashed(*normalise(subject, body), self.bits)
         else:  # only vocabulary words count, and they are what `tokens` would make of them anyway
             idx = self.vocab.text_buckets(subject, _LINK_TARGET.sub("", body) if " <" in body else body)
-        w = self.weights
         n = len(idx)
-        return self.bias + sum(map(w.__getitem__, idx)) / math.sqrt(max(n, self.min_evidence)), n
+        return self.bias + sum(_items(self.weights, idx)) / math.sqrt(max(n, self.min_evidence)), n
 
     def logit(self, subject: str, body: str) -> float:
         """Log-odds that the text is spam, from the text model alone."""

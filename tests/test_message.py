@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -177,3 +179,31 @@ def test_attachment_names_in_rfc2231_and_encoded_words_are_decoded() -> None:
         --b--
         """)
     assert [a.filename for a in parse_message(raw).attachments] == ["€ rates.pdf", "Köln.txt"]
+
+
+def _part_signature(root: Any) -> list[tuple[Any, ...]]:
+    return [(p._headers, None if p.is_multipart() else p.get_payload(), [type(d) for d in p.defects],
+             p.get_unixfrom(), p.preamble, p.epilogue) for p in root.walk()]
+
+
+@pytest.mark.parametrize("raw", [
+    b"From: a@x.example\nSubject: hi\n\nbody line\n\nmore\n",
+    b"From: a@x.example\r\nSubject: hi\r\n\r\nbody\r\n",
+    b"From sender Mon Jan 1 00:00:00 2024\nFrom: a@x.example\n\nbody\n",
+    b"Subject: hi\nthis is no header\nX: y\n\nbody\n",           # headers end early: the rest is body
+    b"Subject: hi\nFrom someone at the end\n\nbody\n",           # a From line pushed back into the body
+    b"Subject: hi\rX: y\r\rbody\n\nmore\n",                      # bare CR line breaks
+    b"\nbody only\n\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b--\n",
+    b"Content-Type: message/rfc822\n\nSubject: inner\n\ninner body\n",
+    b"Content-Type: multipart/mixed\n\nno boundary\n",
+    b"Subject: caf\xc3\xa9 \xff\n\n8-bit body \xe9\n",
+    b"Subject: no body\n",
+])
+def test_single_part_fast_parse_is_the_whole_parse(raw: bytes) -> None:
+    """The header-block shortcut gives what parsing the whole message gives, or is not taken."""
+    from email.parser import BytesParser
+
+    from outguard.core.message import PARSE_POLICY, _parse_root
+
+    assert _part_signature(_parse_root(raw)) == _part_signature(BytesParser(policy=PARSE_POLICY).parsebytes(raw))
