@@ -332,3 +332,27 @@ def test_health_context_is_read_only_beside_a_patient_identifier_or_an_attachmen
            b"--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=x.bin\n\nxx\n--b1--\n")
     message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
     assert any(f.id == "phi.health_context" for f in check.inspect_message(message, state))
+
+
+def test_a_person_heading_a_line_counts_beside_health_information(state: check.State) -> None:
+    """'Re: Jane Roe' / 'Cell: ...' heading a line is weak alone and a patient's beside health information."""
+    clinical = "She was started on metformin 500 mg twice daily for type 2 diabetes mellitus."
+    found = findings_of(state, f"Re: Margaret Ellison\n\n{clinical}")
+    assert found["phi.name"].confidence >= 0.8 and found["phi.health_context"].confidence >= 0.8
+    found = findings_of(state, f"Cell: (617) 555-0134\n\n{clinical}")
+    assert found["phi.phone"].confidence >= 0.8
+    # without health information the heading stays below what the rules count
+    office = "The quarterly budget review moved to Friday."
+    assert findings_of(state, f"Re: Margaret Ellison\n\n{office}")["phi.name"].confidence < 0.8
+    assert findings_of(state, f"Cell: (617) 555-0134\n\n{office}")["phi.phone"].confidence < 0.8
+    # a signature's cell number is the writer's, whatever the mail says
+    signed = findings_of(state, f"{clinical}\n\nRegards,\nDr. Lee\nCell: (617) 555-0134")
+    assert signed.get("phi.phone") is None or signed["phi.phone"].confidence < 0.8
+
+
+def test_a_subjects_re_is_a_reply_marker_not_a_person(state: check.State) -> None:
+    raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: Re: Margaret Ellison\n\n"
+           b"She was started on metformin 500 mg twice daily for type 2 diabetes mellitus.\n")
+    message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
+    found = {f.id: f for f in check.inspect_message(message, state)}
+    assert "phi.name" not in found

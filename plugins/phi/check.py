@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl, redact
@@ -42,7 +42,7 @@ REVEAL = {"ssn": 2, "mbi": 2, "hicn": 2, "npi": 2, "dea": 2, "mrn": 2, "health_p
           "phone": 2, "fax": 2, "ndc": 0, "icd10": 0, "dob": 0, "name": 0, "email": 0, "address": 0, "ip": 0}
 KEYWORD_LABEL = {"ssn": "SSN", "medicare": "Medicare", "npi": "NPI", "dea": "DEA", "dob": "DOB", "icd": "ICD-10",
                  "ndc": "NDC", "patient": "patient", "fax": "fax", "mrn": "MRN", "health_plan": "member ID",
-                 "account": "account"}
+                 "account": "account", "heading": "heading"}
 LABEL = {"ssn": "SSN", "mbi": "MBI", "hicn": "HICN", "npi": "NPI", "dea": "DEA", "mrn": "record number",
          "health_plan": "health plan number", "account": "account number", "dob": "DOB", "name": "name",
          "phone": "phone", "fax": "fax", "email": "email", "address": "address", "ip": "IP", "icd10": "ICD-10 code",
@@ -87,6 +87,10 @@ BULK_FACTOR = 40
 # Windows per chunk the health lexicon reads to corroborate an account or policy number (bounded cost).
 CONFIRM_WINDOWS = 32
 # Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
+# A person heading a line (names.py, identifiers.py mark it): counts beside health information.
+HEADING = "heading"
+HEADING_KINDS = ("name", "phone")
+HEADING_CONFIDENCE = 0.8
 PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "dob", "name", "phone", "email")
 
 
@@ -232,6 +236,8 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
             if _decided(aggs, signals, state.decide_after):
                 stopped = True
                 break
+    if not signals.empty and signals.confidence() >= 0.8:
+        _promote_headings(aggs)
     findings = [_finding(kind, aggs[kind], stopped) for kind in ORDER if kind in aggs]
     if not signals.empty:
         conf = signals.confidence()
@@ -254,8 +260,24 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
 
 
 def _patient_seen(aggs: dict[str, _Agg]) -> bool:
-    """A patient identifier the rules count (>= 0.8) has been found."""
-    return any(h.confidence >= 0.8 for kind in PATIENT_KINDS if kind in aggs for h in aggs[kind].values.values())
+    """A patient identifier the rules count (>= 0.8) has been found, or a person heading a line
+    (HEADING), who counts once the health information is read."""
+    return any(h.confidence >= 0.8 or h.keyword == HEADING
+               for kind in PATIENT_KINDS if kind in aggs for h in aggs[kind].values.values())
+
+
+def _promote_headings(aggs: dict[str, _Agg]) -> None:
+    """A name or personal phone heading its line ("Re: Jane Roe", "Cell: ...") in a mail that carries
+    health information (>= 0.8) is the person that information is about: HIPAA's names and phone
+    numbers beside health information, as the gateways' HIPAA policies pair full names with medical
+    terms. Without health information they stay weak (a heading names many things)."""
+    for kind in HEADING_KINDS:
+        agg = aggs.get(kind)
+        if agg is None:
+            continue
+        for key, hit in agg.values.items():
+            if hit.keyword == HEADING and hit.confidence < HEADING_CONFIDENCE:
+                agg.values[key] = replace(hit, confidence=HEADING_CONFIDENCE)
 
 
 def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
@@ -279,6 +301,8 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                 signals.strong.add(f"{hit.kind}:{_normal(hit)}")
         aggs.setdefault(hit.kind, _Agg()).add(hit, where)
     for hit in state.names.find(text, kw, lower, clock):
+        if hit.keyword == HEADING and where == "subject":
+            continue   # "Re: Tiny DNS Swap": a subject's "Re:" is the reply marker, never a person
         aggs.setdefault("name", _Agg()).add(hit, where)
     if len(lower) == len(text):
         for hit in tables.scan(text, lower, clock):

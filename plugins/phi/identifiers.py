@@ -319,6 +319,10 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                          _RECORD_WORDS_AT.search(lower, lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK) or
                          sections.STRONG_LABEL_AT.search(lower, lower, max(0, s - RECORD_BLOCK), e + RECORD_BLOCK)):
                     yield Hit("phone", value, s, e, 0.8, "patient")
+                elif line and not signature_at(s):
+                    # "Cell: ..." heading its line outside a signature, no record block around it: a
+                    # person's own line, which counts once health information stands in the mail
+                    yield Hit("phone", value, s, e, 0.7, "heading")
                 else:
                     patient = patient_near(s, e, 40)
                     yield Hit("phone", value, s, e, 0.7 if patient else 0.5, "patient" if patient else None)

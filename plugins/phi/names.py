@@ -149,6 +149,12 @@ class NameFinder:
                 # number just below, or "Name: Jane Roe" as a line of its own: the person the mail is about
                 # ("Re: Faculty Lunch" has none; "Re:" alone heads subjects: "Re: Virginia Power")
                 conf = 0.85
+            elif _line_start(lower, p):
+                # "Re: Jane Roe" heading a line with nothing of a record below: a person the mail is
+                # about, who counts once health information stands in the same mail (check.py: HEADING)
+                hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
+                seen_end = e
+                continue
             else:
                 conf = 0.6
             hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
