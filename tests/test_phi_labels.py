@@ -140,6 +140,7 @@ def test_new_families_name_the_patients_identifier(text: str, kind: str) -> None
 def test_ambiguous_labels_count_only_beside_a_patient(label: str, kind: str) -> None:
     assert _hits(f"Patient: Jane Roe\n{label}: 40012345") == {kind: 0.9}
     assert _hits(f"Please see the filing below.\n{label}: 40012345") == {}   # an SEC accession, a support case
+    assert _hits(f"Valve discharge readings.\n{label}: 40012345", confirm=lambda lo, hi: True) == {}
 
 
 def test_codes_are_read_in_capitals_only() -> None:
@@ -176,7 +177,9 @@ def test_a_generic_label_with_corroboration_is_an_other_identifier(text: str) ->
 
 def test_a_generic_label_needs_corroboration() -> None:
     assert _generic("Identification No.: KX4471932") == {}
-    assert _generic("Identification No.: KX4471932", confirm=lambda lo, hi: True) == {"other_id": 0.85}
+    # health words alone are no person: a pipeline's "Unit ID" beside "discharge pressure" stays clean
+    assert _generic("Identification No.: KX4471932", confirm=lambda lo, hi: True) == {}
+    assert _generic("Chief complaint: cough.\nIdentification No.: KX4471932") == {"other_id": 0.85}
     far = "Patient: Jane Roe\n" + "x " * labels.PROXIMITY + "\nIdentification No.: KX4471932"
     assert _generic(far) == {}
 

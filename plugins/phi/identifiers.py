@@ -366,9 +366,10 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
         if gated:
             if labels.financial_before(text, m.start()):
                 continue   # a bank, card or ledger account: no patient's
-            if not corroboration.near(s, e):
-                if quiet:
-                    continue   # an SEC accession number, a support case: not even a weak identifier
+            if quiet:
+                if not corroboration.near(s, e, health=False):
+                    continue   # an SEC accession number, a support case, a compressor unit: not even a weak identifier
+            elif not corroboration.near(s, e):
                 conf = 0.5   # any business has account and policy numbers: reported, never enough alone
         yield Hit(kind, value, s, e, conf, kind)
     yield from generic_hits(text, lower, claimed, corroboration, clock)
@@ -386,7 +387,8 @@ def generic_hits(text: str, lower: str, claimed: set[int], corroboration: Corrob
                  clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
     """HIPAA Safe Harbor (R), "any other unique identifying number": a number after a short label
     of its own (labels.GENERIC) that no family and no negative word claims, reported only with
-    corroboration nearby (a patient word, a birth date, a clinical section, health information)."""
+    corroboration that it is a person's nearby (a patient word, a birth date, a record or coverage
+    label, a clinical section): health words beside a pipeline's "Unit ID" make it no patient's."""
     for m in _GENERIC_AT.finditer(text, lower):
         clock.tick()
         s, e = m.span("value")
@@ -412,7 +414,7 @@ def generic_hits(text: str, lower: str, claimed: set[int], corroboration: Corrob
         kind = labels.generic_label([w.rstrip(".") for w in words] + [noun.rstrip(".")])
         if kind is None or labels.financial_before(text, before.start() if before and words else ns):
             continue
-        if corroboration.near(s, e):
+        if corroboration.near(s, e, health=False):   # a person's number: health words alone are not a person
             yield Hit(kind, value, s, e, GENERIC_CONFIDENCE, kind)
 
 
@@ -439,9 +441,11 @@ class Corroboration:
             found = self._blocks[b] = labels.corroborated(self.lower, lo, hi) or bool(sections.labels(self.lower[lo:hi])[0])
         return found
 
-    def near(self, s: int, e: int) -> bool:
+    def near(self, s: int, e: int, health: bool = True) -> bool:
+        """Evidence within labels.PROXIMITY characters; `health=False`: a person's only (patient
+        words, a birth date, a record or coverage label, a clinical section), not the lexicon's."""
         lo, hi = max(0, s - labels.PROXIMITY), min(len(self.lower), e + labels.PROXIMITY)
         span = (lo // self._BLOCK, hi // self._BLOCK)
         if span != self._last:   # numbers line after line share their blocks
             self._last, self._last_found = span, any(self._block(b) for b in range(span[0], span[1] + 1))
-        return self._last_found or (self.confirm is not None and self.confirm(lo, hi))
+        return self._last_found or (health and self.confirm is not None and self.confirm(lo, hi))

@@ -319,7 +319,8 @@ NEGATIVE_WORDS = frozenset((
     "lease", "unit", "interconnect", "nomination", "nom", "trial", "study", "protocol", "grant", "award", "proposal",
     "contact", "callback", "call", "cpt", "icd", "hcpcs", "ndc", "npi", "dea", "upin", "ptan", "provider",
     "physician", "prescriber", "pharmacy", "facility", "taxonomy", "group", "ssn", "social", "ss", "dob", "birth",
-    "date", "time", "year", "age"))
+    "date", "time", "year", "age", "catalog", "catalogue", "cat", "publication", "volume", "vol", "edition", "series",
+    "paper", "abstract", "submission", "report", "journal", "bulletin", "newsletter", "archive", "list", "subscription"))
 # Words of a generic label that name its family (the distinctive words of the RECORD and PLAN labels above).
 RECORD_WORDS = frozenset(("record", "records", "rec", "chart", "patient", "patient's", "pt", "encounter", "enc",
                           "visit", "admission", "medical", "med", "clinic", "hospital", "mrn"))
