@@ -238,3 +238,33 @@ def test_the_split_label_patterns_match_as_the_whole_one() -> None:
             assert (fast and (fast.span(), labels.kind_of(fast, "kw"))) == (full and (full.span(), labels.kind_of(full, "kw")))
         for cell in (text, text[:20], text.strip()):
             assert bool(labels.LABEL.fullmatch(cell)) == bool(labels.LABEL.pattern.fullmatch(cell))
+
+
+def _anchored_by_own_pass(text: str) -> list[tuple[tuple[int, int], str]]:
+    """anchored_matches as it was with an automaton of its own (leftmost-longest, non-overlapping)."""
+    lower, pos, out = text.lower(), 0, []
+    for key, start, end in identifiers._ANCHOR_TRIGGER.find_matches_as_indexes(lower):
+        if start < pos or (start and (lower[start - 1].isalnum() or lower[start - 1] in identifiers._IN_URL)):
+            continue
+        others = identifiers._CODE_OPENINGS.get(key)
+        if others is not None and not text[start:end].isupper() and not any(lower.startswith(w, start) for w in others):
+            continue
+        m = identifiers._BY_OPENING[key].match(text, start)
+        if m:
+            pos = m.end()
+            out.append((m.span(), m.group("kw")))
+    return out
+
+
+def test_anchored_labels_found_by_the_shared_pass_are_those_of_an_own_pass() -> None:
+    import random
+
+    rnd = random.Random(14)
+    words = [label.replace("#", rnd.choice(["#", "No.", "number", "ID"])) for ls in labels.FAMILIES.values() for label in ls]
+    words += ["MRN", "MR#", "fin", "FIN", "Har", "HAR", "CSN", "x", "the", ":", "40012345", "AB1234567", "-", "\n",
+              "Patient", "member", "memberid", "&mrn=", "id", "#", "no.", "D.O.D", "d.o.dod", "DoD", "ID:"]
+    texts = ["D.O.DOD ID: 12345678", "Patient MRN: 40012345 fin 1234567 FIN 12345678"]   # a trigger inside the last one
+    texts += [rnd.choice(["", " "]).join(rnd.choice(words) for _ in range(rnd.randint(1, 40))) for _ in range(400)]
+    for text in texts:
+        got = [(m.span(), m.group("kw")) for m in identifiers.anchored_matches(text, text.lower())]
+        assert got == _anchored_by_own_pass(text), text

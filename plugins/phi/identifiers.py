@@ -19,7 +19,7 @@ from outguard_plugins.phi import labels, sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
-from outguard_plugins.phi.prefilter import Anchored, openings
+from outguard_plugins.phi.prefilter import SHARED, Anchored, openings
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -78,11 +78,14 @@ _AFTER_LABEL = r"\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}(?P<value>(?=[A-Z0-9\-]*\d{4})[
 ANCHORED = regex.compile(r"(?i:\b(?P<kw>" + labels.LABEL_SOURCE + r"))" + _AFTER_LABEL, regex.VERSION0)
 
 # Where an anchored number may start: the literal openings of ANCHORED itself (prefilter.openings:
-# every label added to labels.py is covered without a second list), found by one Aho-Corasick
-# pass (`ahocorasick-rs`) over the lower-cased text, then matched in place.
+# every label added to labels.py is covered without a second list), found in the lower-cased text
+# by the check's shared Aho-Corasick pass (prefilter.SHARED: a pass of their own cost more than
+# that whole pass), then matched in place. `_ANCHOR_TRIGGER` is the reference the tests hold it to.
 _ANCHOR_OPENINGS = openings(ANCHORED.pattern)
 assert _ANCHOR_OPENINGS, "ANCHORED must open with literal labels"
 _ANCHOR_TRIGGER = ahocorasick_rs.AhoCorasick(_ANCHOR_OPENINGS, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+_ANCHOR_INDEX = {key: i for i, key in enumerate(_ANCHOR_OPENINGS)}
+_ANCHOR_MEMBER = SHARED.join(_ANCHOR_OPENINGS, spans=True)
 _IN_URL = frozenset("&?/%=_")
 # ANCHORED with only the labels that can start with each opening (the same matches there), compiled
 # at import: one regex of 150 labels costs the engine every alternative at each position tried.
@@ -103,8 +106,14 @@ def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Matc
     if len(lower) != len(text):   # a few Unicode letters change length when lower-cased
         yield from ANCHORED.finditer(text)
         return
-    pos = 0
-    for key, start, end in _ANCHOR_TRIGGER.find_matches_as_indexes(lower):
+    pos = cursor = 0
+    # the leftmost-longest, non-overlapping triggers: no opening is a prefix of another (openings()
+    # keeps the shortest), so one at most starts at a place, and the leftmost one past the last is next
+    for start, end in SHARED.spans(lower, _ANCHOR_MEMBER):
+        if start < cursor:
+            continue
+        cursor = end
+        key = _ANCHOR_INDEX[lower[start:end]]
         if start < pos or (start and (lower[start - 1].isalnum() or lower[start - 1] in _IN_URL)):
             continue   # inside a word, or a URL's parameter ("&mrn=4473...") rather than a label
         others = _CODE_OPENINGS.get(key)
