@@ -110,3 +110,161 @@ def test_the_check_reads_a_bounded_number_of_lexicon_windows(monkeypatch: pytest
     check.inspect_message(parse_message(raw, Envelope()), state)
     windows = [n for n in calls if n <= 2 * labels.PROXIMITY + 20]
     assert 0 < len(windows) <= check.CONFIRM_WINDOWS * (len(body) // check.CHUNK + 1)
+
+
+# ---- the wider families: X12, NCPDP, Medicare / Medicaid, VA / DoD, EHR vendor terms, ID cards, lab requisitions
+
+@pytest.mark.parametrize("text, kind", [
+    ("Subscriber Primary Identifier: W123456789", "health_plan"),     # X12 2100C / 2010BA NM109
+    ("Member Identification Number XJBH12345678", "health_plan"),     # X12 NM108 qualifier MI
+    ("Subscriber supplemental ID 44556677", "health_plan"),           # X12 2100C REF
+    ("Cardholder ID: ZQ88123456", "health_plan"),                     # NCPDP 302-C2
+    ("Medicaid recipient ID 12345678901", "health_plan"),
+    ("Medi-Cal no. 90012345A", "health_plan"),
+    ("EDIPI 1234567890", "health_plan"),                              # DoD
+    ("Rx ID: ZXC1234567", "health_plan"),                             # insurance ID card
+    ("EMPI: 700123456", "mrn"),                                       # enterprise master patient index
+    ("Master patient index # 00123456", "mrn"),
+    ("VA integration control number 1012345678V123456", "mrn"),
+    ("Hospital account no. 40012345", "account"),                     # Epic HAR
+])
+def test_new_families_name_the_patients_identifier(text: str, kind: str) -> None:
+    assert _hits(text) == {kind: 0.9}
+
+
+@pytest.mark.parametrize("label, kind", [
+    ("CSN", "mrn"), ("FIN", "account"), ("HAR", "account"), ("ICN", "mrn"), ("MPI", "mrn"), ("CIN", "health_plan"),
+    ("Case #", "mrn"), ("Unit number", "mrn"), ("Accession no.", "mrn"), ("Specimen ID", "mrn"), ("Plan ID", "health_plan"),
+    ("DoD ID", "health_plan"),
+])
+def test_ambiguous_labels_count_only_beside_a_patient(label: str, kind: str) -> None:
+    assert _hits(f"Patient: Jane Roe\n{label}: 40012345") == {kind: 0.9}
+    assert _hits(f"Please see the filing below.\n{label}: 40012345") == {}   # an SEC accession, a support case
+    assert _hits(f"Valve discharge readings.\n{label}: 40012345", confirm=lambda lo, hi: True) == {}
+
+
+def test_codes_are_read_in_capitals_only() -> None:
+    assert _hits("Patient: Jane Roe\nfin 40012345") == {}
+    assert _hits("Patient: Jane Roe\nFinancial number 40012345") == {"account": 0.9}
+
+
+def test_a_medicare_number_that_is_an_mbi_is_reported_as_the_mbi() -> None:
+    kinds = {h.kind: h.confidence for h in identifiers.scan("Medicare number: 1EG4-TE5-MK73")}
+    assert kinds == {"mbi": 0.95}
+
+
+def test_a_payer_claim_control_number_is_a_claims() -> None:
+    assert _generic("Patient: Jane Roe\nPayer Claim Control Number: 4401234567") == {}
+
+
+# ---- HIPAA Safe Harbor (R): a number under a label of its own
+
+def _generic(text: str, confirm=None) -> dict[str, float]:
+    return {h.kind: h.confidence for h in identifiers.scan(text, confirm=confirm)
+            if h.kind in ("mrn", "health_plan", "account", "other_id")}
+
+
+@pytest.mark.parametrize("text", [
+    "Patient: Jane Roe\nIdentification No.: KX4471932",
+    "DOB 04/12/1961\nID # 7788991",
+    "DOB 04/12/1961\nID#7788991",
+    "Chief complaint: cough.\nSite Person Code 33-44125",
+    "Our patient is asking. Please send your ID 99887766 again.",
+])
+def test_a_generic_label_with_corroboration_is_an_other_identifier(text: str) -> None:
+    assert _generic(text) == {"other_id": identifiers.GENERIC_CONFIDENCE}
+
+
+def test_a_generic_label_needs_corroboration() -> None:
+    assert _generic("Identification No.: KX4471932") == {}
+    # health words alone are no person: a pipeline's "Unit ID" beside "discharge pressure" stays clean
+    assert _generic("Identification No.: KX4471932", confirm=lambda lo, hi: True) == {}
+    assert _generic("Chief complaint: cough.\nIdentification No.: KX4471932") == {"other_id": 0.85}
+    far = "Patient: Jane Roe\n" + "x " * labels.PROXIMITY + "\nIdentification No.: KX4471932"
+    assert _generic(far) == {}
+
+
+def test_a_generic_labels_words_can_name_its_family() -> None:
+    assert _generic("Patient: Jane Roe\nClinic visit record ID: AB123456") == {"mrn": 0.85}
+    assert _generic("Patient: Jane Roe\nDental coverage no. ZK-448812") == {"health_plan": 0.85}
+
+
+@pytest.mark.parametrize("text", [
+    "Patient: Jane Roe. Invoice ID 12345678",
+    "Patient: Jane Roe. Order No.: KX4471932",
+    "Patient: Jane Roe. FedEx tracking # 778812345678",
+    "Patient: Jane Roe. Support ticket ID 20231234",
+    "Patient: Jane Roe. Serial No. SN-88123456",
+    "Patient: Jane Roe. Model number XR-5500123",
+    "Patient: Jane Roe. Part # 7701-2345",
+    "Patient: Jane Roe. Prior authorization code 55123456",
+    "Patient: Jane Roe. Provider NPI number 1234567893",
+    "Patient: Jane Roe. Conference dial-in code 44512345",
+    "Patient: Jane Roe. Checking account ID 12345678",
+    "Patient: Jane Roe. Visit date code 2023-01-05",                        # a date
+    "Patient: Jane Roe. Callback number 617-555-0123",                      # a phone
+    "Patient: Jane Roe. No. 12345678",                                       # no label says what it is
+    "Patient: Jane Roe. http://portal.example/view?id=12345678",             # a URL's parameter
+    "Patient: Jane Roe. Clinic ID: ab123456",                                # lower-case: a handle, not an ID
+])
+def test_negative_and_unlabelled_numbers_are_no_generic_identifier(text: str) -> None:
+    assert "other_id" not in _generic(text)
+
+
+def test_the_other_identifier_is_reported_redacted_and_counts_for_the_rule() -> None:
+    from outguard.core.message import Envelope, parse_message
+    from outguard_plugins.phi import check
+
+    state = check.build_state({})
+    raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: intake\n\n"
+           b"Patient intake\nIdentification No.: KX4471932\nDiagnosis: major depressive disorder.\n")
+    found = {f.id: f for f in check.inspect_message(parse_message(raw, Envelope()), state)}
+    assert found["phi.other_id"].confidence >= 0.8
+    assert "KX4471932" not in found["phi.other_id"].detail
+    assert "other_id" in check.PATIENT_KINDS and "phi.other_id" in check.PhiCheck.emits
+
+
+def test_the_split_label_patterns_match_as_the_whole_one() -> None:
+    import random
+
+    rnd = random.Random(12)
+    words = [label.replace("#", rnd.choice(["#", "No.", "number", "ID"])) for ls in labels.FAMILIES.values() for label in ls]
+    words += ["MRN", "MR#", "fin", "Har", "x", "the", ":", "40012345", "AB1234567", "-", "\n", "Patient"]
+    for _ in range(300):
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 30)))
+        lower = text.lower()
+        for key, start, _ in identifiers._ANCHOR_TRIGGER.find_matches_as_indexes(lower):
+            fast, full = identifiers._BY_OPENING[key].match(text, start), identifiers.ANCHORED.match(text, start)
+            assert (fast and (fast.span(), labels.kind_of(fast, "kw"))) == (full and (full.span(), labels.kind_of(full, "kw")))
+        for cell in (text, text[:20], text.strip()):
+            assert bool(labels.LABEL.fullmatch(cell)) == bool(labels.LABEL.pattern.fullmatch(cell))
+
+
+def _anchored_by_own_pass(text: str) -> list[tuple[tuple[int, int], str]]:
+    """anchored_matches as it was with an automaton of its own (leftmost-longest, non-overlapping)."""
+    lower, pos, out = text.lower(), 0, []
+    for key, start, end in identifiers._ANCHOR_TRIGGER.find_matches_as_indexes(lower):
+        if start < pos or (start and (lower[start - 1].isalnum() or lower[start - 1] in identifiers._IN_URL)):
+            continue
+        others = identifiers._CODE_OPENINGS.get(key)
+        if others is not None and not text[start:end].isupper() and not any(lower.startswith(w, start) for w in others):
+            continue
+        m = identifiers._BY_OPENING[key].match(text, start)
+        if m:
+            pos = m.end()
+            out.append((m.span(), m.group("kw")))
+    return out
+
+
+def test_anchored_labels_found_by_the_shared_pass_are_those_of_an_own_pass() -> None:
+    import random
+
+    rnd = random.Random(14)
+    words = [label.replace("#", rnd.choice(["#", "No.", "number", "ID"])) for ls in labels.FAMILIES.values() for label in ls]
+    words += ["MRN", "MR#", "fin", "FIN", "Har", "HAR", "CSN", "x", "the", ":", "40012345", "AB1234567", "-", "\n",
+              "Patient", "member", "memberid", "&mrn=", "id", "#", "no.", "D.O.D", "d.o.dod", "DoD", "ID:"]
+    texts = ["D.O.DOD ID: 12345678", "Patient MRN: 40012345 fin 1234567 FIN 12345678"]   # a trigger inside the last one
+    texts += [rnd.choice(["", " "]).join(rnd.choice(words) for _ in range(rnd.randint(1, 40))) for _ in range(400)]
+    for text in texts:
+        got = [(m.span(), m.group("kw")) for m in identifiers.anchored_matches(text, text.lower())]
+        assert got == _anchored_by_own_pass(text), text

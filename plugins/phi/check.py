@@ -15,6 +15,8 @@ Settings (`plugins.settings.phi` in the config), all optional:
 Findings (ids under `phi.`; the confidence says how sure, the count is unique values):
     phi.ssn phi.mbi phi.hicn phi.npi phi.dea phi.mrn phi.health_plan phi.account phi.dob
     phi.name phi.phone phi.fax phi.email phi.address phi.ip phi.icd10 phi.ndc
+    phi.other_id                   (HIPAA Safe Harbor R: a number after a label of its own, "Clinic ID ...",
+                                   reported only with a patient word, a DOB or health information nearby)
     phi.health_context             (conditions, medications, labs, procedures, ICD-10/NDC codes; read
                                    only once a patient identifier >= 0.8 or an attachment is in the message)
     recipient.freemail             (per recipient: a personal free-mail address; only when PHI is seen)
@@ -39,15 +41,16 @@ log = logging.getLogger("outguard.checks.phi")
 
 # How each kind shows its redacted sample: characters left unmasked.
 REVEAL = {"ssn": 2, "mbi": 2, "hicn": 2, "npi": 2, "dea": 2, "mrn": 2, "health_plan": 2, "account": 2,
-          "phone": 2, "fax": 2, "ndc": 0, "icd10": 0, "dob": 0, "name": 0, "email": 0, "address": 0, "ip": 0}
+          "other_id": 2, "phone": 2, "fax": 2, "ndc": 0, "icd10": 0, "dob": 0, "name": 0, "email": 0, "address": 0, "ip": 0}
 KEYWORD_LABEL = {"ssn": "SSN", "medicare": "Medicare", "npi": "NPI", "dea": "DEA", "dob": "DOB", "icd": "ICD-10",
                  "ndc": "NDC", "patient": "patient", "fax": "fax", "mrn": "MRN", "health_plan": "member ID",
-                 "account": "account", "heading": "heading"}
+                 "account": "account", "other_id": "identifying label", "heading": "heading"}
 LABEL = {"ssn": "SSN", "mbi": "MBI", "hicn": "HICN", "npi": "NPI", "dea": "DEA", "mrn": "record number",
-         "health_plan": "health plan number", "account": "account number", "dob": "DOB", "name": "name",
+         "health_plan": "health plan number", "account": "account number", "other_id": "identifying number", "dob": "DOB",
+         "name": "name",
          "phone": "phone", "fax": "fax", "email": "email", "address": "address", "ip": "IP", "icd10": "ICD-10 code",
          "ndc": "NDC"}
-ORDER = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "dob", "name", "phone", "fax",
+ORDER = ("ssn", "mbi", "hicn", "npi", "dea", "mrn", "health_plan", "account", "other_id", "dob", "name", "phone", "fax",
          "email", "address", "ip", "icd10", "ndc")
 
 
@@ -86,12 +89,12 @@ CHUNK = 64 * 1024
 BULK_FACTOR = 40
 # Windows per chunk the health lexicon reads to corroborate an account or policy number (bounded cost).
 CONFIRM_WINDOWS = 32
-# Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
 # A person heading a line (names.py, identifiers.py mark it): counts beside health information.
 HEADING = "heading"
 HEADING_KINDS = ("name", "phone")
 HEADING_CONFIDENCE = 0.8
-PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "dob", "name", "phone", "email")
+# Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
+PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "other_id", "dob", "name", "phone", "email")
 
 
 def _free_mail(settings: dict[str, Any]) -> frozenset[str]:

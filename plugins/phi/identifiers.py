@@ -19,7 +19,7 @@ from outguard_plugins.phi import labels, sections
 from outguard_plugins.phi import validators as v
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
-from outguard_plugins.phi.prefilter import Anchored, openings
+from outguard_plugins.phi.prefilter import SHARED, Anchored, openings
 
 _B = r"(?<![\w@.\-/])"    # left boundary: not inside a longer token
 _E = r"(?![\w@\-]|[./]\w)"   # right boundary (a sentence-ending dot is fine)
@@ -74,19 +74,27 @@ EMAIL = regex.compile(r"[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,6
 
 # An MRN / patient / member / account number named by a label right before it (labels.py: the
 # HL7 table 0203, CARIN and claim-form vocabularies).
-ANCHORED = regex.compile(
-    r"(?i:\b(?P<kw>" + labels.LABEL_SOURCE + r"))\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}"
-    r"(?P<value>(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9])(?![\w\-])",
-    regex.VERSION0,
-)
+_AFTER_LABEL = r"\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}(?P<value>(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9])(?![\w\-])"
+ANCHORED = regex.compile(r"(?i:\b(?P<kw>" + labels.LABEL_SOURCE + r"))" + _AFTER_LABEL, regex.VERSION0)
 
 # Where an anchored number may start: the literal openings of ANCHORED itself (prefilter.openings:
-# every label added to labels.py is covered without a second list), found by one Aho-Corasick
-# pass (`ahocorasick-rs`) over the lower-cased text, then matched in place.
+# every label added to labels.py is covered without a second list), found in the lower-cased text
+# by the check's shared Aho-Corasick pass (prefilter.SHARED: a pass of their own cost more than
+# that whole pass), then matched in place. `_ANCHOR_TRIGGER` is the reference the tests hold it to.
 _ANCHOR_OPENINGS = openings(ANCHORED.pattern)
 assert _ANCHOR_OPENINGS, "ANCHORED must open with literal labels"
 _ANCHOR_TRIGGER = ahocorasick_rs.AhoCorasick(_ANCHOR_OPENINGS, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+_ANCHOR_INDEX = {key: i for i, key in enumerate(_ANCHOR_OPENINGS)}
+_ANCHOR_MEMBER = SHARED.join(_ANCHOR_OPENINGS, spans=True)
 _IN_URL = frozenset("&?/%=_")
+# ANCHORED with only the labels that can start with each opening (the same matches there), compiled
+# at import: one regex of 150 labels costs the engine every alternative at each position tried.
+_BY_OPENING = [regex.compile(r"(?i:\b(?P<kw>" + labels.label_source(key) + r"))" + _AFTER_LABEL, regex.VERSION0)
+               for key in _ANCHOR_OPENINGS]
+
+
+# openings that are codes in capitals ("CSN", "FIN"), by index, with the other labels they open
+_CODE_OPENINGS = {i: labels.CODES[o] for i, o in enumerate(_ANCHOR_OPENINGS) if o in labels.CODES}
 # Each of these patterns is tried only where one of its literal openings stands (prefilter.py:
 # one Aho-Corasick pass finds them; the same matches at a tenth of the cost or less).
 _PATIENT_WORDS_AT = Anchored(_PATIENT_WORDS)
@@ -98,11 +106,20 @@ def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Matc
     if len(lower) != len(text):   # a few Unicode letters change length when lower-cased
         yield from ANCHORED.finditer(text)
         return
-    pos = 0
-    for _, start, _end in _ANCHOR_TRIGGER.find_matches_as_indexes(lower):
+    pos = cursor = 0
+    # the leftmost-longest, non-overlapping triggers: no opening is a prefix of another (openings()
+    # keeps the shortest), so one at most starts at a place, and the leftmost one past the last is next
+    for start, end in SHARED.spans(lower, _ANCHOR_MEMBER):
+        if start < cursor:
+            continue
+        cursor = end
+        key = _ANCHOR_INDEX[lower[start:end]]
         if start < pos or (start and (lower[start - 1].isalnum() or lower[start - 1] in _IN_URL)):
             continue   # inside a word, or a URL's parameter ("&mrn=4473...") rather than a label
-        m = ANCHORED.match(text, start)
+        others = _CODE_OPENINGS.get(key)
+        if others is not None and not text[start:end].isupper() and not any(lower.startswith(w, start) for w in others):
+            continue   # "fin", "Har": a code is read in capitals only
+        m = _BY_OPENING[key].match(text, start)
         if m:
             pos = m.end()
             yield m
@@ -348,19 +365,70 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
             patient = patient_near(s, e, 40)
             yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)
     corroboration = Corroboration(lower, confirm)
+    claimed: set[int] = set()   # where a labelled value starts: the generic label pass leaves it alone
     for m in anchored_matches(text, lower):
-        kind, gated = labels.kind_of(m, "kw")
+        kind, gated, quiet = labels.kind_of(m, "kw")
         value = m.group("value")
+        s, e = m.span("value")
+        claimed.add(s)
         if sum(c.isdigit() for c in value) < 4:
             continue
-        s, e = m.span("value")
+        if kind == "health_plan" and (v.mbi_valid(value) or v.hicn_valid(value)) and kw.near("medicare", s, e):
+            continue   # "Medicare number: 1EG4-TE5-MK73" is reported as the MBI it is
         conf = 0.9
         if gated:
             if labels.financial_before(text, m.start()):
                 continue   # a bank, card or ledger account: no patient's
-            if not corroboration.near(s, e):
+            if quiet:
+                if not corroboration.near(s, e, health=False):
+                    continue   # an SEC accession number, a support case, a compressor unit: not even a weak identifier
+            elif not corroboration.near(s, e):
                 conf = 0.5   # any business has account and policy numbers: reported, never enough alone
         yield Hit(kind, value, s, e, conf, kind)
+    yield from generic_hits(text, lower, claimed, corroboration, clock)
+
+
+# Confidence of a generic labelled identifier with corroboration (the PHI rule counts >= 0.8).
+GENERIC_CONFIDENCE = 0.85
+_GENERIC_AT = Anchored(labels.GENERIC)
+_NOT_AN_ID = re.compile(r"\d{1,4}-\d{1,2}-\d{1,4}|\(?\d{3}\)?-?\d{3}-\d{4}|1-?\d{3}-\d{3}-\d{4}")   # a date, a phone
+_WORD = re.compile(r"[a-z][a-z'.]*")
+_SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
+
+
+def generic_hits(text: str, lower: str, claimed: set[int], corroboration: Corroboration,
+                 clock: Deadline = NO_DEADLINE) -> Iterator[Hit]:
+    """HIPAA Safe Harbor (R), "any other unique identifying number": a number after a short label
+    of its own (labels.GENERIC) that no family and no negative word claims, reported only with
+    corroboration that it is a person's nearby (a patient word, a birth date, a record or coverage
+    label, a clinical section): health words beside a pipeline's "Unit ID" make it no patient's."""
+    for m in _GENERIC_AT.finditer(text, lower):
+        clock.tick()
+        s, e = m.span("value")
+        value = m.group("value")
+        ns = m.start("noun")
+        if s in claimed or sum(c.isdigit() for c in value) < 4 or _NOT_AN_ID.fullmatch(value) \
+                or (ns and text[ns - 1] in _IN_URL):
+            continue   # a family's label took it; a date or phone; a URL's parameter ("?id=...")
+        if v.mbi_valid(value) or v.hicn_valid(value) or (_SSN_SHAPE.fullmatch(value) and v.ssn_valid(value.replace("-", ""))):
+            continue   # the validated passes above report it as what it is
+        noun = lower[ns:m.end("noun")].rstrip(": \t#=-")
+        nl = text.rfind("\n", max(0, ns - labels.GENERIC_WORDS_WINDOW), ns)
+        lo = nl + 1 if nl >= 0 else max(0, ns - labels.GENERIC_WORDS_WINDOW)
+        before = labels.GENERIC_WORDS.search(lower, lo, ns)
+        whole = before is not None and (before.start() == 0 or not lower[before.start() - 1].isalnum())
+        words = _WORD.findall(before.group()) if before is not None and whole else []
+        for i in range(len(words) - 1, -1, -1):   # the label ends at prose or at a sentence's end ("Patient. ID")
+            if words[i].rstrip(".") in labels.STOP_WORDS or (words[i].endswith(".") and words[i] not in labels.ABBREVIATIONS):
+                words = words[i + 1:]
+                break
+        if not words and noun.rstrip(".") not in labels.GENERIC_ALONE:
+            continue   # "No. 12345678", "# 44521": no label says what it is
+        kind = labels.generic_label([w.rstrip(".") for w in words] + [noun.rstrip(".")])
+        if kind is None or labels.financial_before(text, before.start() if before and words else ns):
+            continue
+        if corroboration.near(s, e, health=False):   # a person's number: health words alone are not a person
+            yield Hit(kind, value, s, e, GENERIC_CONFIDENCE, kind)
 
 
 class Corroboration:
@@ -386,9 +454,11 @@ class Corroboration:
             found = self._blocks[b] = labels.corroborated(self.lower, lo, hi) or bool(sections.labels(self.lower[lo:hi])[0])
         return found
 
-    def near(self, s: int, e: int) -> bool:
+    def near(self, s: int, e: int, health: bool = True) -> bool:
+        """Evidence within labels.PROXIMITY characters; `health=False`: a person's only (patient
+        words, a birth date, a record or coverage label, a clinical section), not the lexicon's."""
         lo, hi = max(0, s - labels.PROXIMITY), min(len(self.lower), e + labels.PROXIMITY)
         span = (lo // self._BLOCK, hi // self._BLOCK)
         if span != self._last:   # numbers line after line share their blocks
             self._last, self._last_found = span, any(self._block(b) for b in range(span[0], span[1] + 1))
-        return self._last_found or (self.confirm is not None and self.confirm(lo, hi))
+        return self._last_found or (health and self.confirm is not None and self.confirm(lo, hi))

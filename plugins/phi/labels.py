@@ -19,18 +19,52 @@ and "PAT. CNTL #", clinicians "MR#", "Pt ID", "Acct #", "Enc #". The two-letter 
 themselves are not labels in prose (SN is also a serial number, PN a part number, PT physical
 therapy); only MRN and MR# are, as clinicians write them.
 
+* ASC X12 005010 health care transactions (270/271 eligibility, 835 remittance, 837 claims):
+  loop 2100C / 2010BA NM109 "Subscriber Primary Identifier" (qualifier MI "Member Identification
+  Number"), 2100C REF "Subscriber Supplemental Identifier", CLM01 / CLP01 "Patient Control
+  Number"; CLP07 "Payer Claim Control Number" names a claim: negative context (NEGATIVE_WORDS);
+* NCPDP Telecommunication Standard D.0 (pharmacy claims): 302-C2 "Cardholder ID", 332-CY
+  "Patient ID" (303-C3 "Person Code" is two or three digits: too short for a value here);
+* Medicare / Medicaid wording: "Medicare Beneficiary Identifier" / "Medicare number" (CMS), the
+  state Medicaid "recipient ID" and New York's "CIN" (Client Identification Number), Medi-Cal;
+* VA / DoD: the VA's "ICN" (Integration Control Number, assigned by its Master Person Index), the
+  DoD "EDIPI" (Electronic Data Interchange Person Identifier), "DoD ID" / "DoD benefits number"
+  and HL7 0203 MI "Military ID number" (TRICARE beneficiaries);
+* EHR vendor identifiers as clinicians write them (Epic EHI export glossary; Cerner, Meditech):
+  "CSN" (Epic Contact Serial Number, the encounter), "HAR" (Epic Hospital Account Record), "FIN"
+  (Cerner Financial Identification Number), "EMPI" / "MPI" (enterprise / master patient index),
+  "enterprise ID", Meditech's "unit number", the UK "hospital number", a "case number" in a
+  clinical context;
+* insurance ID cards (CARIN Digital Insurance Card, NCPDP's card standard): "Rx ID", "Plan ID"
+  ("ID #", "Identification No." alone are generic: see GENERIC below);
+* lab requisitions: HL7 0203 ACSN "Accession ID", the specimen number (a record of the
+  patient's care).
+
+Codes written in capitals here ("CSN", "FIN", "ICN") are read in capitals only: "fin", "har" and
+"cin" are words or other things in mail.
+
 A label of the `GATED` kind names a number any business has (an account, a policy, a group, a
 visit): it is a patient's only with corroboration within PROXIMITY characters (Purview's
 default window): another patient label, a birth date, a clinical section label or health
-information. The others name the patient's record or coverage by themselves.
+information. The others name the patient's record or coverage by themselves. A `QUIET` label
+(the newer, more ambiguous ones: "case #", "FIN", "unit #", "accession #") is not reported at all
+without corroboration: an SEC accession number or a support case is no patient's weak identifier.
+
+HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(R)) also names "any other unique identifying number,
+characteristic, or code". GENERIC describes such a label: 1-4 words ending in a noun of NOUN
+("Clinic ID", "Badge-free Person No.") that no family above and no NEGATIVE_WORDS word claims;
+identifiers.py reports the number after it only with corroboration within PROXIMITY characters,
+as `phi.other_id`, or as the record / coverage family its words name (RECORD_WORDS, PLAN_WORDS).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
+
+from outguard_plugins.phi.prefilter import openings
 
 # Purview's patternsProximity: corroborating evidence is looked for this many characters either side.
 PROXIMITY = 300
@@ -55,6 +89,10 @@ _FORMS = {
     "workers": r"workers'?",
     "comp": r"comp(?:ensation|\.)?",
     "holder": r"holder(?:'s)?",
+    "cardholder": r"card[\ \-]?holder(?:'s)?",
+    "recipient": r"recipient(?:'s)?",
+    "medi-cal": r"medi[\ \-]?cal",
+    "dod": r"(?:dod|d\.o\.d\.?)",
 }
 
 # family -> labels, each a phrase of words ("#" = the noun). Comments name the source.
@@ -66,6 +104,12 @@ RECORD = (
     "visit #",                                                   # VN
     "medical/health record #", "health record #",                # UB-04 FL 3b
     "medical record", "patient #", "chart #", "encounter #",     # as clinicians write them
+    "accession #", "specimen #",                                 # HL7 0203 ACSN; lab requisitions
+    "CSN", "CSN #", "contact serial #",                          # Epic Contact Serial Number
+    "EMPI", "EMPI #", "MPI", "MPI #", "enterprise #",             # enterprise / master patient index
+    "enterprise master patient index #", "master patient index #",
+    "unit #", "hospital #", "case #",                            # Meditech unit no., UK hospital no., clinical case
+    "ICN", "ICN #", "integration control #",                     # VA Integration Control Number
 )
 PLAN = (
     "member #", "subscriber #", "patient medicaid #", "medicaid #",   # HL7 0203 MB, SN, MA
@@ -77,6 +121,12 @@ PLAN = (
     "insured's unique #", "insured #",                                 # UB-04 FL 60, CMS-1500 1a
     "policy #", "policy holder contract #", "insurance #",              # UB-04 FL 60
     "group #", "insurance group #", "policy group #",                  # UB-04 FL 62, CMS-1500 9a/11
+    "subscriber primary #", "subscriber supplemental #",               # X12 2100C / 2010BA NM109, REF
+    "cardholder #",                                                    # NCPDP 302-C2
+    "medicare beneficiary #", "medicare #",                            # CMS (an MBI value is phi.mbi)
+    "medicaid recipient #", "recipient #", "CIN", "CIN #", "medi-cal #",  # state Medicaid
+    "EDIPI", "EDIPI #", "dod #", "dod benefits #", "military #",       # DoD, HL7 0203 MI
+    "rx id", "plan #",                                                 # insurance ID cards: Rx ID, Plan ID
 )
 ACCOUNT = (
     "account #", "temporary account #",                          # HL7 0203 AN, ANT
@@ -84,10 +134,16 @@ ACCOUNT = (
     "patient account #", "patient account",                      # CARIN pat, CMS-1500 26
     "patient control #",                                         # UB-04 FL 3a
     "account",                                                   # "acct 1234567" as written
+    "HAR", "HAR #", "hospital account #",                        # Epic Hospital Account Record
+    "FIN", "FIN #", "financial #",                               # Cerner Financial Identification Number
 )
 # Labels that name a number any business has: a patient's only with corroboration nearby.
+# QUIET ones (the more ambiguous) are not reported at all without it.
+QUIET = frozenset(("accession #", "specimen #", "CSN", "CSN #", "contact serial #", "MPI", "MPI #", "enterprise #",
+                   "unit #", "hospital #", "case #", "ICN", "ICN #", "recipient #", "CIN", "CIN #",
+                   "dod #", "dod benefits #", "military #", "plan #", "HAR", "HAR #", "FIN", "FIN #", "financial #"))
 GATED = frozenset(("account #", "temporary account #", "account", "person #", "visit #", "policy #",
-                   "policy holder contract #", "insurance #", "group #", "insurance group #", "policy group #"))
+                   "policy holder contract #", "insurance #", "group #", "insurance group #", "policy group #")) | QUIET
 # Negative context: a number of these kinds is no patient identifier (Purview bank keywords, HL7 0203 financial codes).
 FINANCIAL = (r"(?:checking|bank|savings|debit|credit\ card|bank\ card|creditor|debitor|brokerage|general\ ledger"
              r"|cost\ cent(?:er|re)|american\ express|amex|diner'?s\ club|discover|mastercard|visa)")
@@ -100,6 +156,9 @@ def _phrase(label: str) -> str:
         if w == "/":
             parts.append("/")
             continue
+        if w.isupper() and w.isalpha():
+            parts.append(f"(?-i:{w})")   # a code in capitals: read in capitals only
+            continue
         parts.append(_FORMS.get(w, re.escape(w)))
     out = ""
     for i, p in enumerate(parts):
@@ -109,29 +168,74 @@ def _phrase(label: str) -> str:
     return out
 
 
+class Kind(NamedTuple):
+    """What a label makes of the number after it."""
+
+    kind: str      # mrn, health_plan, account
+    gated: bool    # a patient's only with corroboration nearby
+    quiet: bool    # without corroboration not reported at all
+
+
 FAMILIES = {"mrn": RECORD, "health_plan": PLAN, "account": ACCOUNT}
 # every label's pattern with its (kind, gated), longest first so "patient account #" wins over "account"
 _LABELS = sorted(((label, kind) for kind, labels in FAMILIES.items() for label in labels), key=lambda x: -len(x[0]))
-_GROUPS = {f"l{i}": (kind, label in GATED) for i, (label, kind) in enumerate(_LABELS)}
+_GROUPS = {f"l{i}": Kind(kind, label in GATED, label in QUIET) for i, (label, kind) in enumerate(_LABELS)}
 # as clinicians write the medical record number: case-sensitive codes
 _CODES = r"MRN|(?-i:MR\ ?\#|MR\ No\.?)"
-LABEL_SOURCE = "(?:" + _CODES + "|" + "|".join(f"(?P<l{i}>{_phrase(label)})" for i, (label, _) in enumerate(_LABELS)) + ")"
-LABEL = re.compile(r"(?i)(?<![a-z])" + LABEL_SOURCE + r"(?![a-z])")
+
+_HEADS: dict[str, tuple[str, ...]] = {}   # label -> the literal openings of its pattern
 
 
-_KIND_OF: dict[str, tuple[str, bool]] = {}   # label as written (lower-case) -> (kind, gated)
+def label_source(opening: str | None = None) -> str:
+    """The alternation of every label (named groups l0, l1, ... as kind_of reads them), or only of
+    those a match starting with the literal `opening` can be: one regex of 150 labels costs its
+    engine every alternative at each position tried, the few that share an opening a tenth of it."""
+    def fits(label: str) -> bool:
+        if opening is None:
+            return True
+        heads = _HEADS.get(label)
+        if heads is None:
+            heads = _HEADS[label] = tuple(openings(_phrase(label)) or [""])
+        return any(h.startswith(opening) or opening.startswith(h) for h in heads)
+    alts = [f"(?P<l{i}>{_phrase(label)})" for i, (label, _) in enumerate(_LABELS) if fits(label)]
+    return "(?:" + "|".join([_CODES, *alts]) + ")"
 
 
-def kind_of(match: re.Match[str] | Any | None, group: str | int = 0) -> tuple[str, bool]:
-    """(kind, gated) of a LABEL match (or of the same groups inside a larger pattern, whose
-    `group` is the label): looked up once per spelling."""
+LABEL_SOURCE = label_source()
+_LABEL = re.compile(r"(?i)(?<![a-z])" + LABEL_SOURCE + r"(?![a-z])")
+
+
+class _Label:
+    """LABEL.fullmatch(cell) for the table scan's header cells: a cell that starts with none of the
+    labels' literal openings is no label, found without trying 150 alternatives on it."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self._heads = tuple(openings(pattern.pattern) or ("",))
+
+    def fullmatch(self, cell: str) -> re.Match[str] | None:
+        if not cell.lower().startswith(self._heads):
+            return None
+        return self.pattern.fullmatch(cell)
+
+
+LABEL = _Label(_LABEL)
+
+
+_KIND_OF: dict[str, Kind] = {}   # label as written -> its Kind
+_CODE = Kind("mrn", False, False)   # MRN, MR#
+
+
+def kind_of(match: re.Match[str] | Any | None, group: str | int = 0) -> Kind:
+    """(kind, gated, quiet) of a LABEL match (or of the same groups inside a larger pattern, whose
+    `group` is the label): looked up once per spelling (as written: "FIN" is a code, "fin" no label)."""
     if match is None:
-        return "mrn", False
-    key = match.group(group).lower()
+        return _CODE
+    key = match.group(group)
     found = _KIND_OF.get(key)
     if found is None:
         found = next((_GROUPS[name] for name, value in match.groupdict().items() if value is not None and name in _GROUPS),
-                     ("mrn", False))   # MRN, MR#
+                     _CODE)
         if len(_KIND_OF) < 4096:
             _KIND_OF[key] = found
     return found
@@ -165,3 +269,87 @@ def financial_before(text: str, start: int, window: int = 40) -> bool:
     lo = max(0, start - window)
     nl = text.rfind("\n", lo, start)
     return FINANCIAL_BEFORE.search(text, nl + 1 if nl >= 0 else lo, start) is not None
+
+
+# ---- GENERIC: "any other unique identifying number" (Safe Harbor R), as a short label names it.
+# The noun that ends such a label (NOUN without "identification number"'s two-word forms), then the value:
+# >= 6 characters of capitals, digits and dashes, >= 4 of them digits (identifiers.py checks the count).
+# The short nouns are taken with the character after them ("no " is the noun, "not" no opening at all).
+GENERIC_NOUN = r"(?:i\.d\.|identifier|identification|number|(?:id|num|nbr|no|code)[.:\ \t\#=\-]|\#)"
+GENERIC = re.compile(
+    r"(?i:(?<![a-z0-9])(?P<noun>" + GENERIC_NOUN + r"))(?:[ \t]*\#)?(?:[ \t]*(?:[:=][ \t]*|-[ \t]+|is[ \t]+))?[ \t]*"
+    r"(?P<value>(?-i:[A-Z0-9][A-Z0-9\-]{4,22}[A-Z0-9]))(?![\w\-]|\.\w)")
+# Label words before the noun: up to 4 words, with spaces, hyphens or a slash between them, on the noun's line.
+GENERIC_WORDS = re.compile(r"(?:[A-Za-z][A-Za-z'.]{0,24}(?:[ \t]*[/\-][ \t]*|[ \t]+)){1,4}$")
+GENERIC_WORDS_WINDOW = 80
+# A noun that is a label by itself ("ID: 12345678" on an ID card); "No." or "#" alone is not.
+GENERIC_ALONE = frozenset(("id", "i.d.", "identifier", "identification"))
+# The abbreviations of the labels' words: any other word ending in a dot ends a sentence, and the label with it.
+ABBREVIATIONS = frozenset(("med.", "rec.", "recs.", "pat.", "pt.", "acct.", "acc.", "mbr.", "ins.", "temp.", "cntl.",
+                           "ctrl.", "enc.", "comp.", "hosp.", "dept.", "no.", "num.", "nbr.", "i.d.", "d.o.d."))
+# Words that end the label when read backwards: prose, not a field name ("please send your ID").
+STOP_WORDS = frozenset((
+    "a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their", "is", "are",
+    "was", "were", "be", "been", "has", "have", "had", "and", "or", "but", "to", "for", "with", "from", "by", "on",
+    "in", "at", "as", "if", "please", "send", "sent", "use", "using", "enter", "give", "gave", "see", "new", "old",
+    "same", "any", "all", "each", "which", "what", "whose", "it", "me", "us", "you", "we", "i", "he", "she", "they",
+    "not", "no", "yes", "re", "fw", "fwd", "attn", "cc", "dear", "hi", "hello", "thanks", "under", "about", "than"))
+# Negative context for a generic label: any of these words makes it something else's number (the
+# exclusion words of identifiers.OTHER_LABEL, the claim and payer numbers of X12 835 CLP07, and the
+# numbers any office handles: orders, shipments, software, money, telephony, buildings, people at work).
+NEGATIVE_WORDS = frozenset((
+    "invoice", "inv", "order", "tracking", "track", "confirmation", "conf", "reference", "ref", "po", "p.o.",
+    "purchase", "claim", "claims", "payer", "payor", "ticket", "case", "serial", "part", "item", "sku", "product",
+    "transaction", "txn", "receipt", "booking", "reservation", "account", "acct", "contract", "deal", "quote",
+    "shipment", "shipping", "waybill", "routing", "loan", "check", "cheque", "voucher", "batch", "lot", "job",
+    "project", "docket", "license", "licence", "certificate", "permit", "employee", "employer", "staff", "badge",
+    "vin", "vehicle", "plate", "customer", "client", "vendor", "supplier", "store", "branch", "model", "flight",
+    "container", "meter", "pin", "passcode", "password", "access", "security", "verification", "authorization",
+    "auth", "approval", "promo", "promotion", "coupon", "discount", "gift", "reward", "rewards", "loyalty", "tax",
+    "ein", "tin", "vat", "duns", "cage", "naics", "sic", "cusip", "isin", "ticker", "bank", "card", "credit",
+    "debit", "checking", "savings", "swift", "iban", "aba", "wire", "payment", "billing", "bill", "statement",
+    "budget", "cost", "ledger", "gl", "fund", "portfolio", "trade", "trading", "ferc", "filing", "sec",
+    "registration", "error", "status", "response", "return", "exit", "zip", "postal", "area", "country", "dial",
+    "conference", "meeting", "bridge", "room", "suite", "floor", "building", "bldg", "phone", "telephone", "tel",
+    "fax", "cell", "mobile", "pager", "extension", "ext", "message", "msg", "bug", "issue", "incident", "request",
+    "change", "version", "build", "release", "revision", "rev", "patch", "commit", "file", "document", "doc", "form",
+    "page", "section", "chapter", "line", "row", "column", "table", "figure", "fig", "isbn", "issn", "doi", "patent",
+    "asset", "inventory", "stock", "imei", "mac", "ip", "host", "port", "user", "username", "login", "session",
+    "course", "class", "student", "seat", "gate", "pnr", "lottery", "rma", "warranty", "station", "well", "pipeline",
+    "lease", "unit", "interconnect", "nomination", "nom", "trial", "study", "protocol", "grant", "award", "proposal",
+    "contact", "callback", "call", "cpt", "icd", "hcpcs", "ndc", "npi", "dea", "upin", "ptan", "provider",
+    "physician", "prescriber", "pharmacy", "facility", "taxonomy", "group", "ssn", "social", "ss", "dob", "birth",
+    "date", "time", "year", "age", "catalog", "catalogue", "cat", "publication", "volume", "vol", "edition", "series",
+    "paper", "abstract", "submission", "report", "journal", "bulletin", "newsletter", "archive", "list", "subscription"))
+# Words of a generic label that name its family (the distinctive words of the RECORD and PLAN labels above).
+RECORD_WORDS = frozenset(("record", "records", "rec", "chart", "patient", "patient's", "pt", "encounter", "enc",
+                          "visit", "admission", "medical", "med", "clinic", "hospital", "mrn"))
+PLAN_WORDS = frozenset(("member", "member's", "mbr", "subscriber", "subscriber's", "insured", "insured's",
+                        "insurance", "ins", "beneficiary", "enrollee", "coverage", "policy", "plan", "medicaid",
+                        "medicare", "cardholder", "dependent"))
+
+
+def _codes() -> dict[str, tuple[str, ...]]:
+    """Each code in capitals (lower-cased) -> the first words of the other labels it opens ("fin" ->
+    "financial"): where the text is not in capitals, only those are worth trying."""
+    codes = {w.lower() for ls in FAMILIES.values() for label in ls for w in label.split() if w.isupper() and w.isalpha()}
+    return {c: tuple(sorted({label.split()[0] for ls in FAMILIES.values() for label in ls
+                             if label.split()[0].startswith(c) and not label.split()[0].isupper()})) for c in codes}
+
+
+CODES = _codes()
+
+
+def generic_label(words: list[str]) -> str | None:
+    """The family a generic label's words name ("mrn", "health_plan") or "other_id"; None when a
+    negative word makes the number something else's."""
+    kind = "other_id"
+    for w in words:
+        if w in NEGATIVE_WORDS:
+            return None
+        if kind == "other_id":
+            if w in RECORD_WORDS:
+                kind = "mrn"
+            elif w in PLAN_WORDS:
+                kind = "health_plan"
+    return kind
