@@ -241,7 +241,8 @@ def main() -> None:
                     res = run_setup(s, files, per_file, args.sessions, work)
                     results[s].append(res)
                     print(f"round {r + 1} {s:16s} {res['msgs_per_s']:7.1f} msgs/s  "
-                          f"({res['delivered']}/{res['sent']} delivered)", flush=True)
+                          f"({res['delivered']}/{res['sent']} delivered)  cpu {res['cpu_ms_per_msg']:.2f} ms/msg  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = statistics.median(x["msgs_per_s"] for x in results[setups[0]])
