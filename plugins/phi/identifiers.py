@@ -87,10 +87,28 @@ _ANCHOR_TRIGGER = ahocorasick_rs.AhoCorasick(_ANCHOR_OPENINGS, matchkind=ahocora
 _ANCHOR_INDEX = {key: i for i, key in enumerate(_ANCHOR_OPENINGS)}
 _ANCHOR_MEMBER = SHARED.join(_ANCHOR_OPENINGS, spans=True)
 _IN_URL = frozenset("&?/%=_")
-# ANCHORED with only the labels that can start with each opening (the same matches there), compiled
-# at import: one regex of 150 labels costs the engine every alternative at each position tried.
-_BY_OPENING = [regex.compile(r"(?i:\b(?P<kw>" + labels.label_source(key) + r"))" + _AFTER_LABEL, regex.VERSION0)
-               for key in _ANCHOR_OPENINGS]
+# ANCHORED with only the labels that can start with each opening (the same matches there): one
+# regex of 150 labels costs the engine every alternative at each position tried. Each is compiled
+# the first time its opening is met (all 56 at import cost `outguard check` 0.1 s of start-up).
+
+
+class _ByOpening:
+    """`_BY_OPENING[i]`: the pattern of opening i, compiled on first use and kept."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self.compiled: dict[int, regex.Pattern[str]] = {}
+
+    def __getitem__(self, i: int) -> regex.Pattern[str]:
+        pattern = self.compiled.get(i)
+        if pattern is None:
+            pattern = regex.compile(r"(?i:\b(?P<kw>" + labels.label_source(self.keys[i]) + r"))" + _AFTER_LABEL,
+                                    regex.VERSION0)
+            self.compiled[i] = pattern
+        return pattern
+
+
+_BY_OPENING = _ByOpening(_ANCHOR_OPENINGS)
 
 
 # openings that are codes in capitals ("CSN", "FIN"), by index, with the other labels they open
