@@ -348,6 +348,8 @@ def test_a_person_heading_a_line_counts_beside_health_information(state: check.S
     # a clinician (a credential follows) or a place heading the mail is no patient
     assert findings_of(state, f"Re: Anita Patel, NP\n\n{clinical}")["phi.name"].confidence < 0.8
     assert findings_of(state, f"Re: Cardiology Associates\n\n{clinical}")["phi.name"].confidence < 0.8
+    # a comma and "do" in prose are no credential
+    assert findings_of(state, f"Re: Margaret Ellison, do you have her labs?\n\n{clinical}")["phi.name"].confidence >= 0.8
     # a signature's cell number is the writer's, whatever the mail says
     signed = findings_of(state, f"{clinical}\n\nRegards,\nDr. Lee\nCell: (617) 555-0134")
     assert signed.get("phi.phone") is None or signed["phi.phone"].confidence < 0.8

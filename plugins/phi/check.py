@@ -294,7 +294,11 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
         budget[0] -= 1
         return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi]).confidence() >= 0.8
 
+    # a subject's "Re: Tiny DNS Swap" is the reply marker, never a person heading the mail
+    headings = where != "subject"
     for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
+        if hit.keyword == HEADING and not headings:
+            continue
         if hit.kind == "email":
             if own.mine(hit.value.lower()):
                 continue
@@ -304,8 +308,8 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                 signals.strong.add(f"{hit.kind}:{_normal(hit)}")
         aggs.setdefault(hit.kind, _Agg()).add(hit, where)
     for hit in state.names.find(text, kw, lower, clock):
-        if hit.keyword == HEADING and where == "subject":
-            continue   # "Re: Tiny DNS Swap": a subject's "Re:" is the reply marker, never a person
+        if hit.keyword == HEADING and not headings:
+            continue
         aggs.setdefault("name", _Agg()).add(hit, where)
     if len(lower) == len(text):
         for hit in tables.scan(text, lower, clock):

@@ -44,17 +44,18 @@ _NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Addre
                        "Name Order Invoice Account Number Member Customer Mr Mrs Ms Dr".split())
 
 
-# What makes a heading's "name" no patient: a clinician's credential right after it ("Anita Patel, MD")
-# or a word that names a place or a team ("Cardiology Clinic"). Checked only for the weak forms.
-_CREDENTIAL_AFTER = re.compile(r",?\ ?(?:md|m\.d\.|do|np|rn|pa-c|pa|dds|dmd|pharmd|phd|fnp|aprn|cnm|lpn|lcsw|msw|dpm|od|mph"
-                               r"|facp|facc|facs)(?![a-z])")
+# What makes a heading's "name" no patient: a clinician's credential right after it ("Anita Patel, MD",
+# written as credentials are, so "Jane Roe, do you ..." is no DO) or a word that names a place or a
+# team ("Cardiology Clinic"). Checked only for the weak forms.
+_CREDENTIAL_AFTER = re.compile(r",?\ ?(?:MD|M\.D\.|DO|NP|RN|PA-C|PA|DDS|DMD|PharmD|PhD|FNP|APRN|CNM|LPN|LCSW|MSW|DPM|OD|MPH"
+                               r"|FACP|FACC|FACS)(?![A-Za-z])")
 _PLACE_WORDS = frozenset("clinic hospital center centre medical health group associates pharmacy department dept "
                          "services office practice unit team lab laboratory care radiology cardiology".split())
 
 
-def _provider_or_place(name: str, lower: str, e: int) -> bool:
+def _provider_or_place(name: str, text: str, e: int) -> bool:
     """The heading names a clinician (a credential follows) or a place or team, not a patient."""
-    return _CREDENTIAL_AFTER.match(lower, e) is not None or any(w.lower() in _PLACE_WORDS for w in name.split())
+    return _CREDENTIAL_AFTER.match(text, e) is not None or any(w.lower() in _PLACE_WORDS for w in name.split())
 
 
 _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
@@ -162,7 +163,7 @@ class NameFinder:
                 # number just below, or "Name: Jane Roe" as a line of its own: the person the mail is about
                 # ("Re: Faculty Lunch" has none; "Re:" alone heads subjects: "Re: Virginia Power")
                 conf = 0.85
-            elif _line_start(lower, p) and not _provider_or_place(m.group("name"), lower, e):
+            elif _line_start(lower, p) and not _provider_or_place(m.group("name"), text, e):
                 # "Re: Jane Roe" heading a line with nothing of a record below: a person the mail is
                 # about, who counts once health information stands in the same mail (check.py: HEADING)
                 hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
