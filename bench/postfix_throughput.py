@@ -17,7 +17,9 @@ interleaved with this tree's in the same rounds, so a change is timed against it
 `--kind clinical`: PHI-dense messages, MTSamples notes with planted patient identifiers
 (bench_messages.py), 3-8 KB; most of them are held (quarantine), which is what outguard is for.
 CPU per message is printed per process: the daemon in all (milter process and workers), the
-milter process alone and the workers. Each setup first takes `--warmup` messages (default 40)
+milter process alone and the workers; and the whole machine's CPU per message (every process,
+Postfix's and the bench's own) with the share of the cores left idle, which says whether a
+setup is bound by CPU or by waiting. Each setup first takes `--warmup` messages (default 40)
 unmeasured, so the figures are the steady state: Postfix's processes are up, the daemon's
 first-use work (lazy loads, caches, the reputation recorder's thread) is done. The daemon keeps
 its state (the default store file, absent as on a fresh install) in the bench's own directory.
@@ -46,6 +48,7 @@ from outguard.sandbox.postfix import PostfixInstance  # noqa: E402
 from outguard.sandbox.process import make_shared_tmpdir, process_tree  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent.parent
+TICKS = os.sysconf("SC_CLK_TCK")
 HAM = bench_messages.CORPORA / "spamassassin" / "easy-ham-1"   # OUTGUARD_CORPORA, else ../shared/corpora
 
 
@@ -80,6 +83,14 @@ def cpu_seconds(pids: list[int]) -> float:
         except (OSError, IndexError):
             pass
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, idle) clock ticks of the whole machine: every process's CPU, Postfix's and the
+    bench's own included, so a setup's whole cost per message and how idle the cores stayed."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]          # idle + iowait
+    return sum(fields[:8]) - idle, idle
 
 
 def peak_rss_mb(pids: list[int]) -> float:
@@ -182,9 +193,11 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
             warmed = done()
             pids = process_tree(proc.pid) if proc else []
             cpu0, main0 = cpu_seconds(pids), cpu_seconds(pids[:1])
+            busy0, idle0 = machine_jiffies()
             started = time.monotonic()
             send(files, per_file, warmed + total)
             elapsed = time.monotonic() - started
+            busy1, idle1 = machine_jiffies()
             got = done() - warmed
             pids = process_tree(proc.pid) if proc else []
             cpu = cpu_seconds(pids) - cpu0
@@ -198,7 +211,9 @@ def run_setup(name: str, files: list[Path], per_file: int, sessions: int, work: 
         shutil.rmtree(base, ignore_errors=True)
     return {"msgs_per_s": got / elapsed, "delivered": got, "sent": total,
             "cpu_ms_per_msg": cpu * 1000 / max(got, 1), "milter_ms_per_msg": main_cpu * 1000 / max(got, 1),
-            "peak_rss_mb": rss, "milter_timeouts": timeouts}
+            "peak_rss_mb": rss, "milter_timeouts": timeouts,
+            "machine_ms_per_msg": (busy1 - busy0) * 1000 / TICKS / max(got, 1),
+            "idle_share": (idle1 - idle0) / max(busy1 - busy0 + idle1 - idle0, 1)}
 
 
 def main() -> None:
@@ -242,6 +257,7 @@ def main() -> None:
                     results[s].append(res)
                     print(f"round {r + 1} {s:16s} {res['msgs_per_s']:7.1f} msgs/s  "
                           f"({res['delivered']}/{res['sent']} delivered)  cpu {res['cpu_ms_per_msg']:.2f} ms/msg  "
+                          f"machine {res['machine_ms_per_msg']:.2f} ms/msg, idle {res['idle_share']:.0%}  "
                           f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -250,15 +266,17 @@ def main() -> None:
     print(f"\n{per_file * len(files)} messages ({len(files)} distinct) of {what}, {args.sessions} sessions, "
           f"{args.rounds} rounds, medians; ratio to '{setups[0]}'")
     print(f"{'setup':18s} {'msgs/s':>8s} {'ratio':>6s} {'cpu ms/msg':>11s} {'milter proc':>12s} {'workers':>8s} "
-          f"{'peak RSS MB':>12s} {'milter timeouts':>16s}")
+          f"{'peak RSS MB':>12s} {'milter timeouts':>16s} {'machine ms/msg':>15s} {'idle':>5s}")
     for s in setups:
         rate = statistics.median(x["msgs_per_s"] for x in results[s])
         cpu = statistics.median(x["cpu_ms_per_msg"] for x in results[s])
         main_cpu = statistics.median(x["milter_ms_per_msg"] for x in results[s])
         rss = max(x["peak_rss_mb"] for x in results[s])
         tmo = sum(x["milter_timeouts"] for x in results[s])
+        machine = statistics.median(x["machine_ms_per_msg"] for x in results[s])
+        idle = statistics.median(x["idle_share"] for x in results[s])
         print(f"{s:18s} {rate:8.1f} {rate / base:6.2f} {cpu:11.2f} {main_cpu:12.2f} {cpu - main_cpu:8.2f} "
-              f"{rss:12.1f} {tmo:16d}")
+              f"{rss:12.1f} {tmo:16d} {machine:15.2f} {idle:5.0%}")
 
 
 if __name__ == "__main__":
