@@ -82,7 +82,7 @@ def cpu_seconds(pids: list[int]) -> float:
             total += int(fields[11]) + int(fields[12])
         except (OSError, IndexError):
             pass
-    return total / os.sysconf("SC_CLK_TCK")
+    return total / TICKS
 
 
 def machine_jiffies() -> tuple[int, int]:
