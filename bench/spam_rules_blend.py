@@ -23,7 +23,7 @@ from scipy.sparse import vstack
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from spam_corpora import CORPORA, LABEL, Reader, find_corpora, load  # noqa: E402
+from spam_corpora import CORPORA, LABEL, Reader, corpora_or_skip, load  # noqa: E402
 from train_spam_model import blend, evidence, matrix, quantised_logits, train  # noqa: E402
 
 K = (0.0, 0.25, 0.5, 1.0)
@@ -43,9 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scores", type=Path, required=True, help="the TSV of spam_rules_experiment.py --dump")
     ap.add_argument("--corpora", type=Path, default=None)
     args = ap.parse_args(argv)
-    root = args.corpora or find_corpora()
-    if root is None or not root.is_dir():
-        print("shared corpora not found; skipping")
+    root = corpora_or_skip(args.corpora, "the rules blend bench")
+    if root is None:
         return 0
     scores = read_scores(args.scores)
     reader = Reader()

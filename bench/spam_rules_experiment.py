@@ -32,7 +32,7 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_messages  # noqa: E402
 import sa_rules  # noqa: E402
-from spam_corpora import CORPORA, LABEL, SA_HAM, SA_SPAM, _read_raw, find_corpora, load, load_business  # noqa: E402
+from spam_corpora import CORPORA, LABEL, SA_HAM, SA_SPAM, _read_raw, corpora_or_skip, load, load_business  # noqa: E402
 
 from outguard.core.message import Envelope, parse_message  # noqa: E402
 from outguard_plugins import spam_model  # noqa: E402
@@ -247,9 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-sample", type=Path, default=None,
                     help="write the balanced sample for real SpamAssassin (100 ham + 100 spam a corpus) here and stop")
     args = ap.parse_args(argv)
-    root = args.corpora or find_corpora()
-    if root is None or not root.is_dir():
-        print("shared corpora not found; skipping")
+    root = corpora_or_skip(args.corpora, "the SpamAssassin rules bench")
+    if root is None:
         return 0
     if args.write_sample:
         write_sa_sample(root, args.write_sample)
