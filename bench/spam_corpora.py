@@ -47,6 +47,16 @@ def find_corpora() -> Path | None:
     return next((c for c in candidates if (c / "spamassassin").is_dir() and (c / "spam-more").is_dir()), None)
 
 
+def corpora_or_skip(given: Path | None, bench: str) -> Path | None:
+    """The corpora folder (`given`, else find_corpora()), or None once it has said that `bench`
+    skips: a bench without the corpora exits 0, as the tests skip."""
+    root = given or find_corpora()
+    if root is None or not root.is_dir():
+        print(f"shared corpora not found (../shared/corpora beside the checkout); skipping {bench}")
+        return None
+    return root
+
+
 def _read_raw(path: Path) -> bytes:
     raw = path.read_bytes()
     if raw.startswith(b"From "):  # the corpus files start with an mbox separator line
