@@ -174,7 +174,7 @@ def check(corpora: Path) -> None:
 
 
 FOLDS = 5
-MODEL_C = 0.3          # inverse L2 strength of the logistic regression
+MODEL_C = 1.0          # inverse L2 strength of the logistic regression
 MODEL_MARGIN = 0.5     # log-odds the thresholds stand above the highest out-of-fold / out-of-source tune negative
 MODEL_PRUNE = 0.02     # weights smaller than this are not shipped
 MODEL_OUT = PROJECT / "plugins" / "phi" / "clinical_model.txt"
@@ -214,7 +214,7 @@ def fit(pos: list[list[set[str]]], neg: list[list[set[str]]]) -> tuple[dict[str,
     rows = [dict.fromkeys(w & keep, 1) for doc in pos for w in doc] + [dict.fromkeys(w & keep, 1) for doc in neg for w in doc]
     y = [1] * sum(len(d) for d in pos) + [0] * sum(len(d) for d in neg)
     vec = DictVectorizer()
-    clf = LogisticRegression(C=MODEL_C, max_iter=500, class_weight="balanced", solver="liblinear")
+    clf = LogisticRegression(C=MODEL_C, max_iter=500, class_weight="balanced", solver="liblinear", random_state=0)
     x = vec.fit_transform(rows).tocsr()
     x.indices, x.indptr = x.indices.astype("int32"), x.indptr.astype("int32")   # liblinear takes 32-bit indices
     clf.fit(x, y)

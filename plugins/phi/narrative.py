@@ -1,7 +1,7 @@
 """Clinical narrative in a short text: a logistic model over words, word pairs and patient cues.
 
-A pasted excerpt of two to four sentences ("She bumped her knee and her elbow. Her fasting
-blood sugar today is 120.") names no condition or drug the lexicons know, and its words are
+A pasted excerpt of two to four sentences ("She twisted her left ankle on the stairs. It is
+swollen and hurts at night.") names no condition or drug the lexicons know, and its words are
 too everyday for `vocabulary.py`'s positive-only log-odds. This module reads such a text as a
 whole with a linear model learned by `bench/build_clinical_vocabulary.py --model` from the
 TUNE split only (windows of one or two sentences of the even-index MTSamples notes against
@@ -11,8 +11,8 @@ shipped as `clinical_model.txt`. Unlike the vocabulary its weights are signed: b
 
 Features of each sentence (at most MAX_WORDS words): its words, adjacent word pairs (a number
 in a pair as "#num" / "#num%": "#num mg"; a number alone is no feature, as the identifier
-beside a text is a number too), medical endings ("~itis", "~ectomy"), and cues of a patient narrative:
-a possessive before a body part ("her left knee"), a body part with a symptom or injury word,
+beside a text is a number too), medical endings ("~itis", "~ectomy"), and cues of a patient
+narrative: a possessive before a body part ("her left knee"), a body part with a symptom or injury word,
 exam findings ("unremarkable", "no acute distress"), history wording ("denies", "history
 of", "status post"), vital signs with a value and doses with a unit.
 
