@@ -111,9 +111,10 @@ def anchored(feats: set[str]) -> bool:
 
 def short_features(text: str, limit: int = SHORT_PIECES, lower: str | None = None) -> set[str] | None:
     """The features of a text of at most `limit` sentence pieces with words, or None for a longer
-    one (stops reading at the piece past the limit). `lower`: the text lower-cased, if at hand."""
+    one (reading stops at the piece past the limit, before any feature is made: a long mail
+    costs a few regex steps). `lower`: the text lower-cased, if at hand."""
     low = text.lower() if lower is None else lower
-    out: set[str] = set()
+    runs: list[list[str]] = []
     count = start = 0
     for m in itertools.chain(_SENTENCE.finditer(low), (None,)):   # lazily: a long text stops early
         end = len(low) if m is None else m.start()
@@ -124,8 +125,10 @@ def short_features(text: str, limit: int = SHORT_PIECES, lower: str | None = Non
         count += (len(words) + MAX_WORDS - 1) // MAX_WORDS
         if count > limit:
             return None
-        out |= _word_features(words[:MAX_WORDS])
-    return out | _text_cues(low) if out else out
+        runs.append(words[:MAX_WORDS])
+    if not runs:
+        return set()
+    return set().union(*map(_word_features, runs)) | _text_cues(low)
 
 
 @functools.cache
