@@ -11,6 +11,13 @@ but common in English, "warranty", is not clinical). A word is kept when it stan
 least e^MIN_LOGODDS times as frequent in clinical prose as in mail / English. The weight is the
 log-odds, capped. `--check` prints, per split, how many 2-4 sentence windows of clinical notes
 and of mail reach the vocabulary's threshold (read split only checked, never tuned on).
+
+`--model` builds `plugins/phi/clinical_model.txt` instead (narrative.py): a logistic regression
+over narrative.features of one- and two-sentence windows, tune notes against tune mail and the
+even presidio-research groups (features in at least MIN_NOTES documents). Its threshold is set
+by FOLDS-fold cross-validation inside the tune split (folds by document): MODEL_MARGIN above the
+highest out-of-fold score of any short tune negative, so no tune mail reads as clinical; the
+header states that and the out-of-fold recall on tune excerpts (read split: aggregate only).
 """
 
 from __future__ import annotations
@@ -166,16 +173,156 @@ def check(corpora: Path) -> None:
             print(f"  mail {split:4} {source:12} whole messages >= 0.8: {full}/{len(texts)}")
 
 
+FOLDS = 5
+MODEL_C = 1.0          # inverse L2 strength of the logistic regression
+MODEL_MARGIN = 0.5     # log-odds the thresholds stand above the highest out-of-fold / out-of-source tune negative
+MODEL_PRUNE = 0.02     # weights smaller than this are not shipped
+MODEL_OUT = PROJECT / "plugins" / "phi" / "clinical_model.txt"
+
+
+def presidio_groups(corpora: Path, split: str) -> list[str]:
+    """presidio-research sentences four to a text as phi_accuracy.py groups them (tune: even groups)."""
+    data = json.loads((corpora / "pii-presidio-research" / "synth_dataset_v2.json").read_text())
+    want = 0 if split == "tune" else 1
+    return ["\n\n".join(x["full_text"] for x in data[i:i + 4]) for i in range(0, len(data) - 3, 4) if (i // 4) % 2 == want]
+
+
+def model_windows(text: str) -> list[set[str]]:
+    """narrative.features of each one- and two-sentence window of a text (as the model is trained)."""
+    from outguard_plugins.phi import narrative
+
+    pieces = []
+    for sentence in narrative._SENTENCE.split(text):
+        words = sentence.split()
+        for i in range(0, len(words), narrative.MAX_WORDS):
+            f = narrative.features(" ".join(words[i:i + narrative.MAX_WORDS]))
+            if f:
+                pieces.append(f)
+    return pieces + [a | b for a, b in zip(pieces, pieces[1:], strict=False)]
+
+
+def fit(pos: list[list[set[str]]], neg: list[list[set[str]]]) -> tuple[dict[str, float], float]:
+    """A balanced logistic regression of positive against negative documents' windows, over the
+    features that stand in at least MIN_NOTES documents."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    df: Counter[str] = Counter()
+    for doc in pos + neg:
+        df.update(set().union(*doc) if doc else set())
+    keep = {f for f, n in df.items() if n >= MIN_NOTES}
+    rows = [dict.fromkeys(w & keep, 1) for doc in pos for w in doc] + [dict.fromkeys(w & keep, 1) for doc in neg for w in doc]
+    y = [1] * sum(len(d) for d in pos) + [0] * sum(len(d) for d in neg)
+    vec = DictVectorizer()
+    clf = LogisticRegression(C=MODEL_C, max_iter=500, class_weight="balanced", solver="liblinear", random_state=0)
+    x = vec.fit_transform(rows).tocsr()
+    x.indices, x.indptr = x.indices.astype("int32"), x.indptr.astype("int32")   # liblinear takes 32-bit indices
+    clf.fit(x, y)
+    return dict(zip(vec.get_feature_names_out(), clf.coef_[0], strict=True)), float(clf.intercept_[0])
+
+
+def excerpts(notes_: list[str], seed: str, k: int = 4) -> list[tuple[int, str]]:
+    """k excerpts of 2-4 sentences per note, as phi_accuracy.py cuts them (note index, text)."""
+    sys.path.insert(0, str(PROJECT / "bench"))
+    from phi_accuracy import sentence_excerpt
+
+    rng = random.Random(seed)
+    return [(i, sentence_excerpt(rng, n)) for i, n in enumerate(notes_) for _ in range(k)]
+
+
+def planted(texts: list[str], seed: str, clinical: bool) -> list[str]:
+    """Each text with what stands beside it in a message the rules weigh: a patient identifier line
+    before an excerpt, a business look-alike number (invoice, member ID...) after a mail."""
+    sys.path.insert(0, str(PROJECT / "bench"))
+    from phi_accuracy import PLANT_KINDS, lookalike, planted_identifier
+
+    rng = random.Random(seed)
+    if clinical:
+        return [planted_identifier(rng, rng.choice(PLANT_KINDS), "Jane Roe") + "\n" + t for t in texts]
+    return [t.rstrip() + "\n\n" + lookalike(rng)[0] for t in texts]
+
+
+def build_model(corpora: Path) -> list[str]:
+    """Train on the tune split, set the thresholds out of fold and out of source, return the model file's lines."""
+    from outguard_plugins.phi import narrative
+
+    clin_notes = notes(corpora, "tune")
+    sources = {**mails(corpora, "tune"), "presidio": presidio_groups(corpora, "tune")}
+    negs = [t for texts in sources.values() for t in texts]
+    source_of = [name for name, texts in sources.items() for _ in texts]
+    pos = [model_windows(n) for n in clin_notes]
+    neg = [model_windows(t) for t in negs]
+    rng = random.Random("clinical-model-folds")
+    pfold = [i % FOLDS for i in range(len(pos))]
+    nfold = [i % FOLDS for i in range(len(neg))]
+    rng.shuffle(pfold)
+    rng.shuffle(nfold)
+    exc = excerpts(clin_notes, "clinical-model-excerpts")
+    exc = list(zip([i for i, _ in exc], planted([t for _, t in exc], "clinical-model-ids", True), strict=True))
+    tests = planted(negs, "clinical-model-lookalikes", False)
+    exc_scores: list[tuple[float, bool] | None] = [None] * len(exc)
+    neg_scores: list[tuple[float, bool]] = []
+    for k in range(FOLDS):   # out of fold: notes and mails of fold k unseen
+        weights, bias = fit([d for d, f in zip(pos, pfold, strict=True) if f != k],
+                            [d for d, f in zip(neg, nfold, strict=True) if f != k])
+        for j, (i, text) in enumerate(exc):
+            if pfold[i] == k:
+                exc_scores[j] = narrative.read(text, weights, bias)
+        neg_scores += [s for t, f in zip(tests, nfold, strict=True) if f == k and (s := narrative.read(t, weights, bias))]
+        print(f"fold {k}: {len(weights)} features; highest negative so far {max(s for s, _ in neg_scores):.2f}", flush=True)
+    for name in sources:     # out of source: the whole mailbox unseen
+        weights, bias = fit(pos, [d for d, src in zip(neg, source_of, strict=True) if src != name])
+        out = [s for t, src in zip(tests, source_of, strict=True) if src == name and (s := narrative.read(t, weights, bias))]
+        neg_scores += out
+        print(f"without {name}: {len(weights)} features; its highest score {max(s for s, _ in out):.2f} (anchored "
+              f"{max((s for s, a in out if a), default=-99):.2f})", flush=True)
+    threshold = max(s for s, anchor in neg_scores if anchor) + MODEL_MARGIN
+    plain = max(threshold, max(s for s, _ in neg_scores) + MODEL_MARGIN)
+
+    def rate(scores: list[tuple[float, bool] | None], t: float, p: float) -> str:
+        hit = sum(1 for s in scores if s and s[0] >= (t if s[1] else p))
+        return f"{hit}/{len(scores)}"
+
+    recall = sum(1 for s in exc_scores if s and s[0] >= (threshold if s[1] else plain)) / len(exc_scores)
+    print(f"thresholds {threshold:.2f} anchored, {plain:.2f} plain: out-of-fold tune excerpts {rate(exc_scores, threshold, plain)}"
+          f", short tune negatives {rate(neg_scores, threshold, plain)}")
+    weights, bias = fit(pos, neg)
+    read = planted([t for _, t in excerpts(notes(corpora, "read"), "clinical-model-read")], "clinical-model-ids", True)
+    read_neg = [t for texts in mails(corpora, "read").values() for t in texts] + presidio_groups(corpora, "read")
+    read_neg = planted(read_neg, "clinical-model-lookalikes", False)
+    read_scores = [narrative.read(t, weights, bias) for t in read]
+    read_negs = [s for t in read_neg if (s := narrative.read(t, weights, bias))]
+    print(f"read split (aggregate, never tuned on): excerpts {rate(read_scores, threshold, plain)}, short negatives "
+          f"{rate(read_negs, threshold, plain)}")
+    lines = ["# Built by bench/build_clinical_vocabulary.py --model from the TUNE split only: logistic regression",
+             f"# (C={MODEL_C}, balanced) of one- and two-sentence windows of MTSamples even-index notes against Enron",
+             "# kaminski-v, SpamAssassin easy-ham-1 and even presidio-research groups; features in >= "
+             f"{MIN_NOTES} documents, |weight| >= {MODEL_PRUNE}.",
+             f"# thresholds: {MODEL_MARGIN} above the highest score of {len(neg_scores)} short tune negatives (each with a",
+             f"# look-alike number), anchored and all, scored out of fold ({FOLDS} folds by document) and out of source",
+             f"# (model without its mailbox): 0 reach them; out-of-fold tune excerpt recall (model alone) {recall:.4f}.",
+             "# feature<TAB>weight. Do not edit by hand.",
+             f"@bias\t{bias:.4f}", f"@threshold\t{threshold:.4f}", f"@threshold_plain\t{plain:.4f}"]
+    lines += [f"{f}\t{w:.3f}" for f, w in sorted(weights.items()) if abs(w) >= MODEL_PRUNE]
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     ap.add_argument("--check", action="store_true", help="print window recall and mail hits per split; write nothing")
+    ap.add_argument("--model", action="store_true", help="build clinical_model.txt (narrative.py) instead")
     args = ap.parse_args()
     if not (args.corpora / "clinical-text").is_dir():
         print(f"corpora not found at {args.corpora}")
         return 0
     if args.check:
         check(args.corpora)
+        return 0
+    if args.model:
+        lines = build_model(args.corpora)
+        MODEL_OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{len(lines) - 10} features -> {MODEL_OUT.relative_to(PROJECT)}")
         return 0
     vocab = build(args.corpora)
     lines = ["# Built by bench/build_clinical_vocabulary.py from the TUNE split only (MTSamples even-index notes",

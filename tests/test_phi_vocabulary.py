@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from outguard_plugins.phi import context, vocabulary
+from outguard_plugins.phi import context, narrative, vocabulary
 
 # no "The patient was ...": sections.py reads that as a note's statement without the vocabulary
 OPERATIVE = ("The leg was prepped and draped in the usual sterile fashion. "
@@ -36,6 +36,7 @@ def test_clinical_prose_no_lexicon_names_is_a_health_statement(lex: context.Lexi
     assert "clinical language" in signals.statements
     assert signals.confidence() >= 0.8
     monkeypatch.setattr(vocabulary, "clinical", lambda _text: False)
+    monkeypatch.setattr(narrative, "clinical", lambda _text, _lower=None: False)
     assert context.scan(text, lex).confidence() < 0.8    # the lexicons alone miss it
 
 

@@ -12,6 +12,8 @@
 * Medications the dictionary files under a class (penicillin, insulin): `lexicon_medications.txt`.
 * Conditions as clinicians write them (AFib, COPD, T2DM, "heart attack"): `lexicon_conditions.txt`.
 * Section labels, encounters and allergy statements: `sections.py`.
+* A short text that reads as a patient's story as a whole ("She twisted her left ankle ...
+  it is swollen"): `narrative.py`, a logistic model learned from the tune split.
 
 * Clinical vocabulary: the rare words of the ICD-10-CM titles and notes of chapters A-T
   (anatomy, pathology: "ureteral", "tubal", "flexor", "postpartum"), words a business
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outguard_plugins.phi import sections, vocabulary
+from outguard_plugins.phi import narrative, sections, vocabulary
 
 HERE = Path(__file__).resolve().parent
 MAX_NGRAM = 5
@@ -249,6 +251,7 @@ def load_lexicon() -> Lexicon:
 
     lex = lexicon_cache.cached(build_lexicon, Lexicon)
     lex.automaton()   # at start-up, not in the first message's time
+    narrative.load()  # the narrative model too (~30 ms)
     return lex
 
 
@@ -400,4 +403,6 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
         out.statements.add("list item")           # a diagnosis or procedure list's item (sections.py)
     if out.confidence() < 0.8 and vocabulary.clinical(text):
         out.statements.add("clinical language")   # one or two sentences of clinical prose (vocabulary.py)
+    if out.confidence() < 0.8 and narrative.clinical(text, lower):
+        out.statements.add("clinical narrative")  # a short text that reads as a patient's note (narrative.py)
     return out
