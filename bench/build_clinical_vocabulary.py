@@ -284,8 +284,9 @@ def build_model(corpora: Path) -> list[str]:
         return f"{hit}/{len(scores)}"
 
     recall = sum(1 for s in exc_scores if s and s[0] >= (threshold if s[1] else plain)) / len(exc_scores)
-    print(f"thresholds {threshold:.2f} anchored, {plain:.2f} plain: out-of-fold tune excerpts {rate(exc_scores, threshold, plain)}"
-          f", short tune negatives {rate(neg_scores, threshold, plain)}")
+    print(f"thresholds {threshold:.2f} anchored, {plain:.2f} plain: "
+          f"out-of-fold tune excerpts {rate(exc_scores, threshold, plain)}, "
+          f"short tune negatives {rate(neg_scores, threshold, plain)}")
     weights, bias = fit(pos, neg)
     read = planted([t for _, t in excerpts(notes(corpora, "read"), "clinical-model-read")], "clinical-model-ids", True)
     read_neg = [t for texts in mails(corpora, "read").values() for t in texts] + presidio_groups(corpora, "read")
