@@ -74,6 +74,10 @@ def test_only_a_short_text_is_read() -> None:
     assert narrative.short_features(long_text) is None
     assert not narrative.clinical(long_text)
     assert narrative.read("I concur.", *narrative.load()[:2]) is None   # too few features to judge
+    # one run of words with no sentence end, past MAX_CHARS: refused before any regex reads it
+    one_run = "her left knee is swollen and " * (narrative.MAX_CHARS // 29 + 1)
+    assert len(one_run) > narrative.MAX_CHARS and narrative.short_features(one_run) is None
+    assert narrative.short_features(one_run[:600]) is not None
 
 
 def test_score_is_the_sum_of_the_distinct_features() -> None:

@@ -41,6 +41,7 @@ MAX_WORDS = 40        # words per sentence piece, as vocabulary.py reads them
 SHORT_PIECES = 12     # sentence pieces with words a text may have to be read
 ANCHOR_CUES = frozenset(("#possessive-body", "#body-symptom", "#exam", "#history", "#vital", "#dose"))
 ANCHOR_WEIGHT = 4.0   # a clinical vocabulary word this strong (log-odds) anchors a text too ("closed" 3.0 does not)
+MAX_CHARS = 16_000   # a text longer than this is no pasted excerpt (12 pieces of 40 words are ~3,000)
 MIN_FEATURES = 12     # distinct features (words, pairs, cues) a text needs: a subject line or "I concur." is no note
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n")          # as vocabulary.py splits
@@ -113,6 +114,8 @@ def short_features(text: str, limit: int = SHORT_PIECES, lower: str | None = Non
     """The features of a text of at most `limit` sentence pieces with words, or None for a longer
     one (reading stops at the piece past the limit, before any feature is made: a long mail
     costs a few regex steps). `lower`: the text lower-cased, if at hand."""
+    if len(text) > MAX_CHARS:   # before any regex: one run of words without a sentence end could be megabytes
+        return None
     low = text.lower() if lower is None else lower
     runs: list[list[str]] = []
     count = start = 0
