@@ -355,6 +355,23 @@ def test_a_person_heading_a_line_counts_beside_health_information(state: check.S
     assert signed.get("phi.phone") is None or signed["phi.phone"].confidence < 0.8
 
 
+def test_a_form_label_inside_a_sentence_counts_as_a_heading(state: check.State) -> None:
+    """'... about Home phone (617) ...' / 'Name: Jane Roe' inside a sentence: the person's own, as
+    a heading is; 'my cell', 'office phone' and a quoted 'Re:' are not."""
+    clinical = "She was started on metformin 500 mg twice daily for type 2 diabetes mellitus."
+    found = findings_of(state, f"Quick question about Home phone (617) 555-0134. {clinical}")
+    assert found["phi.phone"].confidence >= 0.8
+    found = findings_of(state, f"Can you confirm coverage? Name: Margaret  Ellison. {clinical}")
+    assert found["phi.name"].confidence >= 0.8   # two spaces between the names, as pasted forms pad
+    office = "The quarterly budget review moved to Friday."
+    assert findings_of(state, f"Quick question about Home phone (617) 555-0134. {office}")["phi.phone"].confidence < 0.8
+    for own in ("call my cell (617) 555-0134", "our office phone (617) 555-0134"):
+        mine = findings_of(state, f"{clinical} If anything changes, {own}.")
+        assert mine.get("phi.phone") is None or mine["phi.phone"].confidence < 0.8, own
+    quoted = findings_of(state, f"About your mail Re: Virginia Power. {clinical}")
+    assert quoted.get("phi.name") is None or quoted["phi.name"].confidence < 0.8
+
+
 def test_a_subjects_re_is_a_reply_marker_not_a_person(state: check.State) -> None:
     raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: Re: Margaret Ellison\n\n"
            b"She was started on metformin 500 mg twice daily for type 2 diabetes mellitus.\n")

@@ -178,3 +178,18 @@ def test_studies_levels_and_drug_classes(lex: context.Lexicon, text: str, low: f
 def test_a_lab_abbreviation_alone_stays_a_key(lex: context.Lexicon) -> None:
     assert context.scan("Press ALT and F4 to close the window.", lex).confidence() < 0.8
     assert context.scan("The TSH team meets at noon.", lex).confidence() < 0.8
+
+
+def test_everyday_condition_words_count_only_in_a_clinical_frame(lex: context.Lexicon) -> None:
+    """'history of anxiety' is a condition; 'market anxiety' and 'the Great Depression' are not."""
+    for text in ("History of anxiety.", "She was diagnosed with depression last year.", "Pt has h/o chest pain.",
+                 "Treated for severe depression in 2019."):
+        assert context.scan(text, lex).confidence() >= 0.8, text
+    for text in ("Market anxiety is high this week.", "A history of the Great Depression and the markets.",
+                 "The cancer charity gala is on Friday."):
+        assert context.scan(text, lex).confidence() < 0.8, text
+
+
+def test_any_centesis_is_a_procedure(lex: context.Lexicon) -> None:
+    for word in ("thoracentesis", "paracentesis", "amniocentesis", "arthrocentesis"):
+        assert context.scan(f"On August 20, {word}.", lex).terms.get(word) == "procedure", word

@@ -11,6 +11,8 @@
   module (common LOINC short names and CPT-style procedure names, curated).
 * Medications the dictionary files under a class (penicillin, insulin): `lexicon_medications.txt`.
 * Conditions as clinicians write them (AFib, COPD, T2DM, "heart attack"): `lexicon_conditions.txt`.
+* Conditions named by everyday words ("anxiety", "cancer"): `lexicon_conditions_framed.txt`, a
+  condition only right after a clinical frame ("history of", "treated for": FRAMES).
 * Section labels, encounters and allergy statements: `sections.py`.
 * A short text that reads as a patient's story as a whole ("She twisted her left ankle ...
   it is swollen"): `narrative.py`, a logistic model learned from the tune split.
@@ -66,9 +68,30 @@ _MED_SUFFIX = re.compile(r"(itis|osis|emia|aemia|oma|omas|pathy|plegia|algia|tro
 # Procedure names by their Greek and Latin endings: nearly every word ending so is a procedure
 # ("arthrodesis", "myringotomy", "angiogram"); the few that are not are listed.
 _PROCEDURE_WORD = re.compile(r"[a-z\-]{3,}(?:ectomy|ectomies|otomy|otomies|ostomy|ostomies|oplasty|oplasties|oscopy|oscopies"
-                             r"|odesis|opexy|orrhaphy|ocentesis|otripsy)|[a-z\-]*(?:angio|arterio|veno|mammo|sono|myelo|hystero"
+                             r"|odesis|opexy|orrhaphy|centesis|otripsy)|[a-z\-]*(?:angio|arterio|veno|mammo|sono|myelo|hystero"
                              r"|pyelo|cholangio|urethro|cysto|echocardio|electrocardio|electroencephalo|electromyo)gra(?:m|ms|phy)")
 _NOT_PROCEDURES = frozenset("microscopy spectroscopy telescopy stereoscopy dichotomy lobotomy".split())
+# What makes an everyday word ("anxiety", "cancer") a patient's condition: a clinical frame right
+# before it, with at most one severity or time word between ("history of severe depression";
+# "the history of the Great Depression" has two words between and stays business).
+FRAMES = frozenset(tuple(f.split()) for f in (
+    "history of", "hx of", "h o", "hx", "diagnosed with", "dx of", "dx", "diagnosis of", "treated for",
+    "treatment for", "treating", "suffers from", "suffering from", "suffered from", "complains of", "complaining of",
+    "presents with", "presented with", "admitted for", "admitted with", "hospitalized for", "hospitalized with",
+    "seen for", "evaluated for", "evaluation of", "positive for", "negative for", "denies", "denied", "secondary to",
+    "workup for", "screening for", "follow-up of", "follow up of", "followup of", "status post"))
+FRAME_MODIFIERS = frozenset("chronic severe mild moderate acute recurrent major metastatic generalized untreated worsening "
+                            "ongoing postpartum situational intermittent persistent significant prior previous recent "
+                            "new lower upper left right".split())
+
+
+def _framed(before: list[str]) -> bool:
+    """Whether the tokens before a term end with a clinical frame (FRAMES), one modifier allowed."""
+    if before and before[-1] in FRAME_MODIFIERS:
+        before = before[:-1]
+    return any(tuple(before[-n:]) in FRAMES for n in (1, 2, 3) if len(before) >= n)
+
+
 _SPLIT = re.compile(r",| with | without | due to | in | and | or |;")
 
 
@@ -268,6 +291,8 @@ def build_lexicon() -> Lexicon:
     for term in sorted(_listed("lexicon_conditions.txt", keep_case=True)):
         # capitals (COPD, HTN) must be capitals in the text too; "AfIB"-style entries match any case
         lex.add(term, "condition_caps" if term.isupper() else "condition")
+    for term in sorted(_listed("lexicon_conditions_framed.txt")):
+        lex.add(term, "condition_framed")
     for term in sorted(_icd_terms()):
         lex.add(term, "condition" if _specific(term) else "condition_weak")
     for word in sorted(_clinical_words({t[0] for t in lex.phrases if len(t) == 1})):
@@ -371,6 +396,10 @@ def scan(text: str, lex: Lexicon, lower: str | None = None) -> HealthSignals:
             if not any(_NUMBER.match(t) for t in after[:2]) and after[:1] not in (["level"], ["levels"]):
                 continue   # "TSH 2.1" and "a TSH level" name the test; "ALT" alone is a key
             kind = "lab"
+        elif kind == "condition_framed":
+            # without a clinical frame an everyday word ("market anxiety", "fever") counts only
+            # beside other health information, as ICD-10-CM's everyday fragments do
+            kind = "condition" if _framed(hay[max(0, start - 100):start].split()[-4:]) else "condition_weak"
         elif kind == "condition_caps":
             if cased is None or not all(t.isupper() or t.isdigit() for t in cased[start:end - 1].split()):
                 continue

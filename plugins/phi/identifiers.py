@@ -61,6 +61,12 @@ PATIENT_PHONE = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member
 # RECORD_BLOCK characters), not in a signature. Below a sign-off ("Regards,", "-- ") either is the writer's and stays weak.
 PERSONAL_PHONE = regex.compile(r"(?i:(?:^|\n)[ \t]*(?P<line>home|cell|mobile|personal)(?:\ (?:phone|tel|telephone|number|ph))?"
                                r"(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?[ \t]*)$", regex.VERSION0)
+# The same labels inside a sentence ("... about Home phone (617) ...", "DOB 1/2/1960, cell: ..."):
+# a person's own line too, unless the writer says it is theirs or a workplace's ("my cell",
+# "office phone"). It counts as a heading does: once health information stands in the mail.
+PERSONAL_PHONE_INLINE = regex.compile(r"(?i:(?<![a-z])(?P<owner>(?:my|our|work|office|business|company)\ )?"
+                                      r"(?P<line>home|cell|mobile|personal)(?:\ (?:phone|tel|telephone|number|ph))?"
+                                      r"(?:\ (?:number|no\.?|\#))?\s*[:\#\-]?[ \t]*)$", regex.VERSION0)
 RECORD_BLOCK = 150
 _RECORD_WORDS = re.compile(r"(?<![a-z])(?:dob|d\.o\.b|date of birth|birth ?date|mrn|ssn|patient|name|member|medicare"
                            r"|account|acct|record|chart)(?![a-z])")
@@ -357,6 +363,9 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                 elif line and not signature_at(s):
                     # "Cell: ..." heading its line outside a signature, no record block around it: a
                     # person's own line, which counts once health information stands in the mail
+                    yield Hit("phone", value, s, e, 0.7, "heading")
+                elif (inline := PERSONAL_PHONE_INLINE.search(text, max(0, s - 40), s)) and not inline.group("owner") \
+                        and not signature_at(s):
                     yield Hit("phone", value, s, e, 0.7, "heading")
                 else:
                     patient = patient_near(s, e, 40)

@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 FORMAT = "outguard-lexicon 1"
 SOURCES = ("simple_icd_10_cm", "drug-named-entity-recognition", "wordfreq")
 INPUTS = ("context.py", "lexicon_cache.py", "lexicon_labs.txt", "lexicon_procedures.txt",
-          "lexicon_medications.txt", "lexicon_conditions.txt")
+          "lexicon_medications.txt", "lexicon_conditions.txt",
+          "lexicon_conditions_framed.txt")
 
 
 def cache_dir() -> Path:

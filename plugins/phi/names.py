@@ -24,7 +24,8 @@ from outguard_plugins.phi.prefilter import Anchored
 
 log = logging.getLogger("outguard.checks.phi")
 
-_NAME = r"\p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?\ (?:(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}[\p{L}'\-]+)"
+# First and last name, one space or two between (pasted forms pad them: "Lara  Fiorentino").
+_NAME = r"\p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?\ \ ?(?:(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}[\p{L}'\-]+)"
 _LAST_FIRST = r"\p{Lu}[\p{L}'\-]+,\ \p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?"
 
 # Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
@@ -163,9 +164,11 @@ class NameFinder:
                 # number just below, or "Name: Jane Roe" as a line of its own: the person the mail is about
                 # ("Re: Faculty Lunch" has none; "Re:" alone heads subjects: "Re: Virginia Power")
                 conf = 0.85
-            elif _line_start(lower, p) and not _provider_or_place(m.group("name"), text, e):
-                # "Re: Jane Roe" heading a line with nothing of a record below: a person the mail is
-                # about, who counts once health information stands in the same mail (check.py: HEADING)
+            elif (_line_start(lower, p) or (label == "name" and m.group("sep").strip() == ":")) and \
+                    not _provider_or_place(m.group("name"), text, e):
+                # "Re: Jane Roe" heading a line with nothing of a record below, or a form's "Name: Jane Roe"
+                # inside a sentence: a person the mail is about, who counts once health information
+                # stands in the same mail (check.py: HEADING). "Re:" inside a sentence quotes a subject.
                 hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
                 seen_end = e
                 continue
