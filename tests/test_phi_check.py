@@ -372,6 +372,23 @@ def test_a_form_label_inside_a_sentence_counts_as_a_heading(state: check.State) 
     assert quoted.get("phi.name") is None or quoted["phi.name"].confidence < 0.8
 
 
+def test_titles_form_headings_and_capitals_name_patients(state: check.State) -> None:
+    """'Patient Maria Gonzalez' heading a line, 'Pt: GONZALEZ, MARIA', 'Dear Ms. Roe' and a titled
+    name beside a patient word count beside health information; a titled name in news or business
+    prose ('Mr. Lay said'), 'Patient Portal Message' and 'MS Office' do not."""
+    clinical = "She was started on metformin 500 mg twice daily for type 2 diabetes mellitus."
+    for text in ("Patient Maria Gonzalez", "Pt: GONZALEZ, MARIA", "Dear Ms. Gonzalez,",
+                 "Our patient, Mrs. Gonzalez, called back."):
+        found = findings_of(state, f"{text}\n{clinical}")
+        assert found["phi.name"].confidence >= 0.8, text
+    for text in ("Mr. Skilling will join the call on Friday.", "Patient Portal Message", "Please use MS Office.",
+                 "Patient Care Coordinator"):
+        found = findings_of(state, f"{text}\n{clinical}")
+        assert found.get("phi.name") is None or found["phi.name"].confidence < 0.8, text
+    assert findings_of(state, "Mrs. Gonzalez, DOB 04/12/1961, called.")["phi.name"].confidence >= 0.8
+    assert kinds(f"HIC# 234-56-7891A. {clinical}")["hicn"] >= 0.8
+
+
 def test_a_subjects_re_is_a_reply_marker_not_a_person(state: check.State) -> None:
     raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: Re: Margaret Ellison\n\n"
            b"She was started on metformin 500 mg twice daily for type 2 diabetes mellitus.\n")

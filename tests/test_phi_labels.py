@@ -189,6 +189,23 @@ def test_a_generic_labels_words_can_name_its_family() -> None:
     assert _generic("Patient: Jane Roe\nDental coverage no. ZK-448812") == {"health_plan": 0.85}
 
 
+def test_a_generic_label_naming_coverage_or_a_record_counts_beside_health_information() -> None:
+    """'Ins ID', 'Enrollee ID' say whose number it is: health information nearby is enough, as for
+    'Member ID'; an 'other' label ('Unit ID') still needs a person."""
+    health = lambda lo, hi: True  # noqa: E731 - the check's health lexicon, answering yes
+    assert _generic("Enrollee ID 884412345", confirm=health) == {"health_plan": 0.85}
+    assert _generic("Enrollee ID 884412345") == {}
+    assert _generic("Unit ID 88441234", confirm=health) == {}
+
+
+@pytest.mark.parametrize("text", ["Ins ID: ZGP884412345", "Ins # ZGP884412345", "Group 12345 Member 884412345",
+                                  "Member: 884412345"])
+def test_card_abbreviations_of_coverage_labels(text: str) -> None:
+    assert _generic(text, confirm=lambda lo, hi: True) == {"health_plan": 0.9}
+    assert _generic(text).get("health_plan", 0.5) < 0.8   # without health information: any business's number
+    assert _generic("Mem ID 884412345") == {"health_plan": 0.9}   # "Member ID" abbreviated: coverage by itself
+
+
 @pytest.mark.parametrize("text", [
     "Patient: Jane Roe. Invoice ID 12345678",
     "Patient: Jane Roe. Order No.: KX4471932",

@@ -152,7 +152,7 @@ def anchored_matches(text: str, lower: str | None = None) -> Iterator[regex.Matc
 KEYWORDS = regex.compile(
     r"(?i:(?<!\w)(?:"
     r"(?P<ssn>SSN|SSN\#|SS\#|S\.S\.N\.?|social\ security|soc\.?\ sec\.?|SS\ no\.?|TIN)"
-    r"|(?P<medicare>MBI|medicare|HICN|beneficiary|claim\ number)"
+    r"|(?P<medicare>MBI|medicare|HICN|HIC\ ?\#|beneficiary|claim\ number)"
     r"|(?P<npi>NPI|national\ provider|provider\ id)"
     r"|(?P<dea>DEA|controlled\ substance|registration\ (?:no|number|\#))"
     r"|(?P<dob>DOB|D\.O\.B\.?|date\ of\ birth|birth\ ?date|born|birthday|b\.\ ?d\.)"
@@ -454,7 +454,9 @@ def generic_hits(text: str, lower: str, claimed: set[int], corroboration: Corrob
         kind = labels.generic_label([w.rstrip(".") for w in words] + [noun.rstrip(".")])
         if kind is None or labels.financial_before(text, before.start() if before and words else ns):
             continue
-        if corroboration.near(s, e, health=False):   # a person's number: health words alone are not a person
+        # a person's number: health words alone make no pipeline's "Unit ID" a patient's, but a label
+        # whose words name a record or coverage ("Ins ID", "Enrollee ID") says whose it is
+        if corroboration.near(s, e, health=kind != "other_id"):
             yield Hit(kind, value, s, e, GENERIC_CONFIDENCE, kind)
 
 

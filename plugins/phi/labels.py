@@ -79,10 +79,10 @@ _FORMS = {
     "health": r"health",
     "patient": r"(?:patient|pat\.|pt\.?)(?:'s)?",
     "account": r"(?:account|acct\.?|acc\.)",
-    "member": r"(?:member|mbr\.?)(?:'s)?",
+    "member": r"(?:member|mbr\.?|mem\.?)(?:'s)?",
     "subscriber": r"subscriber(?:'s)?",
     "insured": r"insured(?:'s)?",
-    "insurance": r"ins(?:urance|\.)",
+    "insurance": r"ins(?:urance|\.)?",
     "temporary": r"temp(?:orary|\.)?",
     "control": r"(?:control|cntl\.?|ctrl\.?)",
     "encounter": r"enc(?:ounter|\.)?",
@@ -127,6 +127,7 @@ PLAN = (
     "medicaid recipient #", "recipient #", "CIN", "CIN #", "medi-cal #",  # state Medicaid
     "EDIPI", "EDIPI #", "dod #", "dod benefits #", "military #",       # DoD, HL7 0203 MI
     "rx id", "plan #",                                                 # insurance ID cards: Rx ID, Plan ID
+    "member",                                                          # "Group 12345 Member 884412345", as cards print it
 )
 ACCOUNT = (
     "account #", "temporary account #",                          # HL7 0203 AN, ANT
@@ -142,7 +143,7 @@ ACCOUNT = (
 QUIET = frozenset(("accession #", "specimen #", "CSN", "CSN #", "contact serial #", "MPI", "MPI #", "enterprise #",
                    "unit #", "hospital #", "case #", "ICN", "ICN #", "recipient #", "CIN", "CIN #",
                    "dod #", "dod benefits #", "military #", "plan #", "HAR", "HAR #", "FIN", "FIN #", "financial #"))
-GATED = frozenset(("account #", "temporary account #", "account", "person #", "visit #", "policy #",
+GATED = frozenset(("account #", "temporary account #", "account", "member", "person #", "visit #", "policy #",
                    "policy holder contract #", "insurance #", "group #", "insurance group #", "policy group #")) | QUIET
 # Negative context: a number of these kinds is no patient identifier (Purview bank keywords, HL7 0203 financial codes).
 FINANCIAL = (r"(?:checking|bank|savings|debit|credit\ card|bank\ card|creditor|debitor|brokerage|general\ ledger"

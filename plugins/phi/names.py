@@ -27,15 +27,21 @@ log = logging.getLogger("outguard.checks.phi")
 # First and last name, one space or two between (pasted forms pad them: "Lara  Fiorentino").
 _NAME = r"\p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?\ \ ?(?:(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}[\p{L}'\-]+)"
 _LAST_FIRST = r"\p{Lu}[\p{L}'\-]+,\ \p{Lu}[\p{Ll}'\-]+(?:\ \p{Lu}\.?)?"
+# "GONZALEZ, MARIA A" as EHR exports and forms print a patient in capitals
+_LAST_FIRST_CAPS = r"\p{Lu}{2,}(?:[\-']\p{Lu}+)?,\ ?\p{Lu}{2,}(?:\ \p{Lu}\.?)?(?![\p{L}])"
 
 # Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
 # text: a literal alternation there is several times faster than a case-insensitive pass).
 _TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name|beneficiary|insured"
-                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d")
+                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d"
+                      r"|mrs?\.? |ms\.? |miss |mx\. ")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
     r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|resident|"
-    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))(?P<name>" + _NAME + r"|" + _LAST_FIRST + r")",
+    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
+# "Ms. Maria Gonzalez", "Mrs. Gonzalez": a person by title (read in the case it is written: "MS Office" is none)
+HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx)\.?\ (?P<name>" + _NAME + r"|\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\p{L}\-])",
+                          regex.VERSION0)
 DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\-]+(?:\ [A-Z][a-z'\-]+)?)", regex.VERSION0)
 BEFORE_DOB = regex.compile(r"(?P<name>" + _NAME + r"),?\ \(?$", regex.VERSION0)
 _POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new")
@@ -43,6 +49,13 @@ _STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident
 # Capitalised words the patterns can meet that are not names.
 _NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Address Please Thank Thanks Re Subject Patient "
                        "Name Order Invoice Account Number Member Customer Mr Mrs Ms Dr".split())
+
+
+# Words after "Patient" at a line's start that make a title, not a patient's name ("Patient Portal Message").
+_PATIENT_COMPOUNDS = frozenset("Portal Access Accounts Account Advocate Advocacy Affairs Billing Education Engagement Experience "
+                               "Family Financial Forms Information Instructions Intake Liaison Navigator Privacy Registration "
+                               "Relations Rights Safety Satisfaction Scheduling Statement Support Transport Transportation "
+                               "Name Names List Census Summary Update Updates Notice Notification Message Record Records".split())
 
 
 # What makes a heading's "name" no patient: a clinician's credential right after it ("Anita Patel, MD",
@@ -62,6 +75,8 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
 _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
 # tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
 _TRIGGER_AT = Anchored(_TRIGGER)
+# a patient word beside a titled name ("patient", "pt", "our client" is not one: lawyers have clients)
+_PATIENT_NEAR = re.compile(r"\b(?:patient|pt\b|pts?')")
 _RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 
 
@@ -78,6 +93,12 @@ def _line_end(lower: str, e: int) -> bool:
     nl = lower.find("\n", e, e + 80)
     rest = lower[e:nl if nl >= 0 else e + 80]
     return (nl >= 0 or len(lower) - e < 80) and rest.strip(" \t.") == ""
+
+
+def _line_stop(lower: str, e: int, most: int) -> int:
+    """Where the line of `e` ends, at most `most` characters on."""
+    nl = lower.find("\n", e, e + most)
+    return nl if nl >= 0 else min(len(lower), e + most)
 
 
 def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
@@ -142,8 +163,25 @@ class NameFinder:
                 m = DEAR.match(text, p)
                 if m and m.group("name").split()[0] not in _NOT_NAMES:
                     s, e = m.span("name")
-                    conf = 0.8 if kw.near("dob", s, e, 200, 200) else 0.5
-                    hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
+                    # a letter to a person: theirs is the health information it carries (check.py: HEADING)
+                    conf = 0.8 if kw.near("dob", s, e, 200, 200) else 0.6
+                    hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else "heading"))
+                    seen_end = e
+                continue
+            if word.startswith(("mr", "ms", "miss", "mx")):
+                m = HONORIFIC.match(text, p)
+                if m and m.group("name").split()[0] not in _NOT_NAMES and not _provider_or_place(m.group("name"), text, m.end()):
+                    # "Mrs. Gonzalez (DOB ...)": the patient; "the patient, Mrs. Gonzalez": a person the mail
+                    # is about, who counts once health information stands in it (check.py: HEADING). Alone
+                    # a title is weak: news and business mail name "Mr. Lay" beside any topic.
+                    s, e = m.span("name")
+                    if kw.near("dob", s, e, 100, 100):
+                        hits.append(Hit("name", m.group("name"), s, e, 0.9, "patient"))
+                    elif _PATIENT_NEAR.search(lower, max(0, s - 60, lower.rfind("\n", 0, s) + 1),
+                                              _line_stop(lower, e, 60)) is not None:
+                        hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
+                    else:
+                        hits.append(Hit("name", m.group("name"), s, e, 0.5, None))
                     seen_end = e
                 continue
             m = LABELLED.match(text, p)
@@ -154,7 +192,15 @@ class NameFinder:
             if m.group("sep").strip() in ("", ","):
                 # "our patient Jane Roe": only after a possessive, and only for patient-like labels
                 before = lower[max(0, p - 6):p].split()
-                if not before or before[-1] not in _POSSESSIVE or not label.startswith(_STRONG_LABELS):
+                if not label.startswith(_STRONG_LABELS):
+                    continue
+                if not before or before[-1] not in _POSSESSIVE:
+                    # "Patient Maria Gonzalez" heading its line, as a form prints it (not "Patient Portal Message")
+                    if _line_start(lower, p) and m.group("sep") == " " and label in ("patient", "pt", "pt.") and \
+                            m.group("name").split()[0] not in _PATIENT_COMPOUNDS and \
+                            not _provider_or_place(m.group("name"), text, e):
+                        hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
+                        seen_end = e
                     continue
                 conf = 0.9
             elif label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100):
