@@ -193,3 +193,16 @@ def test_everyday_condition_words_count_only_in_a_clinical_frame(lex: context.Le
 def test_any_centesis_is_a_procedure(lex: context.Lexicon) -> None:
     for word in ("thoracentesis", "paracentesis", "amniocentesis", "arthrocentesis"):
         assert context.scan(f"On August 20, {word}.", lex).terms.get(word) == "procedure", word
+
+
+def test_a_brand_english_never_writes_names_the_drug_alone(lex: context.Lexicon) -> None:
+    """'prior auth for Ozempic': a brand of Zipf < 1 is a medication by itself; a brand that is
+    also a company (Exelon) counts only beside other health information."""
+    assert context.scan("Needs prior auth for Ozempic", lex).confidence() >= 0.8
+    assert context.scan("Exelon reported its quarterly results", lex).confidence() < 0.8
+
+
+@pytest.mark.parametrize("text", ["Pt is pregnant, 22 wks", "s/p lap chole 11/20, doing ok", "IUD insertion next week",
+                                  "chemo cycle 3 delayed", "suicidal ideation screen positive", "billing for the ER visit"])
+def test_staff_shorthand_states_health_information(lex: context.Lexicon, text: str) -> None:
+    assert context.scan(text, lex).confidence() >= 0.8, text

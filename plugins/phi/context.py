@@ -228,8 +228,10 @@ def _drug_terms() -> dict[str, str]:
         generic = variant in names
         if _common(variant, (4.0 if generic else 3.0) if medline else 2.5):
             continue
-        # a brand alone may be a company or a product too (Exelon the drug, Exelon the utility)
-        terms[variant] = "medication" if generic else "medication_brand"
+        # a brand alone may be a company or a product too (Exelon the drug, Exelon the utility);
+        # one English almost never writes (Ozempic, Jardiance: Zipf < 1) names the drug alone
+        rare_brand = not generic and " " not in variant and not _common(variant, 1.0)
+        terms[variant] = "medication" if generic or rare_brand else "medication_brand"
     return terms
 
 
