@@ -26,7 +26,8 @@ def run_json(args: list[str], capsys) -> list[dict]:
 def test_json_has_the_documented_shape(capsys) -> None:
     [doc] = run_json(["--rules", str(RIVERSIDE), str(EXAMPLES / "messages" / "referral.eml")], capsys)
     assert doc["file"].endswith("referral.eml") and doc["verdict"] == "encrypt"
-    assert doc["rules"] == ["phi-with-health-context", "riverside-mrn-encrypt"]   # MRN + "started metoprolol"
+    # MRN + "started metoprolol"; the MRN alone is a record of care (the shipped rule) and the site's own rule
+    assert doc["rules"] == ["phi-with-health-context", "phi-medical-record-number", "riverside-mrn-encrypt"]
     finding = next(f for f in doc["findings"] if f["id"] == "phi.mrn.riverside")
     assert {"id", "confidence", "count", "where", "recipient", "score"} <= set(finding)
     assert finding["id"] == "phi.mrn.riverside" and finding["count"] == 1 and finding["where"] == ["body"]
