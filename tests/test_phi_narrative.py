@@ -90,3 +90,19 @@ def test_score_is_the_sum_of_the_distinct_features() -> None:
     # repeating a sentence adds nothing: distinct features, not counts
     again = narrative.read(STORY + " " + STORY.split(". ")[0] + ".", weights, bias)
     assert again is not None and again[0] == pytest.approx(value[0])
+
+
+def test_an_excerpt_inside_a_covering_mail_is_read_by_its_own_sentences() -> None:
+    """The covering mail's business words pull the whole text down; the excerpt's own one or two
+    sentences, read as the model was trained, clear the threshold by WINDOW_MARGIN."""
+    wrapped = ("Coding query - please clarify the documentation for the encounter below before the batch "
+               "closes on Friday.\n" + STORY + "\nThanks, the coding team")
+    weights, bias, threshold, plain = narrative.load()
+    whole = narrative.read(wrapped, weights, bias)
+    assert whole is not None and whole[0] < (threshold if whole[1] else plain)   # as a whole: not clinical
+    margin = narrative.window_margin(wrapped, weights, bias, threshold, plain)
+    assert margin is not None and margin >= narrative.WINDOW_MARGIN
+    assert narrative.clinical(wrapped)
+    for text in BUSINESS:   # business sentences read one or two at a time stay business
+        margin = narrative.window_margin(text, weights, bias, threshold, plain)
+        assert margin is None or margin < narrative.WINDOW_MARGIN, text
