@@ -159,9 +159,15 @@ def window_margin(text: str, weights: dict[str, float], bias: float, threshold: 
     a short text, or no window with MIN_FEATURES features."""
     low = text.lower() if lower is None else lower
     runs = _runs(text, SHORT_PIECES, low)
-    if not runs or len(runs) < 2:
+    if not runs:
+        return None
+    return _window_margin(low, runs, [_word_features(w) for w, _, _ in runs], weights, bias, threshold, plain)
+
+
+def _window_margin(low: str, runs: list[tuple[list[str], int, int]], single: list[set[str]], weights: dict[str, float],
+                   bias: float, threshold: float, plain: float) -> float | None:
+    if len(runs) < 2:
         return None   # one piece: the text as a whole was read already
-    single = [_word_features(w) for w, _, _ in runs]
     best: float | None = None
     for i in range(len(runs)):
         for k in (1, 2):
@@ -205,8 +211,13 @@ def clinical(text: str, lower: str | None = None) -> bool:
     """Whether a short text reads as clinical narrative as a whole, or one or two of its sentences
     do by WINDOW_MARGIN more (`lower`: it lower-cased)."""
     weights, bias, threshold, plain = load()
-    value = read(text, weights, bias, lower)
-    if value is not None and value[0] >= (threshold if value[1] else plain):
+    low = text.lower() if lower is None else lower
+    runs = _runs(text, SHORT_PIECES, low)
+    if not runs:
+        return False
+    single = [_word_features(w) for w, _, _ in runs]   # each piece's features once, for the text and its windows
+    feats = set().union(*single) | _text_cues(low)
+    if len(feats) >= MIN_FEATURES and bias + sum(weights.get(f, 0.0) for f in feats) >= (threshold if anchored(feats) else plain):
         return True
-    margin = window_margin(text, weights, bias, threshold, plain, lower)
+    margin = _window_margin(low, runs, single, weights, bias, threshold, plain)
     return margin is not None and margin >= WINDOW_MARGIN
