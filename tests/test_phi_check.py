@@ -395,3 +395,19 @@ def test_a_subjects_re_is_a_reply_marker_not_a_person(state: check.State) -> Non
     message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
     found = {f.id: f for f in check.inspect_message(message, state)}
     assert "phi.name" not in found
+
+
+def test_a_person_beside_a_date_a_parenthesised_record_and_a_possessive_email(state: check.State) -> None:
+    """'Araujo, Matheus 2011-03-24' and 'Matheus Araujo (3/24/11)' write a patient and a birth date
+    side by side; 'MRN (28-919667)' is a labelled record; 'his email (x@...)' a person's own.
+    A mail header's sent line ('Vince J Kaminski 04/05/2001 03:12 PM') is no birth date."""
+    clinical = "She was started on metformin 500 mg twice daily for type 2 diabetes mellitus."
+    assert findings_of(state, f"RE: Araujo, Matheus 2011-03-24\n\n{clinical}")["phi.name"].confidence >= 0.8
+    assert findings_of(state, f"Is this Matheus Araujo (3/24/11)? {clinical}")["phi.name"].confidence >= 0.8
+    assert kinds("The other one has a different MRN (28-919667).")["mrn"] >= 0.9
+    found = findings_of(state, f"Writing from his email (selina.17@gmail.com). {clinical}")
+    assert found["phi.email"].confidence >= 0.8
+    found = findings_of(state, "Writing from his email (selina.17@gmail.com). The budget is due Friday.")
+    assert found["phi.email"].confidence < 0.8
+    header = findings_of(state, f"Vince Kaminski 04/05/2001 03:12 PM\n\n{clinical}")
+    assert header.get("phi.name") is None or header["phi.name"].confidence < 0.8

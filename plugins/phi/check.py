@@ -91,7 +91,7 @@ BULK_FACTOR = 40
 CONFIRM_WINDOWS = 32
 # A person heading a line (names.py, identifiers.py mark it): counts beside health information.
 HEADING = "heading"
-HEADING_KINDS = ("name", "phone")
+HEADING_KINDS = ("name", "phone", "email")
 HEADING_CONFIDENCE = 0.8
 # Identifiers that make a message PHI beside health context (rules/phi.yaml): what early stop counts.
 PATIENT_KINDS = ("ssn", "mbi", "hicn", "mrn", "health_plan", "account", "other_id", "dob", "name", "phone", "email")

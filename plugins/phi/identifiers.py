@@ -75,12 +75,16 @@ SIGN_OFF = re.compile(r"^[ \t]*(?:--|_{3,}|-{3,}|(?:thanks|thank you|regards|bes
 PATIENT_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:patient(?:'s)?|pt(?:'s)?|member(?:'s)?)\ (?:e-?mail|email\ address)"
                               r"\s*[:\-]?\s*)$", regex.VERSION0)
 
+# "writing from his email (x@...)": a person's own address, who counts beside health information (HEADING)
+PERSONAL_EMAIL = regex.compile(r"(?i:(?<![a-z])(?:his|her|their)\ (?:own\ |personal\ )?(?:e-?mail|email\ address)"
+                               r"(?:\ is)?\s*[:\-(]?\s*)$", regex.VERSION0)
+
 # Emails in a pass of their own: the engine finds the "@" first, which a shared alternation cannot.
 EMAIL = regex.compile(r"[\w.+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
 
 # An MRN / patient / member / account number named by a label right before it (labels.py: the
 # HL7 table 0203, CARIN and claim-form vocabularies).
-_AFTER_LABEL = r"\s*(?:is\s+|[:\#=]\s*|-\s*){0,2}(?P<value>(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9])(?![\w\-])"
+_AFTER_LABEL = r"\s*(?:is\s+|[:\#=]\s*|-\s*|\(\s*){0,2}(?P<value>(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9])(?![\w\-])"
 ANCHORED = regex.compile(r"(?i:\b(?P<kw>" + labels.LABEL_SOURCE + r"))" + _AFTER_LABEL, regex.VERSION0)
 
 # Where an anchored number may start: the literal openings of ANCHORED itself (prefilter.openings:
@@ -264,7 +268,7 @@ _DIGIT_RUN = re.compile(r"\d+")
 _NOT_DIGIT = re.compile(r"\D")
 
 
-def _plausible_birth_date(value: str) -> bool:
+def plausible_birth_date(value: str) -> bool:
     digits = _DIGIT_RUN.findall(value)   # stdlib re with a compiled pattern: `regex.findall` compiles per call
     years = [int(d) for d in digits if len(d) == 4]
     if years:
@@ -347,7 +351,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
                 if near or "." in value:
                     yield Hit("icd10", value, s, e, 0.9 if near else 0.7, "icd" if near else None)
         elif kind == "date":
-            if kw.near("dob", s, e, before=40, after=0) and _plausible_birth_date(value):
+            if kw.near("dob", s, e, before=40, after=0) and plausible_birth_date(value):
                 yield Hit("dob", value, s, e, 0.95, "dob")
         elif kind == "phone":
             if _nanp(value):
@@ -381,13 +385,16 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
             if m is None:
                 continue
             s, e = m.span("date")
-            if kw.near("dob", s, e, before=40, after=0) and _plausible_birth_date(m.group("date")):
+            if kw.near("dob", s, e, before=40, after=0) and plausible_birth_date(m.group("date")):
                 yield Hit("dob", m.group("date"), s, e, 0.95, "dob")
     if "@" in text:
         for m in EMAIL.finditer(text):
             s, e = m.span()
             if PATIENT_EMAIL.search(text, max(0, s - 30), s):
                 yield Hit("email", m.group(), s, e, 0.85, "patient")
+                continue
+            if PERSONAL_EMAIL.search(text, max(0, s - 40), s):
+                yield Hit("email", m.group(), s, e, 0.7, "heading")
                 continue
             patient = patient_near(s, e, 40)
             yield Hit("email", m.group(), s, e, 0.7 if patient else 0.4, "patient" if patient else None)

@@ -16,7 +16,7 @@ from typing import Any
 
 import regex
 
-from outguard_plugins.phi import labels, sections
+from outguard_plugins.phi import identifiers, labels, sections
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.identifiers import Hit, Keywords
@@ -37,11 +37,19 @@ _TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name
                       r"|mrs?\.? |ms\.? |miss |mx\. ")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
     r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|resident|"
-    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
+    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))"
+    r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
 # "Ms. Maria Gonzalez", "Mrs. Gonzalez": a person by title (read in the case it is written: "MS Office" is none)
 HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx)\.?\ (?P<name>" + _NAME + r"|\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\p{L}\-])",
                           regex.VERSION0)
+# A person right before a date ("RE: Araujo, Matheus 2011-03-24", "Is this Matheus Araujo (3/24/11)?"):
+# the way a clinic writes a patient and her birth date side by side. A time after the date makes it a
+# mail header's sent line ("Vince J Kaminski 04/05/2001 03:12 PM"), not a birth date.
+_DATE = re.compile(r"(?<![\d/\-.])(?:\d{1,2}/\d{1,2}/(?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2})(?![\d/\-])")
+LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r"),?\ \ ?\(?$", regex.VERSION0)
+NAME_BEFORE_DATE = regex.compile(r"(?P<name>" + _NAME + r")\ \($", regex.VERSION0)
+_TIME_AFTER = re.compile(r"\)?,?\s{1,3}\d{1,2}:\d{2}")
 DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\-]+(?:\ [A-Z][a-z'\-]+)?)", regex.VERSION0)
 BEFORE_DOB = regex.compile(r"(?P<name>" + _NAME + r"),?\ \(?$", regex.VERSION0)
 _POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new")
@@ -141,6 +149,27 @@ class NameFinder:
         log.info("phi: spaCy pipeline %r loaded (%s)", model, ", ".join(nlp.pipe_names) or "tokenizer only")
         return cls(nlp, model, max_chars)
 
+    @staticmethod
+    def _before_dates(text: str, clock: Deadline) -> list[Hit]:
+        """'LAST, FIRST' right before a birth-like date is a patient (0.85); 'First Last (date)' a
+        person the mail is about, who counts beside health information (HEADING)."""
+        hits: list[Hit] = []
+        for d in _DATE.finditer(text):
+            clock.tick()
+            p = d.start()
+            if not identifiers.plausible_birth_date(d.group()) or _TIME_AFTER.match(text, d.end()):
+                continue
+            m = LAST_FIRST_BEFORE_DATE.search(text, max(0, p - 48), p)
+            strong = m is not None
+            if m is None:
+                m = NAME_BEFORE_DATE.search(text, max(0, p - 48), p)
+            if m is None or m.group("name").split()[0].rstrip(",") in _NOT_NAMES or \
+                    _provider_or_place(m.group("name"), text, m.end("name")):
+                continue
+            s, e = m.span("name")
+            hits.append(Hit("name", m.group("name"), s, e, 0.85 if strong else 0.6, "patient" if strong else "heading"))
+        return hits
+
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE) -> list[Hit]:
         hits: list[Hit] = []
         lower = lower if lower is not None else text.lower()
@@ -222,6 +251,8 @@ class NameFinder:
                 conf = 0.6
             hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
             seen_end = e
+        if any(c.isdigit() for c in text):
+            hits.extend(self._before_dates(text, clock))
         if self.nlp is not None:
             seen = {(h.start, h.end) for h in hits}
             doc = self.nlp(text[: self.max_chars])
