@@ -42,6 +42,11 @@ Sources and the deterministic splits. Three kinds of row:
   presidio   presidio-research synthetic PII sentences: negatives at message level (PII, no health),
              value-level precision/recall for SSN, phone, email, IP, street address, DOB.
              Even index: tune; odd: read.
+  authored   bench/data/authored/: 40 wrappers and 90 whole messages of outbound clinical mail written by a
+             helper session that never saw the check (brief: BRIEF.md there), every value a placeholder this
+             file fills. By sha256(id): even first byte tune, odd held. Tune wrappers wrap excerpts of read
+             notes (3 each), held wrappers held notes; messages bring their own health text or are the hard
+             negatives (identifiers without health, health without a person, look-alike numbers).
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -344,8 +349,11 @@ def clean_message(rng: random.Random, presidio: list[dict], conditions: list[str
                 f"{who.split()[0].lower()}@broker.example\n")
     if kind == 9:   # an employee's own sick note to HR: her name, no identifier, a condition
         return (f"Hi HR,\n\nI'm out today with the flu, back Monday.\n\n{who}\n")
-    if kind == 0:   # identifiers without health information
-        return f"Hi,\n\n{identifier_sentence(rng, presidio, who)}\nStart date is Monday; payroll needs the form by Friday.\n"
+    if kind == 0:   # identifiers without health information (no medical record number: that is a record of care)
+        sentence = identifier_sentence(rng, presidio, who)
+        while "MRN" in sentence:
+            sentence = identifier_sentence(rng, presidio, who)
+        return f"Hi,\n\n{sentence}\nStart date is Monday; payroll needs the form by Friday.\n"
     if kind == 1:   # health talk without a patient
         cond, drug = rng.choice(conditions).lower(), rng.choice(drugs)
         return (f"This month's newsletter: what to know about {cond}. A new study compares {drug} with placebo. "
@@ -672,6 +680,148 @@ def presidio_message_cases(presidio: list[dict]) -> list[Case]:
         body = "\n\n".join(x["full_text"] for x in group)
         split = "tune" if (i // 4) % 2 == 0 else "read"
         cases.append(Case("presidio", split, eml(body, i, "details"), False, frozenset(), False, "sentences"))
+    return cases
+
+
+# ---------------------------------------------------------------- authored: mail written apart from the check
+#
+# bench/data/authored/: outbound mail of a US healthcare organisation written by a helper session
+# that never saw the check, its lexicons or this bench (its brief: bench/data/authored/BRIEF.md).
+# wrappers.json wraps {TEXT}, a 2-4 sentence excerpt of a real MTSamples note, in mail whose own
+# words say nothing clinical; messages.json are whole messages with their own health text (PHI) or
+# the hard negatives (identifiers without health, health without a person, look-alike numbers).
+# Every value is a placeholder the bench fills. Split by sha256(id): an even first byte is tune
+# (its misses may be read), an odd one held (never printed). Tune wrappers wrap read notes, held
+# wrappers held notes.
+
+AUTHORED = PROJECT / "bench" / "data" / "authored"
+# placeholder -> the identifier type it plants (None: not a scored type)
+_PLACEHOLDER_TYPE = {"NAME": "name", "FIRST": "name", "LAST": "name", "DOB": "dob", "SSN": "ssn", "MBI": "mbi",
+                     "MRN": "mrn", "MEMBER": "health_plan", "ACCOUNT": "account", "PHONE": "phone", "NPI": "npi",
+                     "DEA": "dea"}
+_PLACEHOLDER = re.compile(r"\{([A-Z_]+?)(\d*)(?:_(SHORT|ISO|LONG|PLAIN|SPACED|DOTS|DASH))?\}")
+_ATTACHMENT_TYPES = {"txt-attachment": "text/plain", "csv-attachment": "text/csv",
+                     "tsv-attachment": "text/tab-separated-values"}
+
+
+def authored_split(item_id: str) -> str:
+    return "tune" if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0 else "held"
+
+
+class _Filler:
+    """Values for one message's placeholders: the same placeholder, the same value."""
+
+    def __init__(self, rng: random.Random, persons: list[str]) -> None:
+        self.rng, self.persons, self.people, self.base = rng, persons, {}, {}
+
+    def person(self, n: str) -> tuple[str, str]:
+        if n not in self.people:
+            self.people[n] = self.rng.choice(self.persons).split(" ", 1)
+        return self.people[n][0], self.people[n][1]
+
+    def value(self, kind: str, n: str, form: str | None) -> str:
+        rng = self.rng
+        if kind in ("NAME", "FIRST", "LAST"):
+            first, last = self.person(n)
+            return {"NAME": f"{first} {last}", "FIRST": first, "LAST": last}[kind]
+        key = (kind, n)
+        if key not in self.base:
+            self.base[key] = {
+                "DOB": lambda: (rng.randint(1925, 2015), rng.randint(1, 12), rng.randint(1, 28)),
+                "SSN": lambda: ssn(rng), "MBI": lambda: mbi(rng, dashes=True), "MRN": lambda: mrn(rng),
+                "MEMBER": lambda: rng.choice(string.ascii_uppercase) + rng.choice(string.ascii_uppercase)
+                + rng.choice(["", "X"]) + str(rng.randint(10**7, 10**9)),
+                "ACCOUNT": lambda: str(rng.randint(10**6, 10**10)),
+                "CLAIM": lambda: f"{rng.randint(2024, 2026)}{rng.randint(10**8, 10**9 - 1)}",
+                "PHONE": lambda: (nanp3(rng), nanp3(rng), rng.randint(1000, 9999)),
+                "EMAIL": lambda: f"{self.person(n)[0].lower()}.{rng.randint(1, 99)}@gmail.com",
+                "ADDRESS": lambda: f"{rng.randint(2, 999)} {rng.choice(['Elm', 'Oak', 'Maple', 'Cedar'])} "
+                                   f"{rng.choice(['St', 'Street', 'Ave', 'Road'])}, Springfield, MA 0{rng.randint(1000, 2799)}",
+                "NPI": lambda: npi(rng), "DEA": lambda: dea(rng),
+                "LOOK_SSN": lambda: ssn(rng), "LOOK_MBI": lambda: mbi(rng), "LOOK_DEA": lambda: dea(rng),
+                "LOOK_NPI": lambda: npi(rng),
+            }.get(kind, lambda: str(rng.randint(10**6, 10**8)))()
+        v = self.base[key]
+        if kind == "DOB":
+            y, m, d = v
+            month = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                     "November", "December"][m - 1]
+            return {"SHORT": f"{m}/{d}/{y % 100:02d}", "ISO": f"{y}-{m:02d}-{d:02d}",
+                    "LONG": f"{month} {d}, {y}"}.get(form or "", f"{m:02d}/{d:02d}/{y}")
+        if kind == "PHONE":
+            a, b, c = v
+            return {"DOTS": f"{a}.{b}.{c}", "DASH": f"{a}-{b}-{c}"}.get(form, f"({a}) {b}-{c}")
+        if kind == "SSN":
+            return {"PLAIN": v.replace("-", ""), "SPACED": v.replace("-", " ")}.get(form, v)
+        if kind == "MBI" and form == "PLAIN":
+            return v.replace("-", "")
+        return v
+
+
+def _planted(item: dict) -> frozenset[str]:
+    """The scored identifier types an item plants: names, birth dates and phones only when their
+    role says they are the patient's (a writer's phone is no patient identifier)."""
+    roles = {k.upper(): str(v).lower() for k, v in (item.get("roles") or {}).items()}
+    out = set()
+    text = " ".join(str(item.get(k) or "") for k in ("subject", "body", "attachment_body"))
+    for m in _PLACEHOLDER.finditer(text):
+        kind, n = m.group(1), m.group(2)
+        t = _PLACEHOLDER_TYPE.get(kind)
+        if t is None:
+            continue
+        if t in ("name", "dob", "phone"):
+            who = roles.get(("NAME" if t == "name" else kind) + n, roles.get("NAME" + n, "patient"))
+            if "patient" not in who:
+                continue
+        out.add(t)
+    return frozenset(out)
+
+
+def _fill(template: str, filler: _Filler, text: str = "") -> str:
+    out = _PLACEHOLDER.sub(lambda m: text if m.group(1) == "TEXT" else filler.value(m.group(1), m.group(2), m.group(3)),
+                           template)
+    return out
+
+
+def _authored_message(item: dict, i: int, filler: _Filler, text: str = "") -> bytes:
+    form = item.get("form", "plain")
+    subject = " ".join(_fill(item.get("subject") or "note", filler, text).split())
+    body = _fill(item.get("body") or "", filler, text)
+    if form == "html":
+        return eml("", i, subject, html_body=body)
+    if form in _ATTACHMENT_TYPES:
+        data = _fill(item.get("attachment_body") or "", filler, text)
+        name = item.get("attachment_name") or "attachment.txt"
+        return eml(body, i, subject, attachment=(name, _ATTACHMENT_TYPES[form], data))
+    return eml(body, i, subject)
+
+
+def authored_cases(rows: list[dict], seed: int, persons: list[str], held: bool, folder: Path = AUTHORED) -> list[Case]:
+    """The authored source: each tune wrapper around 3 read notes' excerpts and each held wrapper
+    around 3 held notes' excerpts; each message once. Empty when the files are absent."""
+    def load(name: str) -> list[dict]:
+        return json.loads((folder / name).read_text()) if (folder / name).exists() else []
+    wrappers, messages = load("wrappers.json"), load("messages.json")
+    odd = [(i, r) for i, r in enumerate(rows) if i % 2 == 1]
+    notes = {"tune": [r for i, r in odd if not held_note(r["id"])], "held": [r for i, r in odd if held_note(r["id"])]}
+    cases = []
+    for item in wrappers:
+        split = authored_split(item["id"])
+        if split == "held" and not held:
+            continue
+        rng = random.Random(f"{seed}-authored-{item['id']}")
+        for k, row in enumerate(rng.sample(notes[split], 3)):
+            text = sentence_excerpt(rng, clean_note(row["transcription"]))
+            raw = _authored_message(item, 90_000 + k, _Filler(rng, persons), text)
+            cases.append(Case("authored", split, raw, True, _planted(item), True, f"w:{item.get('form', 'plain')}"))
+    for item in messages:
+        split = authored_split(item["id"])
+        if split == "held" and not held:
+            continue
+        rng = random.Random(f"{seed}-authored-{item['id']}")
+        raw = _authored_message(item, 91_000, _Filler(rng, persons))
+        cases.append(Case("authored", split, raw, bool(item["phi"]), _planted(item), True,
+                          f"{'m' if item['phi'] else 'n'}:{item.get('form', 'plain')}"))
     return cases
 
 
@@ -1014,7 +1164,8 @@ def main() -> int:
     cases = clinical_cases(corpora, args.seed, persons) + excerpt_cases(corpora, args.seed, persons) \
         + enron_cases(corpora, args.seed, args.limit) \
         + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated) \
-        + ([] if args.no_held else held_clinical_cases(rows, args.seed, persons))
+        + ([] if args.no_held else held_clinical_cases(rows, args.seed, persons)) \
+        + authored_cases(rows, args.seed, persons, held=not args.no_held)
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)
