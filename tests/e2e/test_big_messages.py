@@ -71,7 +71,7 @@ def test_a_ten_megabyte_census_is_held_with_its_findings_never_deferred(big) -> 
     line, seconds = decided(daemon, queue_id)
     assert seconds < INSPECT_TIMEOUT, line
     # a census is PHI (encrypt) and bulk identifiers (quarantine): held, with the route kept for release
-    assert "verdict=quarantine rules=phi-with-health-context,phi-bulk-identifiers" in line, line
+    assert "verdict=quarantine rules=phi-with-health-context,phi-medical-record-number,phi-bulk-identifiers" in line, line
     assert "phi.mrn:" in line and "phi.health_context:" in line and "scan.budget_exceeded" not in line, line
     [held] = [e for e in pf.queue() if e["queue_id"] == queue_id]
     assert held["queue_name"] == "hold"

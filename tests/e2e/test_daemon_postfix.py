@@ -49,7 +49,7 @@ def test_encrypt_goes_to_the_encryption_relay_only(postfix: PostfixInstance, dae
     assert code == 250, text
     [got] = postfix.tls_sink.wait_for_match(marker.encode())
     assert header(got.headers, "X-Outguard-Route") == ["tls-required"]
-    assert header(got.headers, "X-Outguard-Verdict") == ["encrypt; rules=mrn-encrypt"]
+    assert header(got.headers, "X-Outguard-Verdict") == ["encrypt; rules=phi-medical-record-number,mrn-encrypt"]
     time.sleep(0.5)
     assert not postfix.sink.find(marker.encode())
     log = daemon.log_text()
