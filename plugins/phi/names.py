@@ -33,8 +33,9 @@ _LAST_FIRST_CAPS = r"\p{Lu}{2,}(?:[\-']\p{Lu}+)?,\ ?\p{Lu}{2,}(?:\ \p{Lu}\.?)?(?
 # Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
 # text: a literal alternation there is several times faster than a case-insensitive pass).
 _TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name|beneficiary|insured"
-                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d"
-                      r"|mrs?\.? |ms\.? |miss |mx\. ")
+                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d")
+# A title before a name, in a pass of its own that stops after MAX_TITLED ("Dear Mr." is the letter's).
+_TITLE = re.compile(r"mrs?\.? |ms\.? |miss |mx\. ")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
     r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|resident|"
     r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))"
@@ -83,7 +84,11 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
 _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
 # tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
 _TRIGGER_AT = Anchored(_TRIGGER)
+_TITLE_AT = Anchored(_TITLE)
 # a patient word beside a titled name ("patient", "pt", "our client" is not one: lawyers have clients)
+# Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
+# text of thousands of them.
+MAX_TITLED = 200
 _PATIENT_NEAR = re.compile(r"\b(?:patient|pt\b|pts?')")
 _RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 
@@ -150,12 +155,40 @@ class NameFinder:
         return cls(nlp, model, max_chars)
 
     @staticmethod
+    def _titled(text: str, lower: str, kw: Keywords, clock: Deadline) -> list[Hit]:
+        """'Mrs. Gonzalez (DOB ...)': the patient; 'the patient, Mrs. Gonzalez': a person the mail is
+        about, who counts once health information stands in it (check.py: HEADING). Alone a title is
+        weak: news and business mail name "Mr. Lay" beside any topic."""
+        hits: list[Hit] = []
+        for t in _TITLE_AT.finditer(lower, lower):
+            clock.tick()
+            p = t.start()
+            if len(hits) >= MAX_TITLED:
+                break   # a name counts once: thousands of "Mr. X" decide nothing more
+            if (p and lower[p - 1].isalnum()) or lower.endswith("dear ", max(0, p - 5), p):
+                continue   # inside a word; "Dear Mr. Roe" is the letter's (DEAR)
+            m = HONORIFIC.match(text, p)
+            if not m or m.group("name").split()[0] in _NOT_NAMES or _provider_or_place(m.group("name"), text, m.end()):
+                continue
+            s, e = m.span("name")
+            if kw.near("dob", s, e, 100, 100):
+                hits.append(Hit("name", m.group("name"), s, e, 0.9, "patient"))
+            elif _PATIENT_NEAR.search(lower, max(0, s - 60, lower.rfind("\n", max(0, s - 60), s) + 1),
+                                      _line_stop(lower, e, 60)) is not None:
+                hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
+            else:
+                hits.append(Hit("name", m.group("name"), s, e, 0.5, None))
+        return hits
+
+    @staticmethod
     def _before_dates(text: str, clock: Deadline) -> list[Hit]:
         """'LAST, FIRST' right before a birth-like date is a patient (0.85); 'First Last (date)' a
         person the mail is about, who counts beside health information (HEADING)."""
         hits: list[Hit] = []
         for d in _DATE.finditer(text):
             clock.tick()
+            if len(hits) >= MAX_TITLED:
+                break
             p = d.start()
             if not identifiers.plausible_birth_date(d.group()) or _TIME_AFTER.match(text, d.end()):
                 continue
@@ -197,22 +230,6 @@ class NameFinder:
                     hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else "heading"))
                     seen_end = e
                 continue
-            if word.startswith(("mr", "ms", "miss", "mx")):
-                m = HONORIFIC.match(text, p)
-                if m and m.group("name").split()[0] not in _NOT_NAMES and not _provider_or_place(m.group("name"), text, m.end()):
-                    # "Mrs. Gonzalez (DOB ...)": the patient; "the patient, Mrs. Gonzalez": a person the mail
-                    # is about, who counts once health information stands in it (check.py: HEADING). Alone
-                    # a title is weak: news and business mail name "Mr. Lay" beside any topic.
-                    s, e = m.span("name")
-                    if kw.near("dob", s, e, 100, 100):
-                        hits.append(Hit("name", m.group("name"), s, e, 0.9, "patient"))
-                    elif _PATIENT_NEAR.search(lower, max(0, s - 60, lower.rfind("\n", 0, s) + 1),
-                                              _line_stop(lower, e, 60)) is not None:
-                        hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
-                    else:
-                        hits.append(Hit("name", m.group("name"), s, e, 0.5, None))
-                    seen_end = e
-                continue
             m = LABELLED.match(text, p)
             if not m or m.group("name").split()[0].rstrip(",") in _NOT_NAMES:
                 continue
@@ -251,8 +268,8 @@ class NameFinder:
                 conf = 0.6
             hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
             seen_end = e
-        if any(c.isdigit() for c in text):
-            hits.extend(self._before_dates(text, clock))
+        hits.extend(self._titled(text, lower, kw, clock))
+        hits.extend(self._before_dates(text, clock))
         if self.nlp is not None:
             seen = {(h.start, h.end) for h in hits}
             doc = self.nlp(text[: self.max_chars])

@@ -48,7 +48,8 @@ def test_planted_phi_appears_in_no_log_audit_metric_reply_or_quarantine_listing(
     outputs["metrics"] = "\n".join(line.rsplit(" ", 1)[0] for line in daemon.metrics_text().splitlines())
 
     assert "export held for review" in outputs["quarantine list"]
-    assert "verdict=encrypt rules=phi-with-health-context,phi-medical-record-number,mrn-encrypt" in outputs["daemon log (debug level)"]
+    decided = "verdict=encrypt rules=phi-with-health-context,phi-medical-record-number,mrn-encrypt"
+    assert decided in outputs["daemon log (debug level)"]
     assert '"verdict":"reject"' in outputs["audit trail"] and verify([daemon.audit_path])[2] is None
     assert 'outguard_messages_total{verdict="encrypt"}' in outputs["metrics"]
     assert 'outguard_findings_total{finding="phi.mrn.e2e"}' in outputs["metrics"]
