@@ -47,7 +47,9 @@ HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx)\.?\ (?P<name>" + _NAME + r"|\p
 # A person right before a date ("RE: Araujo, Matheus 2011-03-24", "Is this Matheus Araujo (3/24/11)?"):
 # the way a clinic writes a patient and her birth date side by side. A time after the date makes it a
 # mail header's sent line ("Vince J Kaminski 04/05/2001 03:12 PM"), not a birth date.
-_DATE = re.compile(r"(?<![\d/\-.])(?:\d{1,2}/\d{1,2}/(?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2})(?![\d/\-])")
+# (runs of digits, slashes and dashes found first: a class the engine skips to, 5x a lookbehind's speed)
+_DATE_RUN = re.compile(r"\d[\d/\-]{5,9}\d")
+_DATE = re.compile(r"\d{1,2}/\d{1,2}/(?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}")
 LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r"),?\ \ ?\(?$", regex.VERSION0)
 NAME_BEFORE_DATE = regex.compile(r"(?P<name>" + _NAME + r")\ \($", regex.VERSION0)
 _TIME_AFTER = re.compile(r"\)?,?\s{1,3}\d{1,2}:\d{2}")
@@ -106,6 +108,18 @@ def _line_end(lower: str, e: int) -> bool:
     nl = lower.find("\n", e, e + 80)
     rest = lower[e:nl if nl >= 0 else e + 80]
     return (nl >= 0 or len(lower) - e < 80) and rest.strip(" \t.") == ""
+
+
+def _capitalised_before(text: str, p: int) -> bool:
+    """The word before `p` (past a space, a comma or an opening parenthesis) starts with a capital:
+    a cheap test before the name patterns, as most dates in mail follow "on" or "due"."""
+    q = p
+    while q > 0 and p - q < 3 and text[q - 1] in " (,":
+        q -= 1
+    k = q
+    while k > 0 and q - k < 30 and text[k - 1].isalpha():
+        k -= 1
+    return k < q and text[k].isupper()
 
 
 def _line_stop(lower: str, e: int, most: int) -> int:
@@ -185,12 +199,14 @@ class NameFinder:
         """'LAST, FIRST' right before a birth-like date is a patient (0.85); 'First Last (date)' a
         person the mail is about, who counts beside health information (HEADING)."""
         hits: list[Hit] = []
-        for d in _DATE.finditer(text):
+        for d in _DATE_RUN.finditer(text):
             clock.tick()
             if len(hits) >= MAX_TITLED:
                 break
             p = d.start()
-            if not identifiers.plausible_birth_date(d.group()) or _TIME_AFTER.match(text, d.end()):
+            if not _DATE.fullmatch(d.group()) or (p and text[p - 1] in "./-") or \
+                    not identifiers.plausible_birth_date(d.group()) or _TIME_AFTER.match(text, d.end()) or \
+                    not _capitalised_before(text, p):
                 continue
             m = LAST_FIRST_BEFORE_DATE.search(text, max(0, p - 48), p)
             strong = m is not None
