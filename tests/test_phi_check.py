@@ -404,6 +404,9 @@ def test_a_person_beside_a_date_a_parenthesised_record_and_a_possessive_email(st
     clinical = "She was started on metformin 500 mg twice daily for type 2 diabetes mellitus."
     assert findings_of(state, f"RE: Araujo, Matheus 2011-03-24\n\n{clinical}")["phi.name"].confidence >= 0.8
     assert findings_of(state, f"Is this Matheus Araujo (3/24/11)? {clinical}")["phi.name"].confidence >= 0.8
+    assert findings_of(state, f"Is this Tom Baker (1/4/62)? {clinical}")["phi.name"].confidence >= 0.8
+    due = findings_of(state, f"The report is due on 1/4/62. {clinical}")   # a lower-case word before it: no name
+    assert due.get("phi.name") is None
     assert kinds("The other one has a different MRN (28-919667).")["mrn"] >= 0.9
     found = findings_of(state, f"Writing from his email (selina.17@gmail.com). {clinical}")
     assert found["phi.email"].confidence >= 0.8

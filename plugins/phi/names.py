@@ -48,7 +48,7 @@ HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx)\.?\ (?P<name>" + _NAME + r"|\p
 # the way a clinic writes a patient and her birth date side by side. A time after the date makes it a
 # mail header's sent line ("Vince J Kaminski 04/05/2001 03:12 PM"), not a birth date.
 # (runs of digits, slashes and dashes found first: a class the engine skips to, 5x a lookbehind's speed)
-_DATE_RUN = re.compile(r"\d[\d/\-]{5,9}\d")
+_DATE_RUN = re.compile(r"\d[\d/\-]{4,8}\d")
 _DATE = re.compile(r"\d{1,2}/\d{1,2}/(?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}")
 LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r"),?\ \ ?\(?$", regex.VERSION0)
 NAME_BEFORE_DATE = regex.compile(r"(?P<name>" + _NAME + r")\ \($", regex.VERSION0)
