@@ -270,10 +270,11 @@ def _patient_seen(aggs: dict[str, _Agg]) -> bool:
 
 
 def _promote_headings(aggs: dict[str, _Agg]) -> None:
-    """A name or personal phone heading its line ("Re: Jane Roe", "Cell: ...") in a mail that carries
-    health information (>= 0.8) is the person that information is about: HIPAA's names and phone
-    numbers beside health information, as the gateways' HIPAA policies pair full names with medical
-    terms. Without health information they stay weak (a heading names many things)."""
+    """A name, personal phone or email address heading its line ("Re: Jane Roe", "Cell: ...", "his
+    email (...)") in a mail that carries health information (>= 0.8) is the person that information
+    is about: HIPAA's names, phone numbers and email addresses beside health information, as the
+    gateways' HIPAA policies pair full names with medical terms. Without health information they
+    stay weak (a heading names many things)."""
     for kind in HEADING_KINDS:
         agg = aggs.get(kind)
         if agg is None:

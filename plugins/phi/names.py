@@ -87,10 +87,10 @@ _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id
 # tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
 _TRIGGER_AT = Anchored(_TRIGGER)
 _TITLE_AT = Anchored(_TITLE)
-# a patient word beside a titled name ("patient", "pt", "our client" is not one: lawyers have clients)
 # Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
 # text of thousands of them.
 MAX_TITLED = 200
+# a patient word beside a titled name ("patient", "pt", "our client" is not one: lawyers have clients)
 _PATIENT_NEAR = re.compile(r"\b(?:patient|pt\b|pts?')")
 _RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 

@@ -164,6 +164,11 @@ def window_margin(text: str, weights: dict[str, float], bias: float, threshold: 
     return _window_margin(low, runs, [_word_features(w) for w, _, _ in runs], weights, bias, threshold, plain)
 
 
+def _margin(feats: set[str], weights: dict[str, float], bias: float, threshold: float, plain: float) -> float:
+    """The model's score of these features less the threshold that applies to them."""
+    return bias + sum(weights.get(f, 0.0) for f in feats) - (threshold if anchored(feats) else plain)
+
+
 def _window_margin(low: str, runs: list[tuple[list[str], int, int]], single: list[set[str]], weights: dict[str, float],
                    bias: float, threshold: float, plain: float) -> float | None:
     if len(runs) < 2:
@@ -176,7 +181,7 @@ def _window_margin(low: str, runs: list[tuple[list[str], int, int]], single: lis
             feats = (single[i] if k == 1 else single[i] | single[i + 1]) | _text_cues(low[runs[i][1]:runs[i + k - 1][2]])
             if len(feats) < MIN_FEATURES:
                 continue
-            margin = bias + sum(weights.get(f, 0.0) for f in feats) - (threshold if anchored(feats) else plain)
+            margin = _margin(feats, weights, bias, threshold, plain)
             if best is None or margin > best:
                 best = margin
     return best
@@ -217,7 +222,7 @@ def clinical(text: str, lower: str | None = None) -> bool:
         return False
     single = [_word_features(w) for w, _, _ in runs]   # each piece's features once, for the text and its windows
     feats = set().union(*single) | _text_cues(low)
-    if len(feats) >= MIN_FEATURES and bias + sum(weights.get(f, 0.0) for f in feats) >= (threshold if anchored(feats) else plain):
+    if len(feats) >= MIN_FEATURES and _margin(feats, weights, bias, threshold, plain) >= 0:
         return True
     margin = _window_margin(low, runs, single, weights, bias, threshold, plain)
     return margin is not None and margin >= WINDOW_MARGIN
