@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import outguard_command
+from outguard.checks import Finding
 from outguard.core.message import Envelope, parse_message
 from outguard_plugins.phi import check, identifiers
 from outguard_plugins.phi.names import NameFinder
@@ -389,12 +390,18 @@ def test_titles_form_headings_and_capitals_name_patients(state: check.State) -> 
     assert kinds(f"HIC# 234-56-7891A. {clinical}")["hicn"] >= 0.8
 
 
-def test_a_subjects_re_is_a_reply_marker_not_a_person(state: check.State) -> None:
-    raw = (b"From: a@clinic.example\nTo: b@partner.example\nSubject: Re: Margaret Ellison\n\n"
-           b"She was started on metformin 500 mg twice daily for type 2 diabetes mellitus.\n")
-    message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
-    found = {f.id: f for f in check.inspect_message(message, state)}
-    assert "phi.name" not in found
+def test_a_subjects_re_is_a_reply_marker_unless_a_given_name_follows(state: check.State) -> None:
+    def names_in(subject: str) -> Finding | None:
+        raw = (f"From: a@clinic.example\nTo: b@partner.example\nSubject: {subject}\n\n"
+               "She was started on metformin 500 mg twice daily for type 2 diabetes mellitus.\n").encode()
+        message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
+        return {f.id: f for f in check.inspect_message(message, state)}.get("phi.name")
+
+    for subject in ("Re: Virginia Power", "Re: Tiny DNS Swap", "Re: Faculty Lunch", "Re: Grace Period"):
+        assert names_in(subject) is None, subject
+    # a reply about a person by a census given name: the patient the health information is about
+    found = names_in("Re: Margaret Ellison")
+    assert found is not None and found.confidence >= 0.8 and "Ellison" not in found.detail
 
 
 def test_a_person_beside_a_date_a_parenthesised_record_and_a_possessive_email(state: check.State) -> None:

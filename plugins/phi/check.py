@@ -32,7 +32,7 @@ from typing import Any
 
 from outguard.checks import Finding, InspectContext, Message, StartupContext, hookimpl, redact
 from outguard_plugins.phi import context as health
-from outguard_plugins.phi import identifiers, tables
+from outguard_plugins.phi import given_names, identifiers, names, tables
 from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.names import NameFinder
 from outguard_plugins.phi.validators import ICD10CM
@@ -132,6 +132,8 @@ class _Agg:
         self.where[where] = None
 
 
+_LOCAL_NAME = re.compile(r"[a-z]+")   # an address's leading letters: "rebeca" of rebeca.36@...
+_SAID_OF = re.compile(r" [-\u2013:] ")
 _NOT_ALNUM = re.compile(r"[\W_]+")   # exactly the characters for which str.isalnum() is false
 
 
@@ -295,21 +297,31 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
         budget[0] -= 1
         return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi]).confidence() >= 0.8
 
-    # a subject's "Re: Tiny DNS Swap" is the reply marker, never a person heading the mail
+    # a subject's "Re: Tiny DNS Swap" is the reply marker, never a person heading the mail ("Re: Lara
+    # Pottinger", by a given name, is one)
     headings = where != "subject"
+    greeted: set[str] | None = None
     for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
         if hit.keyword == HEADING and not headings:
             continue
         if hit.kind == "email":
             if own.mine(hit.value.lower()):
                 continue
+            if hit.keyword is None and hit.value.rsplit("@", 1)[1].lower() in state.free_mail:
+                # "Hi Rebeca, ... sent to rebeca.36@gmail.com": the personal address of the person greeted
+                greeted = names.greeted(text, lower) if greeted is None else greeted
+                lead = _LOCAL_NAME.match(hit.value.lower())
+                if (lead is not None and lead.group() in greeted) or \
+                        (names.line_start(lower, hit.start) and _SAID_OF.match(text, hit.end)):
+                    # ... or heading a line with what is said of its owner ("x@gmail.com - the gentleman from ...")
+                    hit = replace(hit, confidence=0.7, keyword=HEADING)
         if hit.kind in ("icd10", "ndc"):
             signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
             if hit.confidence >= 0.9 or hit.kind == "icd10":
                 signals.strong.add(f"{hit.kind}:{_normal(hit)}")
         aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-    for hit in state.names.find(text, kw, lower, clock):
-        if hit.keyword == HEADING and not headings:
+    for hit in state.names.find(text, kw, lower, clock, confirm):
+        if hit.keyword == HEADING and not headings and not (" " in hit.value and given_names.given(hit.value.split()[0])):
             continue
         aggs.setdefault("name", _Agg()).add(hit, where)
     if len(lower) == len(text):

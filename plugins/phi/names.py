@@ -2,9 +2,10 @@
 
 There is no legitimate statistical English spaCy model on PyPI, so the model is a setting
 (`spacy_model`: an installed package name or a path to a saved pipeline). It is loaded once
-at start-up. Without it the check finds names only where the text labels them ("Patient:
-Jane Roe", "Jane Roe, DOB ...", "our patient Jane Roe", "Dear Ms. Roe") and says so once
-in the log.
+at start-up. Without it the check finds names where the text labels them ("Patient:
+Jane Roe", "Jane Roe, DOB ...", "our patient Jane Roe", "Dear Ms. Roe") and, by a census given
+name (given_names.py), where a note puts its patient beside health information ("Dustin Wirth -
+rapid strep pos"); it says so once in the log.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 
 import regex
 
-from outguard_plugins.phi import identifiers, labels, sections
+from outguard_plugins.phi import given_names, identifiers, labels, sections
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
-from outguard_plugins.phi.identifiers import Hit, Keywords
+from outguard_plugins.phi.identifiers import Confirm, Hit, Keywords
 from outguard_plugins.phi.prefilter import Anchored
 
 log = logging.getLogger("outguard.checks.phi")
@@ -83,10 +84,35 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
     return _CREDENTIAL_AFTER.match(text, e) is not None or any(w.lower() in _PLACE_WORDS for w in name.split())
 
 
+# A person by a given name (given_names.py) where a note puts its patient without a label: heading a
+# line, with what is said of them after the name ("Dustin Wirth - rapid strep pos", "Thomas Arcuri passed
+# at 0315", "Cleopatra Mordvinova's wife called") or alone on the text's first line; after "for", "this is"
+# or "my name is" ("SOC visit for Zoe Young"); greeted by full name ("Dear eva kleist,"). Taken only with
+# health information within GIVEN_WINDOW of it, as a person the mail is about (HEADING).
+_GIVEN_FULL = r"(?P<name>(?P<first>\p{Lu}\p{Ll}+)\ (?:\p{Lu}\.?\ )?(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)(?![\p{L}\-])"
+LINE_NAME = regex.compile(r"(?m)^[ \t>]*" + _GIVEN_FULL + r"(?P<after>'s\ |\ [\-\u2013]{1,2}\ |:\ |\ (?P<word>\p{Ll}+)|[ \t]*$)",
+                          regex.VERSION0)
+LEAD_NAME = regex.compile(_GIVEN_FULL + r"(?!\ \p{Lu})", regex.VERSION0)
+_LEAD = re.compile(r"(?:for|this is|my name is) ")
+_SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
+GREETED = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{L}+)\ \p{L}[\p{L}'\-]+)[ \t]*(?:,|\n|$)", regex.VERSION0)
+_GREETING = re.compile(r"(?:dear|hi|hello) ")
+GREETED_FIRST = regex.compile(r"(?i:dear|hi|hello)\ (?P<first>\p{L}+)(?![\p{L}\-])", regex.VERSION0)
+# what a line's name followed by a lower-case word is not: a quote's attribution, a list of people
+_NOT_STATEMENTS = frozenset("wrote writes said says on at and or to from of cc sent forwarded".split())
+# a name that names a condition or a test ("Lou Gehrig's disease"), not a person
+_EPONYM = re.compile(r"(?:'s)? (?:disease|syndrome|palsy|sign|law|test|procedure|maneuver|score|scale)\b")
+MAX_GIVEN = 200   # names by given name looked at per text (as MAX_TITLED)
+GIVEN_WINDOW = 200  # characters after such a name (within its paragraph) where health information must stand
+GIVEN_BEFORE = 60   # and before it ("SOC visit for Zoe Young")
+
+
 _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
 # tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
 _TRIGGER_AT = Anchored(_TRIGGER)
 _TITLE_AT = Anchored(_TITLE)
+_LEAD_AT = Anchored(_LEAD)
+_GREETING_AT = Anchored(_GREETING)
 # Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
 # text of thousands of them.
 MAX_TITLED = 200
@@ -95,7 +121,7 @@ _PATIENT_NEAR = re.compile(r"\b(?:patient|pt\b|pts?')")
 _RECORD_WORDS_AT = Anchored(_RECORD_WORDS)
 
 
-def _line_start(lower: str, p: int) -> bool:
+def line_start(lower: str, p: int) -> bool:
     """`p` starts its line (after blanks): a heading, not "Company Name:" or "Subject: Re:"."""
     nl = lower.rfind("\n", max(0, p - 80), p)
     if nl < 0 and p > 80:
@@ -137,6 +163,22 @@ def _record_follows(kw: Keywords, lower: str, s: int, e: int) -> bool:
         sections.STRONG_LABEL_AT.search(lower, lower, e, e + 150) is not None or \
         sections.ENCOUNTER_AT.search(lower, lower, e, e + 150) is not None or \
         labels.corroborated(lower, e, e + 150)
+
+
+def greeted(text: str, lower: str) -> set[str]:
+    """The given names a line greets ("Hi Rebeca,", "Dear eva kleist"), lower-cased: the person the
+    mail is written to, whose personal address it may carry (check.py)."""
+    out: set[str] = set()
+    for t in _GREETING_AT.finditer(lower, lower):
+        p = t.start()
+        if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
+            continue
+        m = GREETED_FIRST.match(text, p)
+        if m is not None and given_names.given(m.group("first")):
+            out.add(m.group("first").lower())
+        if len(out) >= 8:
+            break
+    return out
 
 
 @dataclass
@@ -219,7 +261,65 @@ class NameFinder:
             hits.append(Hit("name", m.group("name"), s, e, 0.85 if strong else 0.6, "patient" if strong else "heading"))
         return hits
 
-    def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE) -> list[Hit]:
+    @staticmethod
+    def _given(text: str, lower: str, clock: Deadline, confirm: Confirm) -> list[Hit]:
+        """Full names by a given name where a note puts its patient without a label (LINE_NAME,
+        LEAD_NAME, GREETED), with health information in the same stretch of text (`confirm`,
+        GIVEN_WINDOW): a person the mail is about. News and lists name people at a line's start
+        too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
+        hits: list[Hit] = []
+        signed = identifiers.SIGN_OFF.search(text)
+        sign_off = signed.start() if signed else len(text)
+
+        def take(m: Any, conf: float = 0.6) -> None:
+            name, s, e = m.group("name"), m.start("name"), m.end("name")
+            if s >= sign_off or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
+                    _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
+                return
+            para = lower.find("\n\n", e, e + GIVEN_WINDOW)
+            hi = para if para >= 0 else min(len(text), e + GIVEN_WINDOW)
+            lo = max(0, s - GIVEN_BEFORE, lower.rfind("\n\n", max(0, s - GIVEN_BEFORE), s) + 2)
+            if confirm(lo, hi):
+                hits.append(Hit("name", name, s, e, conf, "heading"))
+
+        if len(lower) == len(text):
+            for m in LINE_NAME.finditer(text):
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                if not given_names.given(m.group("first")):
+                    continue
+                word = m.group("word")
+                if word is not None and word in _NOT_STATEMENTS:
+                    continue
+                if not m.group("after").strip(" \t") and text[:m.start("name")].strip(" \t\r\n>"):
+                    continue   # a name alone on a line heads the mail only as its first line
+                take(m)
+            for t in _LEAD_AT.finditer(lower, lower):
+                clock.tick()
+                p = t.start()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                if (p and lower[p - 1].isalnum()) or not text[t.end():t.end() + 1].isupper():
+                    continue
+                m = LEAD_NAME.match(text, t.end())
+                if m is not None and (given_names.given(m.group("first")) or
+                                      (t.group() != "for " and _SENTENCE_END.match(text, m.end()))):
+                    take(m)   # "this is Hilding Carlsson." and "my name is ..." introduce a person by any name
+            for t in _GREETING_AT.finditer(lower, lower):
+                clock.tick()
+                p = t.start()
+                if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
+                    continue
+                m = GREETED.match(text, p)
+                if m is not None and given_names.given(m.group("first")):
+                    take(m)
+        return hits
+
+    def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
+             confirm: Confirm | None = None) -> list[Hit]:
+        """The names of `text`. `confirm(lo, hi)` (the check's health lexicon) says whether a stretch of
+        it holds health information; without it names by a given name alone are not looked for."""
         hits: list[Hit] = []
         lower = lower if lower is not None else text.lower()
         if len(lower) != len(text):
@@ -258,7 +358,7 @@ class NameFinder:
                     continue
                 if not before or before[-1] not in _POSSESSIVE:
                     # "Patient Maria Gonzalez" heading its line, as a form prints it (not "Patient Portal Message")
-                    if _line_start(lower, p) and m.group("sep") == " " and label in ("patient", "pt", "pt.") and \
+                    if line_start(lower, p) and m.group("sep") == " " and label in ("patient", "pt", "pt.") and \
                             m.group("name").split()[0] not in _PATIENT_COMPOUNDS and \
                             not _provider_or_place(m.group("name"), text, e):
                         hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
@@ -267,12 +367,12 @@ class NameFinder:
                 conf = 0.9
             elif label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100):
                 conf = 0.9
-            elif _line_start(lower, p) and (_record_follows(kw, lower, s, e) or (label == "name" and _line_end(lower, e))):
+            elif line_start(lower, p) and (_record_follows(kw, lower, s, e) or (label == "name" and _line_end(lower, e))):
                 # "Re: Jane Roe" / "Name: Jane Roe" heading a line, with the person's DOB, SSN, MBI or record
                 # number just below, or "Name: Jane Roe" as a line of its own: the person the mail is about
                 # ("Re: Faculty Lunch" has none; "Re:" alone heads subjects: "Re: Virginia Power")
                 conf = 0.85
-            elif (_line_start(lower, p) or (label == "name" and m.group("sep").strip() == ":")) and \
+            elif (line_start(lower, p) or (label == "name" and m.group("sep").strip() == ":")) and \
                     not _provider_or_place(m.group("name"), text, e):
                 # "Re: Jane Roe" heading a line with nothing of a record below, or a form's "Name: Jane Roe"
                 # inside a sentence: a person the mail is about, who counts once health information
@@ -286,6 +386,9 @@ class NameFinder:
             seen_end = e
         hits.extend(self._titled(text, lower, kw, clock))
         hits.extend(self._before_dates(text, clock))
+        seen = {(h.start, h.end) for h in hits}
+        if confirm is not None:
+            hits.extend(h for h in self._given(text, lower, clock, confirm) if (h.start, h.end) not in seen)
         if self.nlp is not None:
             seen = {(h.start, h.end) for h in hits}
             doc = self.nlp(text[: self.max_chars])

@@ -1,0 +1,98 @@
+"""Names by a census given name: where a note puts its patient without a label, beside health information."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from outguard.checks import Finding
+from outguard.core.message import Envelope, parse_message
+from outguard_plugins.phi import check, given_names
+from outguard_plugins.phi.identifiers import Keywords
+from outguard_plugins.phi.names import NameFinder
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def state() -> check.State:
+    return check.build_state({})
+
+
+def found(state: check.State, text: str, subject: str = "note") -> dict[str, Finding]:
+    raw = f"From: a@clinic.example\nTo: b@partner.example\nSubject: {subject}\n\n{text}\n".encode()
+    message = parse_message(raw, Envelope("a@clinic.example", ("b@partner.example",)))
+    return {f.id: f for f in check.inspect_message(message, state)}
+
+
+def test_the_list_holds_given_names_in_any_case_and_not_everyday_words() -> None:
+    assert len(given_names.load()) > 4000
+    for name in ("Maria", "eva", "DUSTIN", "Zoe", "Thomas"):
+        assert given_names.given(name), name
+    for word in ("Will", "May", "Grace", "Virginia", "Soon", "Numbers", "Al"):
+        assert not given_names.given(word), word
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Dustin Wirth - rapid strep pos. Called in amox 500 TID x10d to CVS on Main.", "Wirth"),
+    ("Thomas Arcuri passed at 0315 this AM, family at bedside. DNR/comfort care.", "Arcuri"),
+    ("Cleopatra Mordvinova's wife called. Says his BP has been 170s/100 since starting the prednisone.", "Mordvinova"),
+    ("SOC visit for Zoe Young tomorrow. DM2, CHF, wound vac to L heel ulcer (change M/W/F).", "Young"),
+    ("Hi this is Hilding Carlsson. I've been having bad side effects from the Lexapro, can I switch?", "Carlsson"),
+    ("Dear eva kleist,\nYour mammogram showed a finding in the left breast (BI-RADS 4). We recommend a biopsy.", "kleist"),
+])
+def test_a_note_naming_its_patient_without_a_label_is_phi(state: check.State, text: str, name: str) -> None:
+    f = found(state, text)
+    assert f["phi.name"].confidence >= 0.8, text
+    assert f["phi.health_context"].confidence >= 0.8
+    assert name not in f["phi.name"].detail   # the value is redacted
+
+
+def test_a_person_far_from_the_health_information_is_no_patient(state: check.State) -> None:
+    filler = "The quarterly numbers are in the shared folder and the review is on Thursday. " * 4
+    for opening in ("Steve Jobs unveiled new products at the keynote.", "Thanks for Craig Barrett's demo support.",
+                    "Eugene Kuznetsov is a technology visionary."):
+        f = found(state, f"{opening}\n\n{filler}\n\nShe was started on metformin 500 mg for type 2 diabetes mellitus.")
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, opening
+
+
+def test_an_eponym_a_signature_and_a_clinic_are_not_patients(state: check.State) -> None:
+    for text in ("Linda has been living with ALS, also known as\nLou Gehrig's disease, and started riluzole 50 mg.",
+                 "Metformin 500 mg was started for type 2 diabetes mellitus.\n\nThanks,\nMaria Lopez - front desk",
+                 "Referral for Mary Washington Hospital: CHF, on furosemide 40 mg daily."):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text
+
+
+def test_without_a_health_lexicon_no_name_is_taken_by_given_name_alone() -> None:
+    text = "Dustin Wirth - rapid strep pos."
+    finder = NameFinder()
+    assert finder.find(text, Keywords(text, text.lower())) == []
+    assert [h.value for h in finder.find(text, Keywords(text, text.lower()), confirm=lambda lo, hi: True)] == ["Dustin Wirth"]
+
+
+def test_the_greeted_persons_personal_address_and_an_address_heading_a_line(state: check.State) -> None:
+    letter = "Hi Rebeca,\nYour LDL cholesterol was 162 and Dr. Morales would like to start atorvastatin 20 mg nightly.\n\n" \
+             "This message was sent to {}."
+    assert found(state, letter.format("rebeca.36@gmail.com"))["phi.email"].confidence >= 0.8
+    assert found(state, letter.format("rebeca@partner-lab.example"))["phi.email"].confidence < 0.8   # no personal mail
+    assert found(state, letter.format("sam.36@gmail.com"))["phi.email"].confidence < 0.8             # not hers
+    note = "emilie.88@gmail.com - the gentleman from the vasectomy consult wants to move the procedure."
+    f = found(state, note)
+    assert f["phi.email"].confidence >= 0.8 and "emilie" not in f["phi.email"].detail
+
+
+def test_the_build_drops_short_names_everyday_words_and_words_the_mail_writes_in_lower_case(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("build_given_names", PROJECT / "bench" / "build_given_names.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    (tmp_path / "dist.female.first").write_text("MARIA 1.0 1.0 1\nGRACE 0.5 1.5 2\nAL 0.1 1.6 3\n")
+    (tmp_path / "dist.male.first").write_text("DUSTIN 0.2 0.2 1\nNUMBERS 0.1 0.3 2\n")
+    names = build.census(tmp_path)
+    assert names == {"Maria", "Grace", "Al", "Dustin", "Numbers"}
+    texts = ["the numbers are in.", "see the numbers", "numbers again", "Ask Maria or Dustin about the Numbers."]
+    kept, words = build.kept(names, texts)
+    assert kept == ["Dustin", "Maria"] and words == 1
