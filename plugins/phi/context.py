@@ -51,7 +51,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?(?:%|mg|mcg|ml|g)?$")
 UNITS = frozenset("mg mcg µg g ml ml/hr units unit iu meq tablet tablets tab tabs capsule capsules puffs drops".split())
 MED_CUES = frozenset("started start starting prescribed prescribe taking take takes on continue continued increase "
                      "increased decrease decreased stop stopped discontinue discontinued refill refilled dose "
-                     "dosage rx mg daily bid tid qid prn".split())
+                     "dosage rx mg daily bid tid qid prn effects".split())   # "side effects from the Lexapro"
 CLINICAL_CUES = frozenset((
     "diagnosed diagnosis diagnoses prognosis biopsy symptoms symptom admitted discharged discharge "
     "prescription prescribed medication medications referral referred chemotherapy treatment "
