@@ -45,6 +45,12 @@ def test_patient_story_without_lexicon_terms_is_a_health_statement(lex: context.
     assert context.scan(STORY, lex).confidence() < 0.8    # the lexicons and the vocabulary alone miss it
 
 
+def test_a_scan_without_the_story_model_reads_the_lexicons_only(lex: context.Lexicon) -> None:
+    # what a window beside a given name is read with (names.py): a statement, not a story
+    assert context.scan(STORY, lex, story=False).confidence() < 0.8
+    assert context.scan("rapid strep pos, called in amox 500 TID", lex, story=False).confidence() >= 0.8
+
+
 @pytest.mark.parametrize("text", BUSINESS)
 def test_business_mail_with_a_look_alike_is_not_clinical(lex: context.Lexicon, text: str) -> None:
     assert not narrative.clinical(text)

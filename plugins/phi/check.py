@@ -297,6 +297,10 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
         budget[0] -= 1
         return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi]).confidence() >= 0.8
 
+    def confirm_named(lo: int, hi: int) -> bool:   # ... or a person named by a given name: a statement, not a story
+        budget[0] -= 1
+        return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi], story=False).confidence() >= 0.8
+
     # a subject's "Re: Tiny DNS Swap" is the reply marker, never a person heading the mail ("Re: Lara
     # Pottinger", by a given name, is one)
     headings = where != "subject"
@@ -320,7 +324,7 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
             if hit.confidence >= 0.9 or hit.kind == "icd10":
                 signals.strong.add(f"{hit.kind}:{_normal(hit)}")
         aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-    for hit in state.names.find(text, kw, lower, clock, confirm):
+    for hit in state.names.find(text, kw, lower, clock, confirm_named):
         if hit.keyword == HEADING and not headings and not (" " in hit.value and given_names.given(hit.value.split()[0])):
             continue
         aggs.setdefault("name", _Agg()).add(hit, where)

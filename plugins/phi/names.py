@@ -10,6 +10,7 @@ rapid strep pos"); it says so once in the log.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -90,8 +91,11 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
 # or "my name is" ("SOC visit for Zoe Young"); greeted by full name ("Dear eva kleist,"). Taken only with
 # health information within GIVEN_WINDOW of it, as a person the mail is about (HEADING).
 _GIVEN_FULL = r"(?P<name>(?P<first>\p{Lu}\p{Ll}+)\ (?:\p{Lu}\.?\ )?(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)(?![\p{L}\-])"
-LINE_NAME = regex.compile(r"(?m)^[ \t>]*" + _GIVEN_FULL + r"(?P<after>'s\ |\ [\-\u2013]{1,2}\ |:\ |\ (?P<word>\p{Ll}+)|[ \t]*$)",
-                          regex.VERSION0)
+# (stdlib `re`, led by the newline it finds by a fast scan: 4x the speed of a multi-line "^"; census names are ASCII)
+_LINE_NAME = (r"[ \t>]*(?P<name>(?P<first>[A-Z][a-z]+) (?:[A-Z]\.? )?(?:Mc|Mac|O'|De|Van|Le)?[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]"
+              r"[^\W\d_'\-]*(?:['\-][^\W\d_]+)*)(?![\w\-])(?P<after>'s | [\-\u2013]{1,2} |: | (?P<word>[a-z]+)|[ \t]*(?=\n|$))")
+LINE_NAME = re.compile(r"\n" + _LINE_NAME)
+FIRST_LINE_NAME = re.compile(_LINE_NAME)   # the text's own first line
 LEAD_NAME = regex.compile(_GIVEN_FULL + r"(?!\ \p{Lu})", regex.VERSION0)
 _LEAD = re.compile(r"(?:for|this is|my name is) ")
 _SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
@@ -268,12 +272,14 @@ class NameFinder:
         GIVEN_WINDOW): a person the mail is about. News and lists name people at a line's start
         too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
         hits: list[Hit] = []
-        signed = identifiers.SIGN_OFF.search(text)
-        sign_off = signed.start() if signed else len(text)
+        sign_off: list[int] = []   # where a sign-off starts, looked for at the first candidate
 
         def take(m: Any, conf: float = 0.6) -> None:
             name, s, e = m.group("name"), m.start("name"), m.end("name")
-            if s >= sign_off or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
+            if not sign_off:
+                signed = identifiers.SIGN_OFF.search(text)
+                sign_off.append(signed.start() if signed else len(text))
+            if s >= sign_off[0] or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
                 return
             para = lower.find("\n\n", e, e + GIVEN_WINDOW)
@@ -283,7 +289,9 @@ class NameFinder:
                 hits.append(Hit("name", name, s, e, conf, "heading"))
 
         if len(lower) == len(text):
-            for m in LINE_NAME.finditer(text):
+            first = FIRST_LINE_NAME.match(text)
+            head = len(text) - len(text.lstrip())   # where the text's first line starts
+            for m in itertools.chain([first] if first else [], LINE_NAME.finditer(text)):
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
@@ -292,7 +300,7 @@ class NameFinder:
                 word = m.group("word")
                 if word is not None and word in _NOT_STATEMENTS:
                     continue
-                if not m.group("after").strip(" \t") and text[:m.start("name")].strip(" \t\r\n>"):
+                if not m.group("after").strip(" \t") and text[head:m.start("name")].strip(" \t\r\n>"):
                     continue   # a name alone on a line heads the mail only as its first line
                 take(m)
             for t in _LEAD_AT.finditer(lower, lower):
