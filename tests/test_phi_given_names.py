@@ -42,6 +42,7 @@ def test_the_list_holds_given_names_in_any_case_and_not_everyday_words() -> None
     ("SOC visit for Zoe Young tomorrow. DM2, CHF, wound vac to L heel ulcer (change M/W/F).", "Young"),
     ("Hi this is Hilding Carlsson. I've been having bad side effects from the Lexapro, can I switch?", "Carlsson"),
     ("Dear eva kleist,\nYour mammogram showed a finding in the left breast (BI-RADS 4). We recommend a biopsy.", "kleist"),
+    ("Appointment reminder\nRe: olga krylova\nYour visit with Dr. Lee is on 12/8 for a history of COPD.", "krylova"),
 ])
 def test_a_note_naming_its_patient_without_a_label_is_phi(state: check.State, text: str, name: str) -> None:
     f = found(state, text)

@@ -101,6 +101,10 @@ _LEAD = re.compile(r"(?:for|this is|my name is) ")
 _SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
 GREETED = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{L}+)\ \p{L}[\p{L}'\-]+)[ \t]*(?:,|\n|$)", regex.VERSION0)
 _GREETING = re.compile(r"(?:dear|hi|hello) ")
+# "Re: olga krylova" as a portal's mail merge writes a name: a label's name in lower case, by a given name
+LABELLED_LOWER = regex.compile(r"(?i:re|name|patient(?:\ name)?|pt)\ ?:\ ?(?P<name>(?P<first>\p{Ll}+)\ \p{Ll}[\p{Ll}'\-]+)"
+                               r"(?![\p{L}\-])", regex.VERSION0)
+_LABEL = re.compile(r"(?:re|name|patient|pt) ?:")
 GREETED_FIRST = regex.compile(r"(?i:dear|hi|hello)\ (?P<first>\p{L}+)(?![\p{L}\-])", regex.VERSION0)
 # what a line's name followed by a lower-case word is not: a quote's attribution, a list of people
 _NOT_STATEMENTS = frozenset("wrote writes said says on at and or to from of cc sent forwarded".split())
@@ -117,6 +121,7 @@ _TRIGGER_AT = Anchored(_TRIGGER)
 _TITLE_AT = Anchored(_TITLE)
 _LEAD_AT = Anchored(_LEAD)
 _GREETING_AT = Anchored(_GREETING)
+_LABEL_AT = Anchored(_LABEL)
 # Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
 # text of thousands of them.
 MAX_TITLED = 200
@@ -320,6 +325,14 @@ class NameFinder:
                 if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
                     continue
                 m = GREETED.match(text, p)
+                if m is not None and given_names.given(m.group("first")):
+                    take(m)
+            for t in _LABEL_AT.finditer(lower, lower):
+                clock.tick()
+                p = t.start()
+                if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
+                    continue
+                m = LABELLED_LOWER.match(text, p)
                 if m is not None and given_names.given(m.group("first")):
                     take(m)
         return hits
