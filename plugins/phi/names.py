@@ -319,22 +319,17 @@ class NameFinder:
                 if m is not None and (given_names.given(m.group("first")) or
                                       (t.group() != "for " and _SENTENCE_END.match(text, m.end()))):
                     take(m)   # "this is Hilding Carlsson." and "my name is ..." introduce a person by any name
-            for t in _GREETING_AT.finditer(lower, lower):
-                clock.tick()
-                p = t.start()
-                if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
-                    continue
-                m = GREETED.match(text, p)
-                if m is not None and given_names.given(m.group("first")):
-                    take(m)
-            for t in _LABEL_AT.finditer(lower, lower):
-                clock.tick()
-                p = t.start()
-                if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
-                    continue
-                m = LABELLED_LOWER.match(text, p)
-                if m is not None and given_names.given(m.group("first")):
-                    take(m)
+            for opening, pattern in ((_GREETING_AT, GREETED), (_LABEL_AT, LABELLED_LOWER)):
+                for t in opening.finditer(lower, lower):   # at a line's start: "Dear eva kleist,", "Re: olga krylova"
+                    clock.tick()
+                    p = t.start()
+                    if len(hits) >= MAX_GIVEN:
+                        break
+                    if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
+                        continue
+                    m = pattern.match(text, p)
+                    if m is not None and given_names.given(m.group("first")):
+                        take(m)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
