@@ -94,13 +94,14 @@ def main() -> int:
     persons = pa.person_names(presidio)
     rows = [json.loads(line) for line in (args.corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
     if args.split == "held":
-        cases = pa.held_clinical_cases(rows, args.seed, persons) + pa.held_ham_cases(args.corpora, args.seed, args.limit)
+        cases = pa.held_clinical_cases(rows, args.seed, persons) + pa.held_ham_cases(args.corpora, args.seed, args.limit) \
+            + [c for c in pa.authored_cases(rows, args.seed, persons, held=True) if c.split == "held"]
     else:
         every = pa.clinical_cases(args.corpora, args.seed, persons) + pa.enron_cases(args.corpora, args.seed, args.limit) \
             + pa.ham_cases(args.corpora, args.limit) + pa.presidio_message_cases(presidio)
         cases = [c for c in every if c.split == "read"]
     inspector = Inspector.create(load_config(Path("/dev/null"), {"rules": {"local": [], "override": []}}))
-    verdicts: dict[str, Counter] = defaultdict(Counter)
+    verdicts: dict[tuple[str, str], Counter] = defaultdict(Counter)   # (source or ALL, verdict) -> counts
     ssn: dict[str, Counter] = defaultdict(Counter)
     ms: dict[str, list[float]] = defaultdict(list)
     for case in cases:
@@ -115,19 +116,20 @@ def main() -> int:
         said = {"outguard": bool(pa.matched_phi_rules(result)), "presidio-ids": bool(pres_types & ID_TYPES)}
         said["presidio+health"] = said["presidio-ids"] and health
         for name, flag in said.items():
-            verdicts[name][("tp" if case.phi else "fp") if flag else ("fn" if case.phi else "tn")] += 1
+            for source in (case.source, "ALL"):
+                verdicts[(source, name)][("tp" if case.phi else "fp") if flag else ("fn" if case.phi else "tn")] += 1
         if case.scored:
             for name, flag in (("outguard", any(f.id == "phi.ssn" and f.confidence >= 0.8 for f in result.findings)),
                                ("presidio", "US_SSN" in pres_types)):
                 truth = "ssn" in case.planted
                 ssn[name][("tp" if truth else "fp") if flag else ("fn" if truth else "tn")] += 1
-    where = ("clinical held notes, spam-more ham (Enron farmer-d, Ling-Spam)" if args.split == "held" else
+    where = ("clinical held notes, authored held, spam-more ham (Enron farmer-d, Ling-Spam)" if args.split == "held" else
              "clinical read notes, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, presidio odd")
     print(f"{args.split} split: {len(cases)} messages ({where}), at most {args.limit} per mailbox/folder; "
           f"Presidio on {args.spacy_model or 'a blank spaCy pipeline (no NER)'}")
-    print(f"{'verdict':<20}{'tp':>6}{'fp':>6}{'fn':>6}{'tn':>7}{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
-    for name, c in verdicts.items():
-        print(f"{name:<20}{c['tp']:>6}{c['fp']:>6}{c['fn']:>6}{c['tn']:>7}{pa.fmt(c['tp'], c['tp'] + c['fp']):>24}"
+    print(f"{'source':<12}{'verdict':<20}{'tp':>6}{'fp':>6}{'fn':>6}{'tn':>7}{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
+    for (source, name), c in sorted(verdicts.items(), key=lambda kv: (kv[0][0] == "ALL", kv[0][0])):
+        print(f"{source:<12}{name:<20}{c['tp']:>6}{c['fp']:>6}{c['fn']:>6}{c['tn']:>7}{pa.fmt(c['tp'], c['tp'] + c['fp']):>24}"
               f"{pa.fmt(c['tp'], c['tp'] + c['fn']):>24}")
     print("SSN, message by message (planted truth):")
     for name, c in ssn.items():
