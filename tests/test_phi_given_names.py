@@ -97,3 +97,17 @@ def test_the_build_drops_short_names_everyday_words_and_words_the_mail_writes_in
     texts = ["the numbers are in.", "see the numbers", "numbers again", "Ask Maria or Dustin about the Numbers."]
     kept, words = build.kept(names, texts)
     assert kept == ["Dustin", "Maria"] and words == 1
+
+
+def test_the_number_of_a_person_called_back_beside_health_information(state: check.State) -> None:
+    note = "Can u call Yuri back re her potassium 2.9? 464-204-3393. She's on the HCTZ still"
+    f = found(state, note)
+    assert f["phi.phone"].confidence >= 0.8 and "3393" not in f["phi.phone"].detail
+    # a newsletter's sign-up line, its health news in the next paragraph: no patient's number
+    news = "To sign up, call Rachel Feldt at 713.345.7629.\n\nBowl for the cure with the Muscular Dystrophy " \
+           "Association; a patient with muscular dystrophy was started on prednisone 10 mg daily."
+    f = found(state, news)
+    assert "phi.phone" not in f or f["phi.phone"].confidence < 0.8
+    signed = "Metformin 500 mg was started for type 2 diabetes mellitus.\n\nThanks,\nNurse Kelly, call Kelly at 776-930-6732"
+    f = found(state, signed)
+    assert "phi.phone" not in f or f["phi.phone"].confidence < 0.8   # below the sign-off: the writer's

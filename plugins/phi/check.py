@@ -305,6 +305,13 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
     # Pottinger", by a given name, is one)
     headings = where != "subject"
     greeted: set[str] | None = None
+    sign_off: list[int] = []
+
+    def signed_at(s: int) -> bool:   # below a sign-off: the writer's own
+        if not sign_off:
+            m = identifiers.SIGN_OFF.search(text)
+            sign_off.append(m.start() if m else len(text))
+        return s >= sign_off[0]
     for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
         if hit.keyword == HEADING and not headings:
             continue
@@ -319,6 +326,10 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                         (names.line_start(lower, hit.start) and _SAID_OF.match(text, hit.end)):
                     # ... or heading a line with what is said of its owner ("x@gmail.com - the gentleman from ...")
                     hit = replace(hit, confidence=0.7, keyword=HEADING)
+        elif hit.kind == "phone" and hit.keyword is None and names.called_before(text, hit.start) and \
+                not signed_at(hit.start) and \
+                confirm_named(*names.paragraph_window(lower, hit.start, hit.end, names.CALL_REACH, names.GIVEN_WINDOW)):
+            hit = replace(hit, confidence=0.7, keyword=HEADING)   # the number of a person called back, beside health information
         if hit.kind in ("icd10", "ndc"):
             signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
             if hit.confidence >= 0.9 or hit.kind == "icd10":

@@ -190,6 +190,27 @@ def greeted(text: str, lower: str) -> set[str]:
     return out
 
 
+# "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
+CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>\p{Lu}\p{Ll}+)(?![\p{L}\-])", regex.VERSION0)
+CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
+
+
+def called_before(text: str, s: int) -> bool:
+    """A callback to a person by a given name ("call Yuri back") stands before `s` on its line: the
+    number is that person's."""
+    nl = text.rfind("\n", max(0, s - CALL_REACH), s)
+    lo = nl + 1 if nl >= 0 else max(0, s - CALL_REACH)
+    return any(given_names.given(m.group("first")) for m in CALL_NAME.finditer(text, lo, s))
+
+
+def paragraph_window(lower: str, s: int, e: int, before: int, after: int) -> tuple[int, int]:
+    """`before` characters before s and `after` after e, within the paragraph (blank lines end it):
+    where health information must stand to be about the person at s..e."""
+    para = lower.find("\n\n", e, e + after)
+    hi = para if para >= 0 else min(len(lower), e + after)
+    return max(0, s - before, lower.rfind("\n\n", max(0, s - before), s) + 2), hi
+
+
 @dataclass
 class NameFinder:
     nlp: Any = None
@@ -287,10 +308,7 @@ class NameFinder:
             if s >= sign_off[0] or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
                 return
-            para = lower.find("\n\n", e, e + GIVEN_WINDOW)
-            hi = para if para >= 0 else min(len(text), e + GIVEN_WINDOW)
-            lo = max(0, s - GIVEN_BEFORE, lower.rfind("\n\n", max(0, s - GIVEN_BEFORE), s) + 2)
-            if confirm(lo, hi):
+            if confirm(*paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)):
                 hits.append(Hit("name", name, s, e, conf, "heading"))
 
         if len(lower) == len(text):
