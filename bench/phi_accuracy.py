@@ -47,6 +47,8 @@ Sources and the deterministic splits. Three kinds of row:
              file fills. By sha256(id): even first byte tune, odd held. Tune wrappers wrap excerpts of read
              notes (3 each), held wrappers held notes; messages bring their own health text or are the hard
              negatives (identifiers without health, health without a person, look-alike numbers).
+  authored-2 bench/data/authored-2/: 60 whole messages written the same way by another helper session after
+             session 10's tuning (brief: BRIEF.md there): all held.
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -72,6 +74,7 @@ import statistics
 import string
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -695,6 +698,11 @@ def presidio_message_cases(presidio: list[dict]) -> list[Case]:
 # wrappers held notes.
 
 AUTHORED = PROJECT / "bench" / "data" / "authored"
+AUTHORED_2 = PROJECT / "bench" / "data" / "authored-2"   # a second set, written after session 10's tuning: all held
+
+
+def all_held(_item_id: str) -> str:
+    return "held"
 # placeholder -> the identifier type it plants (None: not a scored type)
 _PLACEHOLDER_TYPE = {"NAME": "name", "FIRST": "name", "LAST": "name", "DOB": "dob", "SSN": "ssn", "MBI": "mbi",
                      "MRN": "mrn", "MEMBER": "health_plan", "ACCOUNT": "account", "PHONE": "phone", "NPI": "npi",
@@ -796,9 +804,12 @@ def _authored_message(item: dict, i: int, filler: _Filler, text: str = "") -> by
     return eml(body, i, subject)
 
 
-def authored_cases(rows: list[dict], seed: int, persons: list[str], held: bool, folder: Path = AUTHORED) -> list[Case]:
+def authored_cases(rows: list[dict], seed: int, persons: list[str], held: bool, folder: Path = AUTHORED,
+                   source: str = "authored", split_of: Callable[[str], str] = authored_split) -> list[Case]:
     """The authored source: each tune wrapper around 3 read notes' excerpts and each held wrapper
-    around 3 held notes' excerpts; each message once. Empty when the files are absent."""
+    around 3 held notes' excerpts; each message once. Empty when the files are absent. `source`
+    and `split_of` (an item's id -> tune | held) name another set written the same way (authored-2:
+    all held)."""
     def load(name: str) -> list[dict]:
         return json.loads((folder / name).read_text()) if (folder / name).exists() else []
     wrappers, messages = load("wrappers.json"), load("messages.json")
@@ -806,21 +817,21 @@ def authored_cases(rows: list[dict], seed: int, persons: list[str], held: bool, 
     notes = {"tune": [r for i, r in odd if not held_note(r["id"])], "held": [r for i, r in odd if held_note(r["id"])]}
     cases = []
     for item in wrappers:
-        split = authored_split(item["id"])
+        split = split_of(item["id"])
         if split == "held" and not held:
             continue
         rng = random.Random(f"{seed}-authored-{item['id']}")
         for k, row in enumerate(rng.sample(notes[split], 3)):
             text = sentence_excerpt(rng, clean_note(row["transcription"]))
             raw = _authored_message(item, 90_000 + k, _Filler(rng, persons), text)
-            cases.append(Case("authored", split, raw, True, _planted(item), True, f"w:{item.get('form', 'plain')}"))
+            cases.append(Case(source, split, raw, True, _planted(item), True, f"w:{item.get('form', 'plain')}"))
     for item in messages:
-        split = authored_split(item["id"])
+        split = split_of(item["id"])
         if split == "held" and not held:
             continue
         rng = random.Random(f"{seed}-authored-{item['id']}")
         raw = _authored_message(item, 91_000, _Filler(rng, persons))
-        cases.append(Case("authored", split, raw, bool(item["phi"]), _planted(item), True,
+        cases.append(Case(source, split, raw, bool(item["phi"]), _planted(item), True,
                           f"{'m' if item['phi'] else 'n'}:{item.get('form', 'plain')}"))
     return cases
 
@@ -1061,13 +1072,13 @@ def _row_order(kv: tuple[tuple[str, str], Tally]) -> tuple[int, str]:
 def _message_row(source: str, split: str, t: Tally) -> str:
     n = t.tp + t.fp + t.fn + t.tn
     ms = sorted(t.ms)
-    return (f"{source:<10}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
+    return (f"{source:<11}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
             f"{fmt(t.tp, t.tp + t.fp):>24}{fmt(t.tp, t.tp + t.fn):>24}{fmt(t.fp, t.fp + t.tn):>26}"
             f"{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
 
 
 def print_message_table(tallies: dict[tuple[str, str], Tally]) -> None:
-    print(f"{'source':<10}{'split':<8}{'msgs':>6}{'pos':>6}{'tp':>6}{'fp':>5}{'fn':>5}"
+    print(f"{'source':<11}{'split':<8}{'msgs':>6}{'pos':>6}{'tp':>6}{'fp':>5}{'fn':>5}"
           f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}{'false-PHI rate [95% CI]':>26}{'ms/msg p50':>12}{'p95':>8}")
     pooled: dict[str, Tally] = defaultdict(Tally)
     for (source, split), t in sorted(tallies.items(), key=_row_order):
@@ -1082,13 +1093,13 @@ def print_message_table(tallies: dict[tuple[str, str], Tally]) -> None:
 
 
 def _ident_row(source: str, split: str, kind: str, c: Counter) -> str:
-    return (f"{source:<10}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+    return (f"{source:<11}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
             f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
 
 
 def print_identifier_table(tallies: dict[tuple[str, str], Tally], label: str) -> None:
     print(f"-- identifier types, reported at confidence {'>= 0.8' if label == '0.8' else 'any'}")
-    print(f"{'source':<10}{'split':<8}{'type':<12}{'planted':>8}{'tp':>5}{'fp':>5}{'fn':>5}"
+    print(f"{'source':<11}{'split':<8}{'type':<12}{'planted':>8}{'tp':>5}{'fp':>5}{'fn':>5}"
           f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
     pooled: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for (source, split), t in sorted(tallies.items(), key=_row_order):
@@ -1153,7 +1164,8 @@ def main() -> int:
     print("  read  not tuned on, but their misses were read (and may be again): clinical odd-index notes outside the")
     print("        held half, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, presidio odd index.")
     print("  held  never tuned on, misses never read: clinical odd-index notes whose sha256(id) starts with an even")
-    print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam). ALL/held counts.\n")
+    print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam); authored items whose")
+    print("        sha256(id) starts with an odd byte; authored-2 (written after session 10's tuning). ALL/held counts.\n")
 
     overrides: dict = {"rules": {"local": [], "override": []}}
     if args.spacy_model:
@@ -1165,7 +1177,8 @@ def main() -> int:
         + enron_cases(corpora, args.seed, args.limit) \
         + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated) \
         + ([] if args.no_held else held_clinical_cases(rows, args.seed, persons)) \
-        + authored_cases(rows, args.seed, persons, held=not args.no_held)
+        + authored_cases(rows, args.seed, persons, held=not args.no_held) \
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_2, "authored-2", all_held))
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)

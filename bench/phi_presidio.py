@@ -95,7 +95,8 @@ def main() -> int:
     rows = [json.loads(line) for line in (args.corpora / "clinical-text" / "mtsamples-en.jsonl").read_text().splitlines() if line]
     if args.split == "held":
         cases = pa.held_clinical_cases(rows, args.seed, persons) + pa.held_ham_cases(args.corpora, args.seed, args.limit) \
-            + [c for c in pa.authored_cases(rows, args.seed, persons, held=True) if c.split == "held"]
+            + [c for c in pa.authored_cases(rows, args.seed, persons, held=True) if c.split == "held"] \
+            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_2, "authored-2", pa.all_held)
     else:
         every = pa.clinical_cases(args.corpora, args.seed, persons) + pa.enron_cases(args.corpora, args.seed, args.limit) \
             + pa.ham_cases(args.corpora, args.limit) + pa.presidio_message_cases(presidio)
@@ -123,7 +124,8 @@ def main() -> int:
                                ("presidio", "US_SSN" in pres_types)):
                 truth = "ssn" in case.planted
                 ssn[name][("tp" if truth else "fp") if flag else ("fn" if truth else "tn")] += 1
-    where = ("clinical held notes, authored held, spam-more ham (Enron farmer-d, Ling-Spam)" if args.split == "held" else
+    where = ("clinical held notes, authored held, authored-2, spam-more ham (Enron farmer-d, Ling-Spam)"
+             if args.split == "held" else
              "clinical read notes, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, presidio odd")
     print(f"{args.split} split: {len(cases)} messages ({where}), at most {args.limit} per mailbox/folder; "
           f"Presidio on {args.spacy_model or 'a blank spaCy pipeline (no NER)'}")
