@@ -49,6 +49,7 @@ Sources and the deterministic splits. Three kinds of row:
              negatives (identifiers without health, health without a person, look-alike numbers).
   authored-2 bench/data/authored-2/: 60 whole messages written the same way by another helper session after
              session 10's tuning (brief: BRIEF.md there): all held.
+  authored-3 bench/data/authored-3/: 80 more by a third helper session at the same time: all tune (misses read).
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -699,10 +700,15 @@ def presidio_message_cases(presidio: list[dict]) -> list[Case]:
 
 AUTHORED = PROJECT / "bench" / "data" / "authored"
 AUTHORED_2 = PROJECT / "bench" / "data" / "authored-2"   # a second set, written after session 10's tuning: all held
+AUTHORED_3 = PROJECT / "bench" / "data" / "authored-3"   # a third, written then too: all tune (its misses read)
 
 
 def all_held(_item_id: str) -> str:
     return "held"
+
+
+def all_tune(_item_id: str) -> str:
+    return "tune"
 # placeholder -> the identifier type it plants (None: not a scored type)
 _PLACEHOLDER_TYPE = {"NAME": "name", "FIRST": "name", "LAST": "name", "DOB": "dob", "SSN": "ssn", "MBI": "mbi",
                      "MRN": "mrn", "MEMBER": "health_plan", "ACCOUNT": "account", "PHONE": "phone", "NPI": "npi",
@@ -1178,7 +1184,8 @@ def main() -> int:
         + ham_cases(corpora, args.limit) + presidio_message_cases(presidio) + generated_cases(rng, presidio, args.generated) \
         + ([] if args.no_held else held_clinical_cases(rows, args.seed, persons)) \
         + authored_cases(rows, args.seed, persons, held=not args.no_held) \
-        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_2, "authored-2", all_held))
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_2, "authored-2", all_held)) \
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_3, "authored-3", all_tune)
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)

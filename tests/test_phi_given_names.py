@@ -10,10 +10,12 @@ import pytest
 from outguard.checks import Finding
 from outguard.core.message import Envelope, parse_message
 from outguard_plugins.phi import check, given_names
+from outguard_plugins.phi.context import HealthSignals
 from outguard_plugins.phi.identifiers import Keywords
 from outguard_plugins.phi.names import NameFinder
 
 PROJECT = Path(__file__).resolve().parent.parent
+STATED = HealthSignals(terms={"strep throat": "condition"})   # what the lexicon says of "rapid strep pos"
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,7 @@ def test_without_a_health_lexicon_no_name_is_taken_by_given_name_alone() -> None
     text = "Dustin Wirth - rapid strep pos."
     finder = NameFinder()
     assert finder.find(text, Keywords(text, text.lower())) == []
-    assert [h.value for h in finder.find(text, Keywords(text, text.lower()), confirm=lambda lo, hi: True)] == ["Dustin Wirth"]
+    assert [h.value for h in finder.find(text, Keywords(text, text.lower()), health_of=lambda lo, hi: STATED)] == ["Dustin Wirth"]
 
 
 def test_the_greeted_persons_personal_address_and_an_address_heading_a_line(state: check.State) -> None:
@@ -111,3 +113,14 @@ def test_the_number_of_a_person_called_back_beside_health_information(state: che
     signed = "Metformin 500 mg was started for type 2 diabetes mellitus.\n\nThanks,\nNurse Kelly, call Kelly at 776-930-6732"
     f = found(state, signed)
     assert "phi.phone" not in f or f["phi.phone"].confidence < 0.8   # below the sign-off: the writer's
+
+
+def test_a_titled_name_beside_a_statement_of_health_is_a_person_the_mail_is_about(state: check.State) -> None:
+    note = "FYI Mr. Gairbekov in 412 spiked to 101.8 around 0300. BCx x2 drawn, started vanc/zosyn per night coverage."
+    assert found(state, note)["phi.name"].confidence >= 0.8
+    assert found(state, "can u call back mrs Lennox re her breast bx, path is benign fibroadenoma, no further tx just f/u "
+                 "imaging 6mo.")["phi.name"].confidence >= 0.8
+    # news prose: a title beside one condition word is no patient ("Mr Eden ... a heart attack")
+    news = "It will all end with a heart attack and then I'm gone, he said.\nMr Eden, who is selling his nightclub, smiled."
+    f = found(state, news)
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8

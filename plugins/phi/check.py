@@ -297,9 +297,13 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
         budget[0] -= 1
         return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi]).confidence() >= 0.8
 
-    def confirm_named(lo: int, hi: int) -> bool:   # ... or a person named by a given name: a statement, not a story
-        budget[0] -= 1
-        return budget[0] >= 0 and health.scan(text[lo:hi], state.lexicon, lower[lo:hi], story=False).confidence() >= 0.8
+    read: dict[tuple[int, int], health.HealthSignals | None] = {}   # windows read for names (a paragraph's people share one)
+
+    def health_of(lo: int, hi: int) -> health.HealthSignals | None:   # beside a person named without a label: a statement
+        if (lo, hi) not in read:
+            budget[0] -= 1
+            read[(lo, hi)] = health.scan(text[lo:hi], state.lexicon, lower[lo:hi], story=False) if budget[0] >= 0 else None
+        return read[(lo, hi)]
 
     # a subject's "Re: Tiny DNS Swap" is the reply marker, never a person heading the mail ("Re: Lara
     # Pottinger", by a given name, is one)
@@ -328,14 +332,14 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                     hit = replace(hit, confidence=0.7, keyword=HEADING)
         elif hit.kind == "phone" and hit.keyword is None and names.called_before(text, hit.start) and \
                 not signed_at(hit.start) and \
-                confirm_named(*names.paragraph_window(lower, hit.start, hit.end, names.CALL_REACH, names.GIVEN_WINDOW)):
+                names.stated(health_of(*names.paragraph_window(lower, hit.start, hit.end, names.CALL_REACH, names.GIVEN_WINDOW))):
             hit = replace(hit, confidence=0.7, keyword=HEADING)   # the number of a person called back, beside health information
         if hit.kind in ("icd10", "ndc"):
             signals.terms[f"{hit.kind}:{_normal(hit)}"] = hit.kind
             if hit.confidence >= 0.9 or hit.kind == "icd10":
                 signals.strong.add(f"{hit.kind}:{_normal(hit)}")
         aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-    for hit in state.names.find(text, kw, lower, clock, confirm_named):
+    for hit in state.names.find(text, kw, lower, clock, health_of):
         if hit.keyword == HEADING and not headings and not (" " in hit.value and given_names.given(hit.value.split()[0])):
             continue
         aggs.setdefault("name", _Agg()).add(hit, where)

@@ -13,16 +13,20 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
 
 from outguard_plugins.phi import given_names, identifiers, labels, sections
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
-from outguard_plugins.phi.identifiers import Confirm, Hit, Keywords
+from outguard_plugins.phi.identifiers import Hit, Keywords
 from outguard_plugins.phi.prefilter import Anchored
+
+if TYPE_CHECKING:
+    from outguard_plugins.phi.context import HealthSignals
 
 log = logging.getLogger("outguard.checks.phi")
 
@@ -43,9 +47,10 @@ LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patie
     r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))"
     r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
-# "Ms. Maria Gonzalez", "Mrs. Gonzalez": a person by title (read in the case it is written: "MS Office" is none)
-HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx)\.?\ (?P<name>" + _NAME + r"|\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)(?![\p{L}\-])",
-                          regex.VERSION0)
+# "Ms. Maria Gonzalez", "Mrs. Gonzalez", a hurried "mrs Lennox": a person by title (read in the case it is
+# written: "MS Office" is none)
+HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms)\.?\ (?P<name>" + _NAME + r"|\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
+                          r"(?![\p{L}\-])", regex.VERSION0)
 # A person right before a date ("RE: Araujo, Matheus 2011-03-24", "Is this Matheus Araujo (3/24/11)?"):
 # the way a clinic writes a patient and her birth date side by side. A time after the date makes it a
 # mail header's sent line ("Vince J Kaminski 04/05/2001 03:12 PM"), not a birth date.
@@ -113,6 +118,19 @@ _EPONYM = re.compile(r"(?:'s)? (?:disease|syndrome|palsy|sign|law|test|procedure
 MAX_GIVEN = 200   # names by given name looked at per text (as MAX_TITLED)
 GIVEN_WINDOW = 200  # characters after such a name (within its paragraph) where health information must stand
 GIVEN_BEFORE = 60   # and before it ("SOC visit for Zoe Young")
+GIVEN_BAR = 0.8     # how sure (context.HealthSignals.confidence) that window must be of health information
+TITLED_WINDOW = 300  # a titled name's window: its own line
+# health_of(lo, hi): the health signals of text[lo:hi] (the check's lexicons; None: not read, over budget)
+HealthOf = Callable[[int, int], "HealthSignals | None"]
+
+
+def _health(signals: HealthSignals | None, titled: bool = False) -> bool:
+    """A window's signals say health information: GIVEN_BAR; for a titled name two terms or one with a
+    dose, a value or a cue ("Mr Eden ... a heart attack" is news, "mrs Lennox re her breast bx, path is
+    benign fibroadenoma" is a patient)."""
+    if signals is None or signals.empty or signals.confidence() < GIVEN_BAR:
+        return False
+    return not titled or signals.confidence() >= 0.9 or len(signals.terms) >= 2
 
 
 _RECORD_WORDS = re.compile(r"mrn|medical record|chart (?:number|no|#)|patient id|member id|subscriber id|account (?:number|no|#)")
@@ -195,12 +213,24 @@ CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>
 CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
 
 
+def stated(signals: HealthSignals | None) -> bool:
+    """A window's signals say health information (GIVEN_BAR): what check.py asks beside a callback's number."""
+    return _health(signals)
+
+
 def called_before(text: str, s: int) -> bool:
     """A callback to a person by a given name ("call Yuri back") stands before `s` on its line: the
     number is that person's."""
     nl = text.rfind("\n", max(0, s - CALL_REACH), s)
     lo = nl + 1 if nl >= 0 else max(0, s - CALL_REACH)
     return any(given_names.given(m.group("first")) for m in CALL_NAME.finditer(text, lo, s))
+
+
+def line_window(lower: str, s: int, e: int, before: int, after: int) -> tuple[int, int]:
+    """`before` characters before s and `after` after e, within their line: what is said of the
+    person at s..e in the same breath ("Mr. Young s/p R TKA 10/30"; not the next line's news)."""
+    nl = lower.rfind("\n", max(0, s - before), s)
+    return (nl + 1 if nl >= 0 else max(0, s - before)), _line_stop(lower, e, after)
 
 
 def paragraph_window(lower: str, s: int, e: int, before: int, after: int) -> tuple[int, int]:
@@ -241,10 +271,12 @@ class NameFinder:
         return cls(nlp, model, max_chars)
 
     @staticmethod
-    def _titled(text: str, lower: str, kw: Keywords, clock: Deadline) -> list[Hit]:
-        """'Mrs. Gonzalez (DOB ...)': the patient; 'the patient, Mrs. Gonzalez': a person the mail is
-        about, who counts once health information stands in it (check.py: HEADING). Alone a title is
-        weak: news and business mail name "Mr. Lay" beside any topic."""
+    def _titled(text: str, lower: str, kw: Keywords, clock: Deadline, health_of: HealthOf | None = None) -> list[Hit]:
+        """'Mrs. Gonzalez (DOB ...)': the patient; 'the patient, Mrs. Gonzalez' or 'Mr. Young s/p R TKA'
+        (a statement of health on its line, `_health`): a person the mail is about, who counts
+        once health information stands in it (check.py: HEADING). Alone a title is weak: news and
+        business mail name "Mr. Lay" (and "Mr Universe") beside any topic, now and then beside one
+        condition ("a heart attack"), rarely on the line of a dose, a value or two health terms."""
         hits: list[Hit] = []
         for t in _TITLE_AT.finditer(lower, lower):
             clock.tick()
@@ -261,6 +293,8 @@ class NameFinder:
                 hits.append(Hit("name", m.group("name"), s, e, 0.9, "patient"))
             elif _PATIENT_NEAR.search(lower, max(0, s - 60, lower.rfind("\n", max(0, s - 60), s) + 1),
                                       _line_stop(lower, e, 60)) is not None:
+                hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
+            elif health_of is not None and _health(health_of(*line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW)), True):
                 hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
             else:
                 hits.append(Hit("name", m.group("name"), s, e, 0.5, None))
@@ -292,9 +326,9 @@ class NameFinder:
         return hits
 
     @staticmethod
-    def _given(text: str, lower: str, clock: Deadline, confirm: Confirm) -> list[Hit]:
+    def _given(text: str, lower: str, clock: Deadline, health_of: HealthOf) -> list[Hit]:
         """Full names by a given name where a note puts its patient without a label (LINE_NAME,
-        LEAD_NAME, GREETED), with health information in the same stretch of text (`confirm`,
+        LEAD_NAME, GREETED), with health information in the same stretch of text (`health_of`,
         GIVEN_WINDOW): a person the mail is about. News and lists name people at a line's start
         too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
         hits: list[Hit] = []
@@ -308,7 +342,7 @@ class NameFinder:
             if s >= sign_off[0] or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
                 return
-            if confirm(*paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)):
+            if _health(health_of(*paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW))):
                 hits.append(Hit("name", name, s, e, conf, "heading"))
 
         if len(lower) == len(text):
@@ -351,8 +385,8 @@ class NameFinder:
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
-             confirm: Confirm | None = None) -> list[Hit]:
-        """The names of `text`. `confirm(lo, hi)` (the check's health lexicon) says whether a stretch of
+             health_of: HealthOf | None = None) -> list[Hit]:
+        """The names of `text`. `health_of(lo, hi)` (the check's health lexicon) says how surely a stretch of
         it holds health information; without it names by a given name alone are not looked for."""
         hits: list[Hit] = []
         lower = lower if lower is not None else text.lower()
@@ -418,11 +452,11 @@ class NameFinder:
                 conf = 0.6
             hits.append(Hit("name", m.group("name"), s, e, conf, "patient" if conf >= 0.8 else None))
             seen_end = e
-        hits.extend(self._titled(text, lower, kw, clock))
+        hits.extend(self._titled(text, lower, kw, clock, health_of))
         hits.extend(self._before_dates(text, clock))
         seen = {(h.start, h.end) for h in hits}
-        if confirm is not None:
-            hits.extend(h for h in self._given(text, lower, clock, confirm) if (h.start, h.end) not in seen)
+        if health_of is not None:
+            hits.extend(h for h in self._given(text, lower, clock, health_of) if (h.start, h.end) not in seen)
         if self.nlp is not None:
             seen = {(h.start, h.end) for h in hits}
             doc = self.nlp(text[: self.max_chars])
