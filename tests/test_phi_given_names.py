@@ -124,3 +124,25 @@ def test_a_titled_name_beside_a_statement_of_health_is_a_person_the_mail_is_abou
     news = "It will all end with a heart attack and then I'm gone, he said.\nMr Eden, who is selling his nightclub, smiled."
     f = found(state, news)
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8
+
+
+@pytest.mark.parametrize("text", [
+    "Just a reminder that my son Rebecca has a severe peanut allergy; his EpiPen Jr is in his backpack.",
+    "> Dr. Chu, Lauren Shishani's pap came back ASCUS, HPV high risk positive. Do you want colpo?",
+    "Derm path on Dennis Kastner: melanoma in situ, margins involved. Needs wide local excision.",
+    "Hi teachers,\n\nYuri Bulgakov (3rd grade) has a new seizure action plan. He takes Keppra 250 mg BID.",
+    "Saw Mrs. McCray today. L heel wound now stage 3, she admits skipping her metformin 500 mg.",
+])
+def test_relatives_possessives_and_titled_surnames_beside_health_information(state: check.State, text: str) -> None:
+    assert found(state, text)["phi.name"].confidence >= 0.8, text
+
+
+def test_a_number_in_parentheses_after_a_given_name_is_that_persons(state: check.State) -> None:
+    note = "Hi Dana, Hanna ((982) 776-9717) cancelled again. Last session she disclosed passive SI, no plan."
+    assert found(state, note)["phi.phone"].confidence >= 0.8
+
+
+def test_a_pt_column_heads_a_patient_table(state: check.State) -> None:
+    table = "Bed\tPt\tMRN\tAge\tDx\n12\tKreutzmann, Jens\tMR642346\t67\tNSTEMI, trop 2.1\n"
+    f = found(state, table)
+    assert f["phi.name"].confidence >= 0.8 and f["phi.mrn"].confidence >= 0.8

@@ -49,7 +49,8 @@ LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patie
     regex.VERSION0)
 # "Ms. Maria Gonzalez", "Mrs. Gonzalez", a hurried "mrs Lennox": a person by title (read in the case it is
 # written: "MS Office" is none)
-HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms)\.?\ (?P<name>" + _NAME + r"|\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
+HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms)\.?\ (?P<name>" + _NAME +
+                          r"|(?:Mc|Mac|O')?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
                           r"(?![\p{L}\-])", regex.VERSION0)
 # A person right before a date ("RE: Araujo, Matheus 2011-03-24", "Is this Matheus Araujo (3/24/11)?"):
 # the way a clinic writes a patient and her birth date side by side. A time after the date makes it a
@@ -97,13 +98,21 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
 # health information within GIVEN_WINDOW of it, as a person the mail is about (HEADING).
 _GIVEN_FULL = r"(?P<name>(?P<first>\p{Lu}\p{Ll}+)\ (?:\p{Lu}\.?\ )?(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)(?![\p{L}\-])"
 # (stdlib `re`, led by the newline it finds by a fast scan: 4x the speed of a multi-line "^"; census names are ASCII)
-_LINE_NAME = (r"[ \t>]*(?P<name>(?P<first>[A-Z][a-z]+) (?:[A-Z]\.? )?(?:Mc|Mac|O'|De|Van|Le)?[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]"
-              r"[^\W\d_'\-]*(?:['\-][^\W\d_]+)*)(?![\w\-])(?P<after>'s | [\-\u2013]{1,2} |: | (?P<word>[a-z]+)|[ \t]*(?=\n|$))")
+_LINE_NAME = (r"[ \t>]*(?P<name>(?P<first>[A-Z][a-z]+) (?:[A-Z]\.? )?(?:Mc|Mac|O'|De|Van|Le)?"
+              r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff][^\W\d_'\-]*(?:['\-][^\W\d_]+)*)(?![\w\-])"
+              r"(?P<after>'s | [\-\u2013]{1,2} |: | \(| (?P<word>[a-z]+)|[ \t]*(?=\n|$))")
 LINE_NAME = re.compile(r"\n" + _LINE_NAME)
 FIRST_LINE_NAME = re.compile(_LINE_NAME)   # the text's own first line
 LEAD_NAME = regex.compile(_GIVEN_FULL + r"(?!\ \p{Lu})", regex.VERSION0)
-_LEAD = re.compile(r"(?:for|this is|my name is) ")
+_LEAD = re.compile(r"(?:for|on|this is|my name is) ")
 _SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
+# "my son Rebecca", "my dad Favian Rangel": a relative the writer names, by any name (the relation says person)
+_RELATIVE = re.compile(r"(?:my|her|his|our|their|your) (?:son|daughter|husband|wife|mother|father|mom|dad|child|baby"
+                       r"|brother|sister|grandson|granddaughter|grandmother|grandfather|partner),? ")
+RELATIVE_NAME = regex.compile(r"(?P<name>\p{Lu}\p{Ll}+(?:\ (?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)?)(?![\p{L}\-])",
+                              regex.VERSION0)
+# "Dr. Chu, Lauren Shishani's pap came back ASCUS": a person by a given name, her possession said on the line
+POSSESSIVE_NAME = regex.compile(_GIVEN_FULL + r"$", regex.VERSION0)
 GREETED = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{L}+)\ \p{L}[\p{L}'\-]+)[ \t]*(?:,|\n|$)", regex.VERSION0)
 _GREETING = re.compile(r"(?:dear|hi|hello) ")
 # "Re: olga krylova" as a portal's mail merge writes a name: a label's name in lower case, by a given name
@@ -139,6 +148,7 @@ _TRIGGER_AT = Anchored(_TRIGGER)
 _TITLE_AT = Anchored(_TITLE)
 _LEAD_AT = Anchored(_LEAD)
 _GREETING_AT = Anchored(_GREETING)
+_RELATIVE_AT = Anchored(_RELATIVE)
 _LABEL_AT = Anchored(_LABEL)
 # Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
 # text of thousands of them.
@@ -211,6 +221,7 @@ def greeted(text: str, lower: str) -> set[str]:
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
 CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>\p{Lu}\p{Ll}+)(?![\p{L}\-])", regex.VERSION0)
 CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
+NAME_THEN_NUMBER = regex.compile(r"(?<![\p{L}])(?P<first>\p{Lu}\p{Ll}+)\ ?\($", regex.VERSION0)
 
 
 def stated(signals: HealthSignals | None) -> bool:
@@ -219,11 +230,14 @@ def stated(signals: HealthSignals | None) -> bool:
 
 
 def called_before(text: str, s: int) -> bool:
-    """A callback to a person by a given name ("call Yuri back") stands before `s` on its line: the
-    number is that person's."""
+    """A callback to a person by a given name ("call Yuri back") stands before `s` on its line, or the
+    name right before the number's parenthesis ("Hanna ((982) ..."): the number is that person's."""
     nl = text.rfind("\n", max(0, s - CALL_REACH), s)
     lo = nl + 1 if nl >= 0 else max(0, s - CALL_REACH)
-    return any(given_names.given(m.group("first")) for m in CALL_NAME.finditer(text, lo, s))
+    if any(given_names.given(m.group("first")) for m in CALL_NAME.finditer(text, lo, s)):
+        return True
+    m = NAME_THEN_NUMBER.search(text, max(lo, s - 24), s)   # "Hanna ((982) 776-9717) cancelled again"
+    return m is not None and given_names.given(m.group("first"))
 
 
 def line_window(lower: str, s: int, e: int, before: int, after: int) -> tuple[int, int]:
@@ -334,7 +348,7 @@ class NameFinder:
         hits: list[Hit] = []
         sign_off: list[int] = []   # where a sign-off starts, looked for at the first candidate
 
-        def take(m: Any, conf: float = 0.6) -> None:
+        def take(m: Any, strict: bool = False) -> None:
             name, s, e = m.group("name"), m.start("name"), m.end("name")
             if not sign_off:
                 signed = identifiers.SIGN_OFF.search(text)
@@ -342,8 +356,11 @@ class NameFinder:
             if s >= sign_off[0] or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
                 return
-            if _health(health_of(*paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW))):
-                hits.append(Hit("name", name, s, e, conf, "heading"))
+            # inside a line, as a title is: what the line says of the person, at the titled bar
+            window = line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW) if strict else \
+                paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)
+            if _health(health_of(*window), strict):
+                hits.append(Hit("name", name, s, e, 0.6, "heading"))
 
         if len(lower) == len(text):
             first = FIRST_LINE_NAME.match(text)
@@ -371,6 +388,25 @@ class NameFinder:
                 if m is not None and (given_names.given(m.group("first")) or
                                       (t.group() != "for " and _SENTENCE_END.match(text, m.end()))):
                     take(m)   # "this is Hilding Carlsson." and "my name is ..." introduce a person by any name
+            for t in _RELATIVE_AT.finditer(lower, lower):
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                m = RELATIVE_NAME.match(text, t.end())
+                if m is not None and (t.start() == 0 or not lower[t.start() - 1].isalnum()) and \
+                        m.group("name").split()[0] not in _NOT_NAMES:
+                    take(m)
+            p = text.find("'s ")
+            while p >= 0 and len(hits) < MAX_GIVEN:
+                clock.tick()
+                # the two words before it (one try of the pattern, at the first of them, not a search)
+                k = text.rfind(" ", max(0, p - 48), p)
+                k = text.rfind(" ", max(0, p - 48), k) if k > 0 else -1
+                if k >= 0 and text[k + 1:k + 2].isupper():
+                    m = POSSESSIVE_NAME.match(text, k + 1, p)
+                    if m is not None and given_names.given(m.group("first")) and not line_start(lower, k + 1):
+                        take(m, strict=True)   # at a line's start LINE_NAME has it
+                p = text.find("'s ", p + 3)
             for opening, pattern in ((_GREETING_AT, GREETED), (_LABEL_AT, LABELLED_LOWER)):
                 for t in opening.finditer(lower, lower):   # at a line's start: "Dear eva kleist,", "Re: olga krylova"
                     clock.tick()

@@ -28,7 +28,7 @@ from outguard_plugins.phi.prefilter import Anchored
 MAX_ROWS = 5000
 MAX_HEADER = 400   # characters of a header row
 _HEADER_WORDS = re.compile(
-    r"(?<![a-z])(?:patient(?:'s)?(?: full)? name|patient|pt name|member name|insured name|beneficiary name|resident"
+    r"(?<![a-z])(?:patient(?:'s)?(?: full)? name|patient|pt name|pt(?![a-z])|member name|insured name|beneficiary name|resident"
     r"|client name|full name|name|first name|last name|surname|dob|d\.o\.b\.?|date of birth|birth ?date|mrn"
     r"|medical record(?: number| no\.?| #)?|chart(?: number| no\.?| #)?|patient id|ssn|social security(?: number)?"
     r"|member id|subscriber id|member #|policy(?: number| no\.?| #)?|insurance id|medicaid(?: id)?|mbi|medicare(?: id| number)?"
@@ -44,8 +44,8 @@ _KIND = {"dob": "dob", "d.o.b": "dob", "d.o.b.": "dob", "date of birth": "dob", 
          "home phone": "phone", "cell": "phone"}
 _PREFIX_KIND = (("medical record", "mrn"), ("chart", "mrn"), ("social security", "ssn"), ("policy", "health_plan"),
                 ("account", "account"), ("acct", "account"), ("patient account", "account"), ("health plan", "health_plan"))
-_NAME_COLUMN = re.compile(r"(?:patient(?:'s)?(?: full)? name|patient|pt name|member name|insured name|beneficiary name|resident"
-                          r"|client name|full name|name|first name|last name|surname)")
+_NAME_COLUMN = re.compile(r"(?:patient(?:'s)?(?: full)? name|patient|pt name|pt|member name|insured name|beneficiary name"
+                          r"|resident|client name|full name|name|first name|last name|surname)")
 _WORD = regex.compile(r"\p{Lu}[\p{Ll}'\-]+|\p{Lu}{2,}(?:'\p{Lu}+)?|\p{Lu}\.?", regex.VERSION0)
 _LOWER_WORD = regex.compile(r"\p{L}[\p{L}'\-]*", regex.VERSION0)
 _ID_VALUE = re.compile(r"(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9]")
