@@ -63,6 +63,7 @@ def test_a_person_far_from_the_health_information_is_no_patient(state: check.Sta
 
 def test_an_eponym_a_signature_and_a_clinic_are_not_patients(state: check.State) -> None:
     for text in ("Linda has been living with ALS, also known as\nLou Gehrig's disease, and started riluzole 50 mg.",
+                 "Kaminski, Vince (713853) asked for the model.\nShe was started on metformin 500 mg for diabetes.\n",
                  "Metformin 500 mg was started for type 2 diabetes mellitus.\n\nThanks,\nMaria Lopez - front desk",
                  "Referral for Mary Washington Hospital: CHF, on furosemide 40 mg daily."):
         f = found(state, text)
@@ -132,6 +133,7 @@ def test_a_titled_name_beside_a_statement_of_health_is_a_person_the_mail_is_abou
     "Derm path on Dennis Kastner: melanoma in situ, margins involved. Needs wide local excision.",
     "Hi teachers,\n\nYuri Bulgakov (3rd grade) has a new seizure action plan. He takes Keppra 250 mg BID.",
     "Saw Mrs. McCray today. L heel wound now stage 3, she admits skipping her metformin 500 mg.",
+    "CT A/P on Mordvinova, Cleopatra (12288903) shows a renal mass. Pt was discharged before the read; urology referral pls.",
 ])
 def test_relatives_possessives_and_titled_surnames_beside_health_information(state: check.State, text: str) -> None:
     assert found(state, text)["phi.name"].confidence >= 0.8, text

@@ -111,6 +111,9 @@ _RELATIVE = re.compile(r"(?:my|her|his|our|their|your) (?:son|daughter|husband|w
                        r"|brother|sister|grandson|granddaughter|grandmother|grandfather|partner),? ")
 RELATIVE_NAME = regex.compile(r"(?P<name>\p{Lu}\p{Ll}+(?:\ (?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)?)(?![\p{L}\-])",
                               regex.VERSION0)
+# "CT A/P on Mordvinova, Cleopatra (12288903) ...": an EHR's "Last, First (record number)", by any name
+_PAREN_NUMBER = re.compile(r" \(\d{5,12}\)")
+LAST_FIRST_BEFORE_NUMBER = regex.compile(r"(?P<name>" + _LAST_FIRST + r")$", regex.VERSION0)
 # "Dr. Chu, Lauren Shishani's pap came back ASCUS": a person by a given name, her possession said on the line
 POSSESSIVE_NAME = regex.compile(_GIVEN_FULL + r"$", regex.VERSION0)
 GREETED = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{L}+)\ \p{L}[\p{L}'\-]+)[ \t]*(?:,|\n|$)", regex.VERSION0)
@@ -396,6 +399,13 @@ class NameFinder:
                 if m is not None and (t.start() == 0 or not lower[t.start() - 1].isalnum()) and \
                         m.group("name").split()[0] not in _NOT_NAMES:
                     take(m)
+            for n in _PAREN_NUMBER.finditer(text):
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                m = LAST_FIRST_BEFORE_NUMBER.search(text, max(0, n.start() - 40), n.start())
+                if m is not None and m.group("name").split(",")[0] not in _NOT_NAMES:
+                    take(m, strict=True)
             p = text.find("'s ")
             while p >= 0 and len(hits) < MAX_GIVEN:
                 clock.tick()
