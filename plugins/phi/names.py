@@ -93,9 +93,11 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
 
 # A person by a given name (given_names.py) where a note puts its patient without a label: heading a
 # line, with what is said of them after the name ("Dustin Wirth - rapid strep pos", "Thomas Arcuri passed
-# at 0315", "Cleopatra Mordvinova's wife called") or alone on the text's first line; after "for", "this is"
-# or "my name is" ("SOC visit for Zoe Young"); greeted by full name ("Dear eva kleist,"). Taken only with
-# health information within GIVEN_WINDOW of it, as a person the mail is about (HEADING).
+# at 0315", "Cleopatra Mordvinova's wife called") or alone on the text's first line; after "for", "on",
+# "this is" or "my name is" ("SOC visit for Zoe Young"); greeted by full name ("Dear eva kleist,"); a
+# lower-case label's name; a possessive inside a line. By any name: a relative the writer names, an EHR's
+# "Last, First (number)". Taken only with health information near it (NameFinder._given: within
+# GIVEN_WINDOW in its paragraph, or on its line), as a person the mail is about (HEADING).
 _GIVEN_FULL = r"(?P<name>(?P<first>\p{Lu}\p{Ll}+)\ (?:\p{Lu}\.?\ )?(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)(?![\p{L}\-])"
 # (stdlib `re`, led by the newline it finds by a fast scan: 4x the speed of a multi-line "^"; census names are ASCII)
 _LINE_NAME = (r"[ \t>]*(?P<name>(?P<first>[A-Z][a-z]+) (?:[A-Z]\.? )?(?:Mc|Mac|O'|De|Van|Le)?"
@@ -344,10 +346,11 @@ class NameFinder:
 
     @staticmethod
     def _given(text: str, lower: str, clock: Deadline, health_of: HealthOf) -> list[Hit]:
-        """Full names by a given name where a note puts its patient without a label (LINE_NAME,
-        LEAD_NAME, GREETED), with health information in the same stretch of text (`health_of`,
-        GIVEN_WINDOW): a person the mail is about. News and lists name people at a line's start
-        too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
+        """Names where a note puts its patient without a label (LINE_NAME, LEAD_NAME, RELATIVE_NAME,
+        LAST_FIRST_BEFORE_NUMBER, POSSESSIVE_NAME, GREETED, LABELLED_LOWER), with health information
+        in the same stretch of text (`health_of`: GIVEN_WINDOW in the paragraph; inside a line, on
+        the line at the titled bar): a person the mail is about. News and lists name people at a
+        line's start too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
         hits: list[Hit] = []
         sign_off: list[int] = []   # where a sign-off starts, looked for at the first candidate
 
@@ -367,7 +370,9 @@ class NameFinder:
 
         if len(lower) == len(text):
             first = FIRST_LINE_NAME.match(text)
-            head = len(text) - len(text.lstrip())   # where the text's first line starts
+            head = len(text) - len(text.lstrip())   # where the text's first line starts, and ends
+            nl = text.find("\n", head)
+            head_end = nl if nl >= 0 else len(text)
             for m in itertools.chain([first] if first else [], LINE_NAME.finditer(text)):
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
@@ -377,7 +382,7 @@ class NameFinder:
                 word = m.group("word")
                 if word is not None and word in _NOT_STATEMENTS:
                     continue
-                if not m.group("after").strip(" \t") and text[head:m.start("name")].strip(" \t\r\n>"):
+                if not m.group("after").strip(" \t") and m.start("name") > head_end:
                     continue   # a name alone on a line heads the mail only as its first line
                 take(m)
             for t in _LEAD_AT.finditer(lower, lower):
