@@ -108,6 +108,7 @@ def build_state(settings: dict[str, Any] | None = None) -> State:
     """Everything one PhiCheck needs, from its settings (the host validated them against
     SETTINGS_SCHEMA before start-up)."""
     settings = dict(settings or {})
+    given_names.load()   # read at start-up, not in the first message's time
     return State(
         icd=ICD10CM(),
         lexicon=health.load_lexicon(),
@@ -309,13 +310,7 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
     # Pottinger", by a given name, is one)
     headings = where != "subject"
     greeted: set[str] | None = None
-    sign_off: list[int] = []
-
-    def signed_at(s: int) -> bool:   # below a sign-off: the writer's own
-        if not sign_off:
-            m = identifiers.SIGN_OFF.search(text)
-            sign_off.append(m.start() if m else len(text))
-        return s >= sign_off[0]
+    signed = identifiers.SignOff(text)   # below a sign-off: the writer's own
     for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
         if hit.keyword == HEADING and not headings:
             continue
@@ -331,7 +326,7 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                     # ... or heading a line with what is said of its owner ("x@gmail.com - the gentleman from ...")
                     hit = replace(hit, confidence=0.7, keyword=HEADING)
         elif hit.kind == "phone" and hit.keyword is None and names.called_before(text, hit.start) and \
-                not signed_at(hit.start) and \
+                not signed.below(hit.start) and \
                 names.stated(health_of(*names.paragraph_window(lower, hit.start, hit.end, names.CALL_REACH, names.GIVEN_WINDOW))):
             hit = replace(hit, confidence=0.7, keyword=HEADING)   # the number of a person called back, beside health information
         if hit.kind in ("icd10", "ndc"):

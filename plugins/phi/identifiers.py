@@ -283,6 +283,22 @@ def _nanp(value: str) -> bool:
     return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
 
 
+class SignOff:
+    """Where a text's first sign-off line ("Regards,", "-- ") starts, looked for at the first question:
+    what stands below it is the writer's own (a signature's number, a colleague's name)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._at: int | None = None
+
+    def below(self, s: int) -> bool:
+        """`s` is at or below the sign-off."""
+        if self._at is None:
+            m = SIGN_OFF.search(self._text)
+            self._at = m.start() if m else len(self._text)
+        return s >= self._at
+
+
 def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None,
          clock: Deadline = NO_DEADLINE, confirm: Confirm | None = None) -> Iterator[Hit]:
     """Every validated identifier in `text`, with a confidence from its context. `confirm(lo, hi)`
@@ -292,14 +308,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
     # phone, email and street address go from weak to less weak next to a patient word; most
     # views have none, and then no keyword window is scanned for them at all
     patientish = _PATIENT_WORDS_AT.search(lower, lower) is not None
-    signed = None   # where the first sign-off line starts: looked for at the first personal-line phone
-
-    def signature_at(s: int) -> bool:
-        nonlocal signed
-        if signed is None:
-            m = SIGN_OFF.search(text)
-            signed = m.start() if m else len(text)
-        return s >= signed
+    signature_at = SignOff(text).below   # looked for at the first personal-line phone
 
     def patient_near(s: int, e: int, before: int) -> bool:
         return patientish and kw.near("patient", s, e, before=before, after=0)

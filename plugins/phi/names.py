@@ -138,7 +138,7 @@ TITLED_WINDOW = 300  # a titled name's window: its own line
 HealthOf = Callable[[int, int], "HealthSignals | None"]
 
 
-def _health(signals: HealthSignals | None, titled: bool = False) -> bool:
+def stated(signals: HealthSignals | None, titled: bool = False) -> bool:
     """A window's signals say health information: GIVEN_BAR; for a titled name two terms or one with a
     dose, a value or a cue ("Mr Eden ... a heart attack" is news, "mrs Lennox re her breast bx, path is
     benign fibroadenoma" is a patient)."""
@@ -229,11 +229,6 @@ CALL_REACH = 80   # characters before a number, on its line, where the callback 
 NAME_THEN_NUMBER = regex.compile(r"(?<![\p{L}])(?P<first>\p{Lu}\p{Ll}+)\ ?\($", regex.VERSION0)
 
 
-def stated(signals: HealthSignals | None) -> bool:
-    """A window's signals say health information (GIVEN_BAR): what check.py asks beside a callback's number."""
-    return _health(signals)
-
-
 def called_before(text: str, s: int) -> bool:
     """A callback to a person by a given name ("call Yuri back") stands before `s` on its line, or the
     name right before the number's parenthesis ("Hanna ((982) ..."): the number is that person's."""
@@ -292,7 +287,7 @@ class NameFinder:
     @staticmethod
     def _titled(text: str, lower: str, kw: Keywords, clock: Deadline, health_of: HealthOf | None = None) -> list[Hit]:
         """'Mrs. Gonzalez (DOB ...)': the patient; 'the patient, Mrs. Gonzalez' or 'Mr. Young s/p R TKA'
-        (a statement of health on its line, `_health`): a person the mail is about, who counts
+        (a statement of health on its line, `stated`): a person the mail is about, who counts
         once health information stands in it (check.py: HEADING). Alone a title is weak: news and
         business mail name "Mr. Lay" (and "Mr Universe") beside any topic, now and then beside one
         condition ("a heart attack"), rarely on the line of a dose, a value or two health terms."""
@@ -313,7 +308,7 @@ class NameFinder:
             elif _PATIENT_NEAR.search(lower, max(0, s - 60, lower.rfind("\n", max(0, s - 60), s) + 1),
                                       _line_stop(lower, e, 60)) is not None:
                 hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
-            elif health_of is not None and _health(health_of(*line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW)), True):
+            elif health_of is not None and stated(health_of(*line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW)), True):
                 hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
             else:
                 hits.append(Hit("name", m.group("name"), s, e, 0.5, None))
@@ -352,20 +347,17 @@ class NameFinder:
         the line at the titled bar): a person the mail is about. News and lists name people at a
         line's start too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
         hits: list[Hit] = []
-        sign_off: list[int] = []   # where a sign-off starts, looked for at the first candidate
+        signed = identifiers.SignOff(text)
 
         def take(m: Any, strict: bool = False) -> None:
             name, s, e = m.group("name"), m.start("name"), m.end("name")
-            if not sign_off:
-                signed = identifiers.SIGN_OFF.search(text)
-                sign_off.append(signed.start() if signed else len(text))
-            if s >= sign_off[0] or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
+            if signed.below(s) or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
                 return
             # inside a line, as a title is: what the line says of the person, at the titled bar
             window = line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW) if strict else \
                 paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)
-            if _health(health_of(*window), strict):
+            if stated(health_of(*window), strict):
                 hits.append(Hit("name", name, s, e, 0.6, "heading"))
 
         if len(lower) == len(text):
