@@ -50,6 +50,8 @@ Sources and the deterministic splits. Three kinds of row:
   authored-2 bench/data/authored-2/: 60 whole messages written the same way by another helper session after
              session 10's tuning (brief: BRIEF.md there): all held.
   authored-3 bench/data/authored-3/: 80 more by a third helper session at the same time: all tune (misses read).
+  authored-4 bench/data/authored-4/, authored-5, authored-6: 80 each, written at the start of session 11 by
+             three more helper sessions from the same brief: authored-4 tune (misses read), 5 and 6 held.
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -701,6 +703,9 @@ def presidio_message_cases(presidio: list[dict]) -> list[Case]:
 AUTHORED = PROJECT / "bench" / "data" / "authored"
 AUTHORED_2 = PROJECT / "bench" / "data" / "authored-2"   # a second set, written after session 10's tuning: all held
 AUTHORED_3 = PROJECT / "bench" / "data" / "authored-3"   # a third, written then too: all tune (its misses read)
+AUTHORED_4 = PROJECT / "bench" / "data" / "authored-4"   # session 11's tune set (its misses read)
+AUTHORED_5 = PROJECT / "bench" / "data" / "authored-5"   # written beside it by two other helpers: all held
+AUTHORED_6 = PROJECT / "bench" / "data" / "authored-6"
 
 
 def all_held(_item_id: str) -> str:
@@ -1171,7 +1176,8 @@ def main() -> int:
     print("        held half, enron lokay-m + williams-w3, ham easy-ham-2 + hard-ham-1, presidio odd index.")
     print("  held  never tuned on, misses never read: clinical odd-index notes whose sha256(id) starts with an even")
     print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam); authored items whose")
-    print("        sha256(id) starts with an odd byte; authored-2 (written after session 10's tuning). ALL/held counts.\n")
+    print("        sha256(id) starts with an odd byte; authored-2 (written after session 10's tuning); authored-5 and")
+    print("        authored-6 (written at the start of session 11, beside the tune set authored-4). ALL/held counts.\n")
 
     overrides: dict = {"rules": {"local": [], "override": []}}
     if args.spacy_model:
@@ -1185,7 +1191,10 @@ def main() -> int:
         + ([] if args.no_held else held_clinical_cases(rows, args.seed, persons)) \
         + authored_cases(rows, args.seed, persons, held=not args.no_held) \
         + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_2, "authored-2", all_held)) \
-        + authored_cases(rows, args.seed, persons, True, AUTHORED_3, "authored-3", all_tune)
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_5, "authored-5", all_held)) \
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_6, "authored-6", all_held)) \
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_3, "authored-3", all_tune) \
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_4, "authored-4", all_tune)
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)

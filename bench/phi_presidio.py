@@ -96,7 +96,9 @@ def main() -> int:
     if args.split == "held":
         cases = pa.held_clinical_cases(rows, args.seed, persons) + pa.held_ham_cases(args.corpora, args.seed, args.limit) \
             + [c for c in pa.authored_cases(rows, args.seed, persons, held=True) if c.split == "held"] \
-            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_2, "authored-2", pa.all_held)
+            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_2, "authored-2", pa.all_held) \
+            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_5, "authored-5", pa.all_held) \
+            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_6, "authored-6", pa.all_held)
     else:
         every = pa.clinical_cases(args.corpora, args.seed, persons) + pa.enron_cases(args.corpora, args.seed, args.limit) \
             + pa.ham_cases(args.corpora, args.limit) + pa.presidio_message_cases(presidio)
