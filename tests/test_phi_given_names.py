@@ -148,3 +148,40 @@ def test_a_pt_column_heads_a_patient_table(state: check.State) -> None:
     table = "Bed\tPt\tMRN\tAge\tDx\n12\tKreutzmann, Jens\tMR642346\t67\tNSTEMI, trop 2.1\n"
     f = found(state, table)
     assert f["phi.name"].confidence >= 0.8 and f["phi.mrn"].confidence >= 0.8
+
+
+@pytest.mark.parametrize("text", [
+    "Taavetti Holmqvist 34wk G3P2, 1hr GTT 171. Needs the 3hr this week.",             # unlisted, before a number
+    "Team - Orsolya Kiraly passed at 0410, husband at bedside. Metastatic pancreatic ca.",   # after the addressee
+    "Dr. Ngata - Radek Dvorsky called, wants to know if he stops the Eliquis 5 mg BID before the extraction.",
+    "FYI\n\nilse brenner, 79 yo, found on floor at 0200. On Xarelto, CT head neg.",        # before an age, lower case
+    "Per Dr. Obi, Oskari Vainikka's INR is 4.2 on warfarin 5 mg; hold tonight's dose.",   # possessive inside a line
+])
+def test_names_from_outside_the_census_list_and_before_a_number_or_an_age(state: check.State, text: str) -> None:
+    f = found(state, text)
+    assert f["phi.name"].confidence >= 0.8, text
+    assert f["phi.health_context"].confidence >= 0.8
+
+
+def test_a_shape_alone_is_no_name_where_its_words_are_the_health_terms(state: check.State) -> None:
+    for text in ("Entresto Farxiga - both need a prior auth for CHF now.",
+                 "Drug shortage update\nJardiance Farxiga supply is back; Metformin 500 mg remains short.",
+                 "A 79 yo female with afib on Xarelto was found on the floor (teaching case, no identifiers)."):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text
+
+
+def test_students_and_employees_tables_need_a_patient_column_beside_the_names(state: check.State) -> None:
+    exemptions = "Student,DOB,Grade,Exemption reason\nTaavetti Holmqvist,08/13/2014,3,on chemotherapy - ALL\n"
+    f = found(state, exemptions)
+    assert f["phi.name"].confidence >= 0.8 and f["phi.dob"].confidence >= 0.8
+    visits = "patient,address,visit,primary_dx\nOrsolya Kiraly,,Mon 1pm,s/p CVA L hemiparesis\n"
+    assert found(state, visits)["phi.name"].confidence >= 0.8   # a qualified health column ("primary_dx")
+    hr = ("Employee Name            Supervisor Name            Date Selected\n"
+          "HOLMQVIST, TAAVETTI      ORSOLYA KIRALY             Oct 31, 2000\n")
+    assert "phi.name" not in found(state, hr)
+
+
+def test_last_first_before_a_date_in_an_aligned_column(state: check.State) -> None:
+    f = found(state, "ALLERGY UPDATE - please add:\nHolmqvist, Taavetti    12/10/1948\nCefazolin - ANAPHYLAXIS in the OR.")
+    assert f["phi.name"].confidence >= 0.8

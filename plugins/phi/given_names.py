@@ -25,3 +25,20 @@ def load() -> frozenset[str]:
 def given(word: str) -> bool:
     """`word`, in any case, is a listed given name ("eva", "EVA" and "Eva" all are)."""
     return word[:1].upper() + word[1:].lower() in load()
+
+
+RARE = 3.0   # Zipf frequency in English below which a capitalised word is no English word
+
+
+@functools.cache
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+def unlisted_name(first: str, last: str) -> bool:
+    """Two capitalised words, neither of them an English word ("Jouni Hahli", "Einojuhani Pyysalo"):
+    shaped as a name from outside the census list. Weaker than a listed given name: the forms take
+    it only where the line's health terms are other words than these."""
+    return all(len(w) >= 3 and _zipf(w.lower()) < RARE for w in (first, last))

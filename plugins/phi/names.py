@@ -58,7 +58,8 @@ HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms)\.?\ (?P<name>" + _NA
 # (runs of digits, slashes and dashes found first: a class the engine skips to, 5x a lookbehind's speed)
 _DATE_RUN = re.compile(r"\d[\d/\-]{4,8}\d")
 _DATE = re.compile(r"\d{1,2}/\d{1,2}/(?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}")
-LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r"),?\ \ ?\(?$", regex.VERSION0)
+LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r"),?[\ \t]{1,4}\(?$",
+                                       regex.VERSION0)
 NAME_BEFORE_DATE = regex.compile(r"(?P<name>" + _NAME + r")\ \($", regex.VERSION0)
 _TIME_AFTER = re.compile(r"\)?,?\s{1,3}\d{1,2}:\d{2}")
 DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\-]+(?:\ [A-Z][a-z'\-]+)?)", regex.VERSION0)
@@ -96,13 +97,19 @@ def _provider_or_place(name: str, text: str, e: int) -> bool:
 # at 0315", "Cleopatra Mordvinova's wife called") or alone on the text's first line; after "for", "on",
 # "this is" or "my name is" ("SOC visit for Zoe Young"); greeted by full name ("Dear eva kleist,"); a
 # lower-case label's name; a possessive inside a line. By any name: a relative the writer names, an EHR's
-# "Last, First (number)". Taken only with health information near it (NameFinder._given: within
-# GIVEN_WINDOW in its paragraph, or on its line), as a person the mail is about (HEADING).
+# "Last, First (number)"; a name before the person's age ("eva kleist, 81 yo"). Where the first word is no
+# census name, two capitalised words neither of which is an English word (given_names.unlisted_name:
+# "Jouni Hahli") stand in the same forms, when the health terms are other words than theirs. Taken only
+# with health information near it (NameFinder._given: within GIVEN_WINDOW in its paragraph, or on its
+# line), as a person the mail is about (HEADING).
 _GIVEN_FULL = r"(?P<name>(?P<first>\p{Lu}\p{Ll}+)\ (?:\p{Lu}\.?\ )?(?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)(?![\p{L}\-])"
 # (stdlib `re`, led by the newline it finds by a fast scan: 4x the speed of a multi-line "^"; census names are ASCII)
-_LINE_NAME = (r"[ \t>]*(?P<name>(?P<first>[A-Z][a-z]+) (?:[A-Z]\.? )?(?:Mc|Mac|O'|De|Van|Le)?"
+# (after the line's addressee: "Team - Orsolya Kiraly passed ...", "Dr. Ngata - Radek Dvorsky called ...";
+# before a number: "Taavetti Holmqvist 34wk G3P2", "Henry Ito, 81 yo")
+_LINE_NAME = (r"[ \t>]*(?:(?:Dr\. )?[A-Z][a-z]+ [\-\u2013] )?"
+              r"(?P<name>(?P<first>[A-Z][a-z]+) (?:[A-Z]\.? )?(?:Mc|Mac|O'|De|Van|Le)?"
               r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff][^\W\d_'\-]*(?:['\-][^\W\d_]+)*)(?![\w\-])"
-              r"(?P<after>'s | [\-\u2013]{1,2} |: | \(| (?P<word>[a-z]+)|[ \t]*(?=\n|$))")
+              r"(?P<after>'s | [\-\u2013]{1,2} |: | \(|,? (?=\d)| (?P<word>[a-z]+)|[ \t]*(?=\n|$))")
 LINE_NAME = re.compile(r"\n" + _LINE_NAME)
 FIRST_LINE_NAME = re.compile(_LINE_NAME)   # the text's own first line
 LEAD_NAME = regex.compile(_GIVEN_FULL + r"(?!\ \p{Lu})", regex.VERSION0)
@@ -129,6 +136,9 @@ GREETED_FIRST = regex.compile(r"(?i:dear|hi|hello)\ (?P<first>\p{L}+)(?![\p{L}\-
 _NOT_STATEMENTS = frozenset("wrote writes said says on at and or to from of cc sent forwarded".split())
 # a name that names a condition or a test ("Lou Gehrig's disease"), not a person
 _EPONYM = re.compile(r"(?:'s)? (?:disease|syndrome|palsy|sign|law|test|procedure|maneuver|score|scale)\b")
+# "eva kleist, 81 yo, found on floor": a name before the person's age, in any case
+_AGE = re.compile(r"(?<![\w/.])\d{1,3} ?(?:yo|y/o|y\.o\.|yr old|yrs old|year old|-year-old|-yo)(?![a-z])")
+AGE_NAME = regex.compile(r"(?<![\p{L}])(?P<name>(?P<first>\p{L}+)\ (?:\p{L}\.?\ )?\p{L}[\p{L}'\-]+),?\ ?$", regex.VERSION0)
 MAX_GIVEN = 200   # names by given name looked at per text (as MAX_TITLED)
 GIVEN_WINDOW = 200  # characters after such a name (within its paragraph) where health information must stand
 GIVEN_BEFORE = 60   # and before it ("SOC visit for Zoe Young")
@@ -179,10 +189,11 @@ def _line_end(lower: str, e: int) -> bool:
 
 
 def _capitalised_before(text: str, p: int) -> bool:
-    """The word before `p` (past a space, a comma or an opening parenthesis) starts with a capital:
-    a cheap test before the name patterns, as most dates in mail follow "on" or "due"."""
+    """The word before `p` (past spaces or a tab of an aligned column, a comma or an opening
+    parenthesis) starts with a capital: a cheap test before the name patterns, as most dates in
+    mail follow "on" or "due"."""
     q = p
-    while q > 0 and p - q < 3 and text[q - 1] in " (,":
+    while q > 0 and p - q < 5 and text[q - 1] in " \t(,":
         q -= 1
     k = q
     while k > 0 and q - k < 30 and text[k - 1].isalpha():
@@ -238,6 +249,12 @@ def called_before(text: str, s: int) -> bool:
         return True
     m = NAME_THEN_NUMBER.search(text, max(lo, s - 24), s)   # "Hanna ((982) 776-9717) cancelled again"
     return m is not None and given_names.given(m.group("first"))
+
+
+def _names_a_term(name: str, signals: HealthSignals) -> bool:
+    """A word of the (lower-case) name is one of the window's health terms."""
+    words = set(name.replace(".", " ").split())
+    return any(words.intersection(term.split()) for term in signals.terms)
 
 
 def line_window(lower: str, s: int, e: int, before: int, after: int) -> tuple[int, int]:
@@ -349,7 +366,7 @@ class NameFinder:
         hits: list[Hit] = []
         signed = identifiers.SignOff(text)
 
-        def take(m: Any, strict: bool = False) -> None:
+        def take(m: Any, strict: bool = False, unlisted: bool = False) -> None:
             name, s, e = m.group("name"), m.start("name"), m.end("name")
             if signed.below(s) or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
@@ -357,8 +374,18 @@ class NameFinder:
             # inside a line, as a title is: what the line says of the person, at the titled bar
             window = line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW) if strict else \
                 paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)
-            if stated(health_of(*window), strict):
+            signals = health_of(*window)
+            if unlisted and signals is not None and _names_a_term(lower[s:e], signals):
+                return   # "Plavix Eliquis": the words are the health terms, not a person
+            if stated(signals, strict):
                 hits.append(Hit("name", name, s, e, 0.6, "heading"))
+
+        def named(m: Any) -> tuple[bool, bool]:
+            """(a person's name, by the census list or else by its shape; by its shape only)"""
+            if given_names.given(m.group("first")):
+                return True, False
+            shaped = given_names.unlisted_name(m.group("first"), m.group("name").split()[-1])
+            return shaped, shaped
 
         if len(lower) == len(text):
             first = FIRST_LINE_NAME.match(text)
@@ -369,14 +396,15 @@ class NameFinder:
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
-                if not given_names.given(m.group("first")):
+                person, unlisted = named(m)
+                if not person:
                     continue
                 word = m.group("word")
                 if word is not None and word in _NOT_STATEMENTS:
                     continue
                 if not m.group("after").strip(" \t") and m.start("name") > head_end:
                     continue   # a name alone on a line heads the mail only as its first line
-                take(m)
+                take(m, unlisted=unlisted)
             for t in _LEAD_AT.finditer(lower, lower):
                 clock.tick()
                 p = t.start()
@@ -385,9 +413,11 @@ class NameFinder:
                 if (p and lower[p - 1].isalnum()) or not text[t.end():t.end() + 1].isupper():
                     continue
                 m = LEAD_NAME.match(text, t.end())
-                if m is not None and (given_names.given(m.group("first")) or
-                                      (t.group() != "for " and _SENTENCE_END.match(text, m.end()))):
-                    take(m)   # "this is Hilding Carlsson." and "my name is ..." introduce a person by any name
+                if m is None:
+                    continue
+                person, unlisted = named(m)
+                if person or (t.group() != "for " and _SENTENCE_END.match(text, m.end())):
+                    take(m, unlisted=unlisted)   # "this is Hilding Carlsson." and "my name is ..." introduce a person by any name
             for t in _RELATIVE_AT.finditer(lower, lower):
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
@@ -411,9 +441,20 @@ class NameFinder:
                 k = text.rfind(" ", max(0, p - 48), k) if k > 0 else -1
                 if k >= 0 and text[k + 1:k + 2].isupper():
                     m = POSSESSIVE_NAME.match(text, k + 1, p)
-                    if m is not None and given_names.given(m.group("first")) and not line_start(lower, k + 1):
-                        take(m, strict=True)   # at a line's start LINE_NAME has it
+                    if m is not None and not line_start(lower, k + 1):   # at a line's start LINE_NAME has it
+                        person, unlisted = named(m)
+                        if person:
+                            take(m, strict=True, unlisted=unlisted)
                 p = text.find("'s ", p + 3)
+            for a in _AGE.finditer(lower):
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                m = AGE_NAME.search(text, max(0, a.start() - 40), a.start())
+                if m is not None:
+                    person, unlisted = named(m) if m.group("name").istitle() else (given_names.given(m.group("first")), False)
+                    if person and m.group("first").title() not in _NOT_NAMES:
+                        take(m, unlisted=unlisted)
             for opening, pattern in ((_GREETING_AT, GREETED), (_LABEL_AT, LABELLED_LOWER)):
                 for t in opening.finditer(lower, lower):   # at a line's start: "Dear eva kleist,", "Re: olga krylova"
                     clock.tick()
@@ -423,8 +464,12 @@ class NameFinder:
                     if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
                         continue
                     m = pattern.match(text, p)
-                    if m is not None and given_names.given(m.group("first")):
-                        take(m)
+                    if m is None:
+                        continue
+                    person, unlisted = named(m) if pattern is GREETED and m.group("name").istitle() else \
+                        (given_names.given(m.group("first")), False)
+                    if person:
+                        take(m, unlisted=unlisted)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,

@@ -29,6 +29,7 @@ MAX_ROWS = 5000
 MAX_HEADER = 400   # characters of a header row
 _HEADER_WORDS = re.compile(
     r"(?<![a-z])(?:patient(?:'s)?(?: full)? name|patient|pt name|pt(?![a-z])|member name|insured name|beneficiary name|resident"
+    r"|student(?: name)?|employee(?: name)?|child(?:'s)?(?: name)?|client"
     r"|client name|full name|name|first name|last name|surname|dob|d\.o\.b\.?|date of birth|birth ?date|mrn"
     r"|medical record(?: number| no\.?| #)?|chart(?: number| no\.?| #)?|patient id|ssn|social security(?: number)?"
     r"|member id|subscriber id|member #|policy(?: number| no\.?| #)?|insurance id|medicaid(?: id)?|mbi|medicare(?: id| number)?"
@@ -45,7 +46,8 @@ _KIND = {"dob": "dob", "d.o.b": "dob", "d.o.b.": "dob", "date of birth": "dob", 
 _PREFIX_KIND = (("medical record", "mrn"), ("chart", "mrn"), ("social security", "ssn"), ("policy", "health_plan"),
                 ("account", "account"), ("acct", "account"), ("patient account", "account"), ("health plan", "health_plan"))
 _NAME_COLUMN = re.compile(r"(?:patient(?:'s)?(?: full)? name|patient|pt name|pt|member name|insured name|beneficiary name"
-                          r"|resident|client name|full name|name|first name|last name|surname)")
+                          r"|resident|client name|full name|name|first name|last name|surname"
+                          r"|student(?: name)?|employee(?: name)?|child(?:'s)?(?: name)?|client)")
 _WORD = regex.compile(r"\p{Lu}[\p{Ll}'\-]+|\p{Lu}{2,}(?:'\p{Lu}+)?|\p{Lu}\.?", regex.VERSION0)
 _LOWER_WORD = regex.compile(r"\p{L}[\p{L}'\-]*", regex.VERSION0)
 _ID_VALUE = re.compile(r"(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9]")
@@ -63,10 +65,15 @@ def _kind(header_cell: str) -> str | None:
     return kind
 
 
+_QUALIFIED = re.compile(r"(?:[a-z]+ ){1,2}(?P<head>diagnos[ie]s|dx|condition|medications?|meds|allergies|procedure)")
+
+
 def _known(head: str) -> bool:
-    """A header cell that names a column the table scan reads: its own words or a label of labels.py."""
-    cell = head.strip(" :#*\"'")
-    return _HEADER_WORDS.fullmatch(cell) is not None or labels.LABEL.fullmatch(cell) is not None
+    """A header cell that names a column the table scan reads: its own words or a label of labels.py,
+    a health column qualified ("primary_dx", "admitting diagnosis") too."""
+    cell = head.replace("_", " ").strip(" :#*\"'")
+    return _HEADER_WORDS.fullmatch(cell) is not None or labels.LABEL.fullmatch(cell) is not None or \
+        _QUALIFIED.fullmatch(cell) is not None
 
 
 def _delimiter(line: str) -> str | None:
@@ -138,10 +145,25 @@ def _header(lower: str, start: int, end: int) -> tuple[str | None, list[str], bo
     if delim is not None:
         heads = _cells(line, delim)
         known = sum(1 for h in heads if _known(h))
-        return (delim, heads, False) if known >= 2 else None
-    if ":" in line or len(line.split()) > 20 or not _HEADER_WORDS.match(line.lstrip()):
+        return (delim, heads, False) if known >= 2 and _about_patients(heads) else None
+    if ":" in line or len(line.split()) > 20 or not _HEADER_WORDS.match(line.lstrip()) or not _about_patients(words):
         return None
     return None, words, _NAME_COLUMN.fullmatch(words[0]) is not None
+
+
+_OTHER_PERSON = re.compile(r"(?:student|employee|child)(?:'s)?(?: name)?|client")
+_HEALTH_HEAD = re.compile(r"(?:[a-z]+ ){0,2}(?:diagnos[ie]s|dx|condition|medications?|meds|rx|allergies|procedure"
+                          r"|reason for visit|visit reason)")
+
+
+def _about_patients(heads: list[str]) -> bool:
+    """A table of students, employees or clients (not patients by their column) is read only with a
+    birth date, a record number or a health column beside the names: an HR list of employees and
+    their supervisors names people, no patient."""
+    cells = [h.replace("_", " ").strip(" :#*\"'").lower() for h in heads]
+    if not any(_OTHER_PERSON.fullmatch(c) for c in cells):
+        return True
+    return any(_kind(c) is not None or _HEALTH_HEAD.fullmatch(c) for c in cells if not _OTHER_PERSON.fullmatch(c))
 
 
 def _row_hits(text: str, start: int, end: int, delim: str | None, heads: list[str], name_first: bool) -> Iterator[Hit]:
