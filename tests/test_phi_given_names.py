@@ -185,3 +185,23 @@ def test_students_and_employees_tables_need_a_patient_column_beside_the_names(st
 def test_last_first_before_a_date_in_an_aligned_column(state: check.State) -> None:
     f = found(state, "ALLERGY UPDATE - please add:\nHolmqvist, Taavetti    12/10/1948\nCefazolin - ANAPHYLAXIS in the OR.")
     assert f["phi.name"].confidence >= 0.8
+
+
+@pytest.mark.parametrize("text", [
+    "Critical called: potassium 6.8 mmol/L on Holmqvist, Taavetti  MRN 18224959, collected 13:52.",
+    "Disability claim for Radek Dvorsky, SSN 823-87-5794. Primary dx F33.2 major depressive disorder.",
+    "Vainikka (MRN MR954392) tacrolimus trough 4.1, goal 6-8. Increased to 3 mg BID.",
+    "Kiraly, Orsolya  DOB February 13, 1973\nIOP 28 OD. Started latanoprost 0.005% qhs OD.",
+    "Prior authorization determination\nMember: Oskari Vainikka\nMember ID: GZ387207580\nOzempic 0.5 mg weekly",
+    "pt Dvorsky in 4B-12 - aPTT 112 this am, heparin drip held x1hr per nomogram",
+])
+def test_a_name_beside_a_record_label_or_after_pt_is_the_patient(state: check.State, text: str) -> None:
+    assert found(state, text)["phi.name"].confidence >= 0.8, text
+
+
+def test_an_english_word_before_a_record_label_or_after_pt_is_no_name(state: check.State) -> None:
+    for text in ("Please update the chart (MRN 18224959): metformin 500 mg for diabetes.",
+                 "pt Education handout on metformin 500 mg for diabetes, see MRN field.",
+                 "Hospital (MRN 18224959) discharge summary: CHF on furosemide 40 mg daily."):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text

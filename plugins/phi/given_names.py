@@ -31,7 +31,8 @@ RARE = 3.0   # Zipf frequency in English below which a capitalised word is no En
 
 
 @functools.cache
-def _zipf(word: str) -> float:
+def zipf(word: str) -> float:
+    """How often English writes `word` (wordfreq's Zipf scale: 3 is once per million words)."""
     from wordfreq import zipf_frequency
 
     return float(zipf_frequency(word, "en"))
@@ -41,4 +42,4 @@ def unlisted_name(first: str, last: str) -> bool:
     """Two capitalised words, neither of them an English word ("Jouni Hahli", "Einojuhani Pyysalo"):
     shaped as a name from outside the census list. Weaker than a listed given name: the forms take
     it only where the line's health terms are other words than these."""
-    return all(len(w) >= 3 and _zipf(w.lower()) < RARE for w in (first, last))
+    return all(len(w) >= 3 and zipf(w.lower()) < RARE for w in (first, last))

@@ -38,15 +38,17 @@ _LAST_FIRST_CAPS = r"\p{Lu}{2,}(?:[\-']\p{Lu}+)?,\ ?\p{Lu}{2,}(?:\ \p{Lu}\.?)?(?
 
 # Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
 # text: a literal alternation there is several times faster than a case-insensitive pass).
-_TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name|beneficiary|insured"
-                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d")
+_TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name|member ?:|beneficiary|insured"
+                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d|mrn|ssn|mbi\b")
 # A title before a name, in a pass of its own that stops after MAX_TITLED ("Dear Mr." is the letter's).
 _TITLE = re.compile(r"mrs?\.? |ms\.? |miss |mx\. ")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
-    r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|resident|"
+    r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|"
+    r"member(?=\ ?:)|resident|"
     r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))"
     r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
+PT_SURNAME = regex.compile(r"(?i:pt|patient)\.?\ (?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,})(?![\p{L}\-])", regex.VERSION0)
 # "Ms. Maria Gonzalez", "Mrs. Gonzalez", a hurried "mrs Lennox": a person by title (read in the case it is
 # written: "MS Office" is none)
 HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms)\.?\ (?P<name>" + _NAME +
@@ -63,7 +65,12 @@ LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST
 NAME_BEFORE_DATE = regex.compile(r"(?P<name>" + _NAME + r")\ \($", regex.VERSION0)
 _TIME_AFTER = re.compile(r"\)?,?\s{1,3}\d{1,2}:\d{2}")
 DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\-]+(?:\ [A-Z][a-z'\-]+)?)", regex.VERSION0)
-BEFORE_DOB = regex.compile(r"(?P<name>" + _NAME + r"),?\ \(?$", regex.VERSION0)
+# A person right before a birth date's or a record's label: "Jane Roe, DOB ...", "Roe, Jane  MRN 18224959",
+# "Alberico Rizzo, SSN ...", a surname alone before a parenthesis ("Kreutzmann (MRN MR954392)")
+BEFORE_ID = regex.compile(r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS +
+                          r"|(?P<surname>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}(?:-\p{Lu}\p{Ll}+)?))"
+                          r"(?P<sep>,?[\ \t]{1,3}\(?)$", regex.VERSION0)
+SURNAME_RARE = 4.0   # a surname alone before "(MRN": no word English writes more than once in 10,000
 _POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new")
 _STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident", "client")
 # Capitalised words the patterns can meet that are not names.
@@ -488,10 +495,14 @@ class NameFinder:
             if p < seen_end or (p and lower[p - 1].isalnum()) or \
                     (word[-1].isalpha() and t.end() < len(lower) and lower[t.end()].isalpha() and word != "patient"):
                 continue
-            if word.startswith(("dob", "d.o.b", "born", "date of", "y/o", "yo", "year", "age")):
-                m = BEFORE_DOB.search(text, max(0, p - 48), p)
-                if m and m.group("name").split()[0] not in _NOT_NAMES:
-                    hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.9, "dob"))
+            if word.startswith(("dob", "d.o.b", "born", "date of", "y/o", "yo", "year", "age", "mrn", "ssn", "mbi")):
+                m = BEFORE_ID.search(text, max(0, p - 48), p)
+                if m and m.group("name").split()[0].rstrip(",") not in _NOT_NAMES and \
+                        (m.group("surname") is None or ("(" in m.group("sep") and
+                                                        given_names.zipf(m.group("surname").lower()) < SURNAME_RARE)) and \
+                        not _provider_or_place(m.group("name"), text, m.end("name")):
+                    hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.9,
+                                    "dob" if word[0] in "dby" or word.startswith("age") else "patient"))
                 continue
             if word == "dear ":
                 m = DEAR.match(text, p)
@@ -503,6 +514,12 @@ class NameFinder:
                     seen_end = e
                 continue
             m = LABELLED.match(text, p)
+            if m is None and word in ("pt", "patient"):
+                m = PT_SURNAME.match(text, p)   # "pt Gairbekov in 4B-12": a surname English never writes
+                if m is not None and given_names.zipf(m.group("name").lower()) < given_names.RARE and \
+                        m.group("name") not in _NOT_NAMES and m.group("name") not in _PATIENT_COMPOUNDS:
+                    hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.6, "heading"))
+                continue
             if not m or m.group("name").split()[0].rstrip(",") in _NOT_NAMES:
                 continue
             label = m.group("kw").lower()
