@@ -205,3 +205,14 @@ def test_an_english_word_before_a_record_label_or_after_pt_is_no_name(state: che
                  "Hospital (MRN 18224959) discharge summary: CHF on furosemide 40 mg daily."):
         f = found(state, text)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text
+
+
+def test_a_person_greeted_and_told_of_their_own_health(state: check.State) -> None:
+    told = ("Hi Maria,\n\nYour biopsy came back showing ductal carcinoma in situ. Dr. Ngata would like to see "
+            "you this week to talk about a lumpectomy.")
+    assert found(state, told)["phi.name"].confidence >= 0.8
+    for text in ("Hi Linda,\n\nYour patients with diabetes can now get metformin 500 mg from the formulary.",
+                 "Hi Sarah,\n\nYour flu shot clinic is open on Tuesday in the cafeteria.",
+                 "Hi Maria,\n\nThe biopsy results for the teaching file show ductal carcinoma in situ; your slides are ready."):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text

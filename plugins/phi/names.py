@@ -241,6 +241,41 @@ def greeted(text: str, lower: str) -> set[str]:
     return out
 
 
+# "Hi Yuri,\n\nYour pap came back showing ASC-US with high-risk HPV ...": a person greeted by first name and
+# told of their own health ("your pap", "your infusion"), not of their patients' or their clinic's
+_YOUR = re.compile(r"(?<![a-z])your (?!patients?\b|practice|clinic|team|staff|office|organi[sz]ation|employees|members"
+                   r"|providers|colleagues|customers|company|facility|community|family)")
+GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+))[ \t]*[,!:\n]", regex.VERSION0)
+_SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)|\n")
+OPENING = 300       # characters from the text's start where the greeting stands
+TOLD_WINDOW = 400   # characters after it where the person is told of their health
+
+
+def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -> None:
+    """The first name greeting the mail, when the mail tells that person of their own health: a
+    "your" followed by a health term of a specific kind (not a weak one), and the stretch after the
+    greeting at the titled bar (two terms, or a dose, value or cue). A first name alone; HEADING."""
+    for t in _GREETING_AT.finditer(lower, lower, 0, OPENING):
+        p = t.start()
+        if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
+            continue
+        m = GREETED_ALONE.match(text, p)
+        if m is None or not given_names.given(m.group("first")):
+            return
+        lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
+        for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
+            if n >= 3:
+                return
+            stop = _SENTENCE_STOP.search(lower, y.end(), y.end() + 120)
+            said = health_of(y.start(), stop.start() if stop else min(len(lower), y.end() + 120))
+            if said is not None and (said.statements or said.sections or
+                                     any(not kind.endswith("_weak") and kind != "clinical_word" for kind in said.terms.values())):
+                if stated(health_of(lo, hi), True):
+                    hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.6, "heading"))
+                return
+        return
+
+
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
 CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>\p{Lu}\p{Ll}+)(?![\p{L}\-])", regex.VERSION0)
 CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
@@ -477,6 +512,7 @@ class NameFinder:
                         (given_names.given(m.group("first")), False)
                     if person:
                         take(m, unlisted=unlisted)
+            second_person(text, lower, health_of, hits)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
