@@ -108,7 +108,8 @@ def build_state(settings: dict[str, Any] | None = None) -> State:
     """Everything one PhiCheck needs, from its settings (the host validated them against
     SETTINGS_SCHEMA before start-up)."""
     settings = dict(settings or {})
-    given_names.load()   # read at start-up, not in the first message's time
+    given_names.load()   # read at start-up, not in the first message's time (the list, and wordfreq's table)
+    given_names.zipf("name")
     return State(
         icd=ICD10CM(),
         lexicon=health.load_lexicon(),

@@ -30,7 +30,7 @@ def given(word: str) -> bool:
 RARE = 3.0   # Zipf frequency in English below which a capitalised word is no English word
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1 << 16)   # bounded: a daemon meets new words for ever
 def zipf(word: str) -> float:
     """How often English writes `word` (wordfreq's Zipf scale: 3 is once per million words)."""
     from wordfreq import zipf_frequency

@@ -492,6 +492,9 @@ class NameFinder:
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
+                words = text[max(0, a.start() - 40):a.start()].split()[-3:]
+                if len(words) < 2 or not (given_names.given(words[-2]) or given_names.given(words[0]) or words[-1].istitle()):
+                    continue   # neither a given name before the age nor a capitalised one (a cheap test first)
                 m = AGE_NAME.search(text, max(0, a.start() - 40), a.start())
                 if m is not None:
                     person, unlisted = named(m) if m.group("name").istitle() else (given_names.given(m.group("first")), False)
@@ -532,7 +535,8 @@ class NameFinder:
                     (word[-1].isalpha() and t.end() < len(lower) and lower[t.end()].isalpha() and word != "patient"):
                 continue
             if word.startswith(("dob", "d.o.b", "born", "date of", "y/o", "yo", "year", "age", "mrn", "ssn", "mbi")):
-                m = BEFORE_ID.search(text, max(0, p - 48), p)
+                # every form of BEFORE_ID ends in a capitalised word: a cheap test before the pattern
+                m = BEFORE_ID.search(text, max(0, p - 48), p) if _capitalised_before(text, p) else None
                 if m and m.group("name").split()[0].rstrip(",") not in _NOT_NAMES and \
                         (m.group("surname") is None or ("(" in m.group("sep") and
                                                         given_names.zipf(m.group("surname").lower()) < SURNAME_RARE)) and \
