@@ -231,6 +231,8 @@ def test_text_past_the_limit_is_reported_not_scanned() -> None:
     ("Reference 1234567893", "npi"),
     ("Your confirmation code is 1EG4-TE5-MK73", "mbi"),
     ("Tracking # 617-555-0123", "phone"),
+    ("Our auto claim number with State Mutual is 1EG4-TE5-MK73", "mbi"),   # whose number, between label and value
+    ("The order number from Acme Supply: 658-86-9145", "ssn"),
 ])
 def test_a_label_saying_what_a_number_is_keeps_it_from_another_type(text: str, kind: str) -> None:
     assert kind not in kinds(text)
@@ -242,6 +244,7 @@ def test_negative_context_is_the_label_right_before_the_value() -> None:
     assert kinds("Medicare claim number 536-90-4399A")["hicn"] >= 0.95     # "claim" names a HICN, it does not exclude it
     assert kinds("Invoice sent.\nSSN: 536-90-4399")["ssn"] >= 0.95         # a label on another line says nothing
     assert kinds("Patient account number 4835525815") == {"account": 0.9}  # an account, not a record number
+    assert kinds("Claim for Jane Roe, MBI 1EG4-TE5-MK73")["mbi"] >= 0.95   # a qualifier needs "is" or ":" after it
 
 
 def test_patient_phone_and_email_only_when_labelled_the_patients() -> None:

@@ -183,7 +183,10 @@ OTHER_LABEL = regex.compile(
     r"|subscriber|policy|group|contract|deal|quote|shipment|waybill|routing|loan|check|cheque|voucher|batch|lot"
     r"|job|project|docket|license|licence|certificate|permit|employee|badge|vin|customer|client\ id|store|model"
     r"|flight|container|meter|pin|record|chart|mrn|visit|encounter|guarantor)"
-    r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
+    r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?"
+    # "claim number with State Mutual is ...": whose number it is, between the label and its value
+    r"(?:\ (?:with|from|for|at|on|of)\ [\p{L}&.'\-\ ]{1,30}?(?=\s*(?::|is\s)))?"
+    r"\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
     regex.VERSION0)
 _OTHER_LABEL_AT = Anchored(OTHER_LABEL)
 # what the label makes of the number, where it is an identifier kind of its own
