@@ -185,7 +185,7 @@ OTHER_LABEL = regex.compile(
     r"|flight|container|meter|pin|record|chart|mrn|visit|encounter|guarantor)"
     r"(?:\ ?(?:number|num|nbr|no\.?|\#|id|code|key))?"
     # "claim number with State Mutual is ...": whose number it is, between the label and its value
-    r"(?:\ (?:with|from|for|at|on|of)\ [\p{L}&.'\-\ ]{1,30}?(?=\s*(?::|is\s)))?"
+    r"(?:\ (?:with|from|for|at|on|of)\ [\w&.'\-\ ]{1,30}?(?=\s*(?::|is\s)))?"
     r"\s*(?:[:\#=]\s*|-\s*|is\s+)?)$",
     regex.VERSION0)
 _OTHER_LABEL_AT = Anchored(OTHER_LABEL)
