@@ -51,7 +51,8 @@ Sources and the deterministic splits. Three kinds of row:
              session 10's tuning (brief: BRIEF.md there): all held.
   authored-3 bench/data/authored-3/: 80 more by a third helper session at the same time: all tune (misses read).
   authored-4 bench/data/authored-4/, authored-5, authored-6: 80 each, written at the start of session 11 by
-             three more helper sessions from the same brief: authored-4 tune (misses read), 5 and 6 held.
+             three more helper sessions from the same brief: authored-4 tune (misses read), 5 and 6 held;
+             authored-7 (tune) and authored-8 (held) by two more, after the session's first round of changes.
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -706,6 +707,8 @@ AUTHORED_3 = PROJECT / "bench" / "data" / "authored-3"   # a third, written then
 AUTHORED_4 = PROJECT / "bench" / "data" / "authored-4"   # session 11's tune set (its misses read)
 AUTHORED_5 = PROJECT / "bench" / "data" / "authored-5"   # written beside it by two other helpers: all held
 AUTHORED_6 = PROJECT / "bench" / "data" / "authored-6"
+AUTHORED_7 = PROJECT / "bench" / "data" / "authored-7"   # written mid-session 11, after its first round: tune
+AUTHORED_8 = PROJECT / "bench" / "data" / "authored-8"   # and beside it: held
 
 
 def all_held(_item_id: str) -> str:
@@ -810,7 +813,7 @@ def _authored_message(item: dict, i: int, filler: _Filler, text: str = "") -> by
         return eml("", i, subject, html_body=body)
     if form in _ATTACHMENT_TYPES:
         data = _fill(item.get("attachment_body") or "", filler, text)
-        name = item.get("attachment_name") or "attachment.txt"
+        name = _fill(item.get("attachment_name") or "attachment.txt", filler, text)   # "referral_{LAST}.txt"
         return eml(body, i, subject, attachment=(name, _ATTACHMENT_TYPES[form], data))
     return eml(body, i, subject)
 
@@ -1177,7 +1180,8 @@ def main() -> int:
     print("  held  never tuned on, misses never read: clinical odd-index notes whose sha256(id) starts with an even")
     print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam); authored items whose")
     print("        sha256(id) starts with an odd byte; authored-2 (written after session 10's tuning); authored-5 and")
-    print("        authored-6 (written at the start of session 11, beside the tune set authored-4). ALL/held counts.\n")
+    print("        authored-6 (written at the start of session 11, beside the tune set authored-4), authored-8 (beside")
+    print("        authored-7, after session 11's first round). ALL/held counts.\n")
 
     overrides: dict = {"rules": {"local": [], "override": []}}
     if args.spacy_model:
@@ -1194,7 +1198,9 @@ def main() -> int:
         + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_5, "authored-5", all_held)) \
         + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_6, "authored-6", all_held)) \
         + authored_cases(rows, args.seed, persons, True, AUTHORED_3, "authored-3", all_tune) \
-        + authored_cases(rows, args.seed, persons, True, AUTHORED_4, "authored-4", all_tune)
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_4, "authored-4", all_tune) \
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_7, "authored-7", all_tune) \
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_8, "authored-8", all_held))
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)
