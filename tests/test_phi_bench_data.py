@@ -24,7 +24,7 @@ def _bench():  # noqa: ANN202 - a bench module, loaded by path
     return module
 
 
-@pytest.mark.parametrize("folder", ["authored", "authored-2", "authored-3", "authored-4", "authored-5", "authored-6", "authored-7", "authored-8"])
+@pytest.mark.parametrize("folder", sorted(p.name for p in (BENCH / "data").iterdir() if p.name.startswith("authored")))
 def test_every_item_uses_only_placeholders_the_bench_fills(folder: str) -> None:
     pa = _bench()
     items = [item for name in ("wrappers.json", "messages.json") if (BENCH / "data" / folder / name).exists()

@@ -216,3 +216,23 @@ def test_a_person_greeted_and_told_of_their_own_health(state: check.State) -> No
                  "Hi Maria,\n\nThe biopsy results for the teaching file show ductal carcinoma in situ; your slides are ready."):
         f = found(state, text)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text
+
+
+@pytest.mark.parametrize("text, subject", [
+    ("hey can u cover my 3pm? its Taavetti Holmqvist, the panic d/o pt. she's on lexapro 10 mg now", "note"),
+    ("Pt called re: drainage from incision after hernia repair last wk, yellowish. No fever. She's Orsolya Kiraly.", "note"),
+    ("Can we talk about her at supervision? She disclosed passive SI, no plan. Safety plan updated.", "Consult re: Maria Lopez"),
+    ("Pls add to allergy list: Radek Dvorsky 1940-11-25 - peanut, anaphylaxis (ED visit, epi x2).", "note"),
+    ("Hi Ms. King,\n\nJust letting you know Maria came to the health office with wheezing. I gave 2 puffs of her "
+     "albuterol inhaler per her asthma action plan.\n\nSchool Nurse", "note"),
+])
+def test_introductions_subjects_dates_and_a_parents_letter_name_the_patient(state: check.State, text: str,
+                                                                             subject: str) -> None:
+    assert found(state, text, subject)["phi.name"].confidence >= 0.8, text
+
+
+def test_a_cast_list_and_a_surname_before_an_age_are_no_patients(state: check.State) -> None:
+    for text in ("Autopsy scenes ... it's Eddie Murphy, Randy Quaid, John Cleese and Pam Grier in a sci-fi spoof.",
+                 "Quorbly (age 45 months) is the name of our pilot app for metformin 500 mg reminders."):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text

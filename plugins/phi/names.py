@@ -63,6 +63,7 @@ _DATE = re.compile(r"\d{1,2}/\d{1,2}/(?:19|20)?\d{2}|(?:19|20)\d{2}-\d{2}-\d{2}"
 LAST_FIRST_BEFORE_DATE = regex.compile(r"(?P<name>" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r"),?[\ \t]{1,4}\(?$",
                                        regex.VERSION0)
 NAME_BEFORE_DATE = regex.compile(r"(?P<name>" + _NAME + r")\ \($", regex.VERSION0)
+NAME_SPACE_DATE = regex.compile(r"(?<![\p{L}])(?P<name>" + _NAME + r")\ $", regex.VERSION0)
 _TIME_AFTER = re.compile(r"\)?,?\s{1,3}\d{1,2}:\d{2}")
 DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\-]+(?:\ [A-Z][a-z'\-]+)?)", regex.VERSION0)
 # A person right before a birth date's or a record's label: "Jane Roe, DOB ...", "Roe, Jane  MRN 18224959",
@@ -70,6 +71,7 @@ DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\
 BEFORE_ID = regex.compile(r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS +
                           r"|(?P<surname>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}(?:-\p{Lu}\p{Ll}+)?))"
                           r"(?P<sep>,?[\ \t]{1,3}\(?)$", regex.VERSION0)
+_RECORD_TRIGGERS = ("dob", "d.o.b", "mrn", "ssn", "mbi")   # a surname alone before these ("Tatum (age 21 months)" is none)
 SURNAME_RARE = 4.0   # a surname alone before "(MRN": no word English writes more than once in 10,000
 _POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new")
 _STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident", "client")
@@ -120,8 +122,9 @@ _LINE_NAME = (r"[ \t>]*(?:(?:Dr\. )?[A-Z][a-z]+ [\-\u2013] )?"
 LINE_NAME = re.compile(r"\n" + _LINE_NAME)
 FIRST_LINE_NAME = re.compile(_LINE_NAME)   # the text's own first line
 LEAD_NAME = regex.compile(_GIVEN_FULL + r"(?!\ \p{Lu})", regex.VERSION0)
-_LEAD = re.compile(r"(?:for|on|this is|my name is) ")
+_LEAD = re.compile(r"(?:for|on|this is|my name is|it's|it is|its|she's|he's|she is|he is) ")
 _SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
+_LIST_AFTER = regex.compile(r",\s*(?:and\ )?\p{Lu}\p{Ll}+\ \p{Lu}", regex.VERSION0)   # ", Randy Quaid": another name
 # "my son Rebecca", "my dad Favian Rangel": a relative the writer names, by any name (the relation says person)
 _RELATIVE = re.compile(r"(?:my|her|his|our|their|your) (?:son|daughter|husband|wife|mother|father|mom|dad|child|baby"
                        r"|brother|sister|grandson|granddaughter|grandmother|grandfather|partner),? ")
@@ -276,6 +279,37 @@ def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
         return
 
 
+# "Hi Ms. King,\n\nJust letting you know Caitlin came to the health office with wheezing ...": a letter to a
+# parent by title and surname about a child (or another relative) by a given name
+GREETED_TITLE = regex.compile(r"(?i:dear|hi|hello)\ (?i:mr|mrs|ms|miss|mx)\.?\ (?P<surname>\p{Lu}\p{Ll}+)[ \t]*[,!:\n]",
+                              regex.VERSION0)
+_CAPITALISED = regex.compile(r"(?<![\p{L}])\p{Lu}\p{Ll}{2,}(?![\p{L}\-])", regex.VERSION0)
+
+
+def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -> None:
+    """A given name (not the greeted surname) in the opening of a letter greeting a parent by title,
+    with health information on its paragraph at the titled bar: the person the letter is about."""
+    for t in _GREETING_AT.finditer(lower, lower, 0, OPENING):
+        p = t.start()
+        if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
+            continue
+        m = GREETED_TITLE.match(text, p)
+        if m is None:
+            return
+        signed = identifiers.SignOff(text)
+        tried = 0
+        for w in _CAPITALISED.finditer(text, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
+            if w.group() == m.group("surname") or not given_names.given(w.group()) or signed.below(w.start()):
+                continue
+            tried += 1
+            if stated(health_of(*paragraph_window(lower, w.start(), w.end(), GIVEN_BEFORE, GIVEN_WINDOW)), True):
+                hits.append(Hit("name", w.group(), w.start(), w.end(), 0.6, "heading"))
+                return
+            if tried >= 3:
+                return
+        return
+
+
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
 CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>\p{Lu}\p{Ll}+)(?![\p{L}\-])", regex.VERSION0)
 CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
@@ -391,6 +425,11 @@ class NameFinder:
             strong = m is not None
             if m is None:
                 m = NAME_BEFORE_DATE.search(text, max(0, p - 48), p)
+            if m is None:   # "Daniel Andreasen 1940-11-25 - peanut": a person by a given name (or its shape)
+                m = NAME_SPACE_DATE.search(text, max(0, p - 48), p)
+                words = m.group("name").split() if m is not None else []
+                if m is not None and not (given_names.given(words[0]) or given_names.unlisted_name(words[0], words[-1])):
+                    continue
             if m is None or m.group("name").split()[0].rstrip(",") in _NOT_NAMES or \
                     _provider_or_place(m.group("name"), text, m.end("name")):
                 continue
@@ -408,14 +447,14 @@ class NameFinder:
         hits: list[Hit] = []
         signed = identifiers.SignOff(text)
 
-        def take(m: Any, strict: bool = False, unlisted: bool = False) -> None:
+        def take(m: Any, strict: bool = False, unlisted: bool = False, before: int = GIVEN_BEFORE) -> None:
             name, s, e = m.group("name"), m.start("name"), m.end("name")
             if signed.below(s) or name.split()[-1] in _NOT_NAMES or _provider_or_place(name, text, e) or \
                     _PLACE_WORDS.intersection(lower[e:e + 16].split()[:1]) or _EPONYM.match(lower, e):
                 return
             # inside a line, as a title is: what the line says of the person, at the titled bar
             window = line_window(lower, s, e, GIVEN_BEFORE, TITLED_WINDOW) if strict else \
-                paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)
+                paragraph_window(lower, s, e, before, GIVEN_WINDOW)
             signals = health_of(*window)
             if unlisted and signals is not None and _names_a_term(lower[s:e], signals):
                 return   # "Plavix Eliquis": the words are the health terms, not a person
@@ -458,8 +497,13 @@ class NameFinder:
                 if m is None:
                     continue
                 person, unlisted = named(m)
+                if _LIST_AFTER.match(text, m.end()):
+                    continue   # "it's Eddie Murphy, Randy Quaid, ...": a cast list, no introduction
                 if person or (t.group() != "for " and _SENTENCE_END.match(text, m.end())):
-                    take(m, unlisted=unlisted)   # "this is Hilding Carlsson." and "my name is ..." introduce a person by any name
+                    # "this is Hilding Carlsson.", "my name is ...", "it's Yuri Bulgakov, the ...", "She's
+                    # Yuito Hirai." introduce a person by any name, ending a clause (what is said of them may
+                    # come first: the paragraph's GIVEN_WINDOW on either side)
+                    take(m, unlisted=unlisted, before=GIVEN_BEFORE if t.group() in ("for ", "on ") else GIVEN_WINDOW)
             for t in _RELATIVE_AT.finditer(lower, lower):
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
@@ -516,6 +560,7 @@ class NameFinder:
                     if person:
                         take(m, unlisted=unlisted)
             second_person(text, lower, health_of, hits)
+            greeted_family(text, lower, health_of, hits)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
@@ -538,7 +583,7 @@ class NameFinder:
                 # every form of BEFORE_ID ends in a capitalised word: a cheap test before the pattern
                 m = BEFORE_ID.search(text, max(0, p - 48), p) if _capitalised_before(text, p) else None
                 if m and m.group("name").split()[0].rstrip(",") not in _NOT_NAMES and \
-                        (m.group("surname") is None or ("(" in m.group("sep") and
+                        (m.group("surname") is None or ("(" in m.group("sep") and word.startswith(_RECORD_TRIGGERS) and
                                                         given_names.zipf(m.group("surname").lower()) < SURNAME_RARE)) and \
                         not _provider_or_place(m.group("name"), text, m.end("name")):
                     hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.9,
@@ -585,8 +630,10 @@ class NameFinder:
                 # number just below, or "Name: Jane Roe" as a line of its own: the person the mail is about
                 # ("Re: Faculty Lunch" has none; "Re:" alone heads subjects: "Re: Virginia Power")
                 conf = 0.85
-            elif (line_start(lower, p) or (label == "name" and m.group("sep").strip() == ":")) and \
+            elif (line_start(lower, p) or (label == "name" and m.group("sep").strip() == ":") or
+                  (label == "re" and m.group("sep").strip() == ":" and given_names.given(m.group("name").split()[0]))) and \
                     not _provider_or_place(m.group("name"), text, e):
+                # ("Consult request re: Albert Svenningsen": a subject's "re:" before a person by a given name)
                 # "Re: Jane Roe" heading a line with nothing of a record below, or a form's "Name: Jane Roe"
                 # inside a sentence: a person the mail is about, who counts once health information
                 # stands in the same mail (check.py: HEADING). "Re:" inside a sentence quotes a subject.
