@@ -206,3 +206,10 @@ def test_a_brand_english_never_writes_names_the_drug_alone(lex: context.Lexicon)
                                   "chemo cycle 3 delayed", "suicidal ideation screen positive", "billing for the ER visit"])
 def test_staff_shorthand_states_health_information(lex: context.Lexicon, text: str) -> None:
     assert context.scan(text, lex).confidence() >= 0.8, text
+
+
+def test_a_procedure_done_to_a_person_is_a_strong_term(lex: context.Lexicon) -> None:
+    for text in ("Mr. Roe in 412 is s/p lap chole yesterday, tolerating clears.", "She underwent a colonoscopy on Monday."):
+        assert context.scan(text, lex).confidence() >= 0.9, text
+    assert context.scan("The colonoscopy suite reopens on Monday.", lex).confidence() < 0.9
+    assert "pancreatic ca" in context.scan("Pancreatic ca, on service with us 23 days.", lex).terms

@@ -59,6 +59,8 @@ CLINICAL_CUES = frozenset((
     "comorbidities comorbidity allergies allergy history-of hx dx rx sx tx icd-10 icd10"
 ).split())
 
+_PROCEDURE_FRAME = re.compile(r"(?:^|\s)(?:s p|status post|underwent|post op|pre op for|scheduled for)"
+                              r"(?:\s(?:a|an|the|her|his|l|r))?$")
 # Generic words in ICD-10-CM descriptions that are not conditions by themselves.
 _ICD_STOP = frozenset(("other unspecified specified elsewhere classified unknown certain part parts site sites "
                        "types and or of with without due to in the a an by from for on at as not nos "
@@ -424,6 +426,10 @@ def scan(text: str, lex: Lexicon, lower: str | None = None, story: bool = True) 
                 after = hay[end:end + 80].split()[:4]
             if any(_NUMBER.match(t) for t in after[:3]) or after[:1] in (["level"], ["levels"]):
                 out.strong.add(term)   # a value, or the test ordered or read ("a TSH level will be obtained")
+        elif kind == "procedure":
+            # "s/p lap chole", "underwent a colonoscopy": a procedure done to a person, not named in passing
+            if _PROCEDURE_FRAME.search(" ".join(hay[max(0, start - 40):start].split()[-3:])):
+                out.strong.add(term)
         elif kind == "condition":
             before = hay[max(0, start - 160):start].split()[-8:]
             if any(b in ("diagnosed", "dx", "history", "hx", "with", "for", "of") for b in before[-3:]) and \
