@@ -236,3 +236,12 @@ def test_a_cast_list_and_a_surname_before_an_age_are_no_patients(state: check.St
                  "Quorbly (age 45 months) is the name of our pilot app for metformin 500 mg reminders."):
         f = found(state, text)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text
+
+
+def test_the_personal_address_of_a_quoted_sender_by_a_given_name(state: check.State) -> None:
+    quoted = ("Can someone send this to the refill pool?\n\n> From: maria.90@gmail.com\n> Subject: refill\n"
+              "> Hi I need a refill of my sertraline 100mg, I ran out Friday.\n> Maria")
+    assert found(state, quoted)["phi.email"].confidence >= 0.8
+    business = "> From: sales.team@gmail.com\n> Our sertraline 100mg price list is attached."
+    f = found(state, business)
+    assert "phi.email" not in f or f["phi.email"].confidence < 0.8   # no given name: a mailbox, not a person

@@ -136,6 +136,7 @@ class _Agg:
 
 _LOCAL_NAME = re.compile(r"[a-z]+")   # an address's leading letters: "rebeca" of rebeca.36@...
 _SAID_OF = re.compile(r" [-\u2013:] ")
+_QUOTED_FROM = re.compile(r"[ \t>]*from:[ \t]*(?:[^\n<]{0,80}<)?")   # a quoted or forwarded message's sender line
 _NOT_ALNUM = re.compile(r"[\W_]+")   # exactly the characters for which str.isalnum() is false
 
 
@@ -323,8 +324,12 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                 greeted = names.greeted(text, lower) if greeted is None else greeted
                 lead = _LOCAL_NAME.match(hit.value.lower())
                 if (lead is not None and lead.group() in greeted) or \
-                        (names.line_start(lower, hit.start) and _SAID_OF.match(text, hit.end)):
-                    # ... or heading a line with what is said of its owner ("x@gmail.com - the gentleman from ...")
+                        (names.line_start(lower, hit.start) and _SAID_OF.match(text, hit.end)) or \
+                        (lead is not None and given_names.given(lead.group()) and
+                         _QUOTED_FROM.fullmatch(lower, lower.rfind("\n", max(0, hit.start - 200), hit.start) + 1, hit.start)):
+                    # ... or heading a line with what is said of its owner ("x@gmail.com - the gentleman from
+                    # ..."), or a person's own address (by a given name) sending the mail a reply quotes
+                    # ("> From: jennifer.90@gmail.com", a patient writing in)
                     hit = replace(hit, confidence=0.7, keyword=HEADING)
         elif hit.kind == "phone" and hit.keyword is None and names.called_before(text, hit.start) and \
                 not signed.below(hit.start) and \
