@@ -147,7 +147,9 @@ _NOT_STATEMENTS = frozenset("wrote writes said says on at and or to from of cc s
 # a name that names a condition or a test ("Lou Gehrig's disease"), not a person
 _EPONYM = re.compile(r"(?:'s)? (?:disease|syndrome|palsy|sign|law|test|procedure|maneuver|score|scale)\b")
 # "eva kleist, 81 yo, found on floor": a name before the person's age, in any case
-_AGE = re.compile(r"(?<![\w/.])\d{1,3} ?(?:yo|y/o|y\.o\.|yr old|yrs old|year old|-year-old|-yo)(?![a-z])")
+# (found by its unit, whose literal openings the prefilter's one pass finds; then the number before it)
+_AGE_UNIT = re.compile(r"(?:yo|y/o|y\.o\.|yr old|yrs old|year old|-year-old|-yo)(?![a-z])")
+_AGE_NUMBER = re.compile(r"(?<![\w/.])\d{1,3} ?$")
 AGE_NAME = regex.compile(r"(?<![\p{L}])(?P<name>(?P<first>\p{L}+)\ (?:\p{L}\.?\ )?\p{L}[\p{L}'\-]+),?\ ?$", regex.VERSION0)
 MAX_GIVEN = 200   # names by given name looked at per text (as MAX_TITLED)
 GIVEN_WINDOW = 200  # characters after such a name (within its paragraph) where health information must stand
@@ -175,6 +177,7 @@ _LEAD_AT = Anchored(_LEAD)
 _GREETING_AT = Anchored(_GREETING)
 _RELATIVE_AT = Anchored(_RELATIVE)
 _LABEL_AT = Anchored(_LABEL)
+_AGE_UNIT_AT = Anchored(_AGE_UNIT)
 # Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
 # text of thousands of them.
 MAX_TITLED = 200
@@ -532,10 +535,13 @@ class NameFinder:
                         if person:
                             take(m, strict=True, unlisted=unlisted)
                 p = text.find("'s ", p + 3)
-            for a in _AGE.finditer(lower):
+            for u in _AGE_UNIT_AT.finditer(lower, lower):
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
+                a = _AGE_NUMBER.search(lower, max(0, u.start() - 5), u.start())
+                if a is None:
+                    continue
                 words = text[max(0, a.start() - 40):a.start()].split()[-3:]
                 if len(words) < 2 or not (given_names.given(words[-2]) or given_names.given(words[0]) or words[-1].istitle()):
                     continue   # neither a given name before the age nor a capitalised one (a cheap test first)
