@@ -411,6 +411,7 @@ class Case:
     planted: frozenset[str] = frozenset()   # identifier types planted (message sources)
     scored: bool = True    # identifier types scored for this message
     form: str = "plain"
+    present: frozenset[str] | None = None   # types planted under any role (an employee's DOB too); None: `planted`
 
 
 PERSON_FALLBACK = ["Maria Gonzalez", "James Carter", "Linda Nguyen", "Robert Okafor", "Susan Miller"]
@@ -780,9 +781,10 @@ class _Filler:
         return v
 
 
-def _planted(item: dict) -> frozenset[str]:
+def _planted(item: dict, any_role: bool = False) -> frozenset[str]:
     """The scored identifier types an item plants: names, birth dates and phones only when their
-    role says they are the patient's (a writer's phone is no patient identifier)."""
+    role says they are the patient's (a writer's phone is no patient identifier), or under any
+    role (`any_role`: a real identifier of someone else, which no look-alike is)."""
     roles = {k.upper(): str(v).lower() for k, v in (item.get("roles") or {}).items()}
     out = set()
     text = " ".join(str(item.get(k) or "") for k in ("subject", "body", "attachment_body"))
@@ -793,7 +795,7 @@ def _planted(item: dict) -> frozenset[str]:
             continue
         if t in ("name", "dob", "phone"):
             who = roles.get(("NAME" if t == "name" else kind) + n, roles.get("NAME" + n, "patient"))
-            if "patient" not in who:
+            if "patient" not in who and not any_role:
                 continue
         out.add(t)
     return frozenset(out)
@@ -838,7 +840,8 @@ def authored_cases(rows: list[dict], seed: int, persons: list[str], held: bool, 
         for k, row in enumerate(rng.sample(notes[split], 3)):
             text = sentence_excerpt(rng, clean_note(row["transcription"]))
             raw = _authored_message(item, 90_000 + k, _Filler(rng, persons), text)
-            cases.append(Case(source, split, raw, True, _planted(item), True, f"w:{item.get('form', 'plain')}"))
+            cases.append(Case(source, split, raw, True, _planted(item), True, f"w:{item.get('form', 'plain')}",
+                              _planted(item, any_role=True)))
     for item in messages:
         split = split_of(item["id"])
         if split == "held" and not held:
@@ -846,7 +849,7 @@ def authored_cases(rows: list[dict], seed: int, persons: list[str], held: bool, 
         rng = random.Random(f"{seed}-authored-{item['id']}")
         raw = _authored_message(item, 91_000, _Filler(rng, persons))
         cases.append(Case(source, split, raw, bool(item["phi"]), _planted(item), True,
-                          f"{'m' if item['phi'] else 'n'}:{item.get('form', 'plain')}"))
+                          f"{'m' if item['phi'] else 'n'}:{item.get('form', 'plain')}", _planted(item, any_role=True)))
     return cases
 
 
@@ -1073,6 +1076,8 @@ def run_cases(inspector: Inspector, cases: list[Case]) -> dict[tuple[str, str], 
                 elif kind in said_types and not (kind == "phone" and case.source in ("enron", "ham")) \
                         and not (kind == "name" and case.source in ("enron", "ham") and label == "any"):
                     c["fp"] += 1
+                    if label == "0.8" and kind not in (case.present or case.planted):
+                        t.ident["look-alike@0.8"]["fp"] += 1   # no identifier of this type in the message at all
     return tallies
 
 
@@ -1128,6 +1133,11 @@ def print_identifier_table(tallies: dict[tuple[str, str], Tally], label: str) ->
                 pooled[split][kind].update(c)
         if everything:
             print(_ident_row(source, split, "(pooled)", everything))
+            if label == "0.8":   # the same, a real identifier of someone else (an employee's DOB) not counted false
+                typed = Counter(tp=everything["tp"], fn=everything["fn"], fp=t.ident["look-alike@0.8"]["fp"])
+                print(_ident_row(source, split, "(by type)", typed))
+                if split != "tune":
+                    pooled[split]["(by type)"].update(typed)
     for split in ("read", "held"):
         everything = Counter()
         for kind in SCORED:
@@ -1137,6 +1147,8 @@ def print_identifier_table(tallies: dict[tuple[str, str], Tally], label: str) ->
                 everything.update(c)
         if everything:
             print(_ident_row("ALL", split, "(pooled)", everything))
+        if pooled[split].get("(by type)"):
+            print(_ident_row("ALL", split, "(by type)", pooled[split]["(by type)"]))
 
 
 def print_value_table(label: str, rows: list[tuple[str, dict[str, Counter]]]) -> None:
