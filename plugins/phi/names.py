@@ -122,7 +122,7 @@ _LINE_NAME = (r"[ \t>]*(?:(?:Dr\. )?[A-Z][a-z]+ [\-\u2013] )?"
 LINE_NAME = re.compile(r"\n" + _LINE_NAME)
 FIRST_LINE_NAME = re.compile(_LINE_NAME)   # the text's own first line
 LEAD_NAME = regex.compile(_GIVEN_FULL + r"(?!\ \p{Lu})", regex.VERSION0)
-_LEAD = re.compile(r"(?:for|on|this is|my name is|it's|it is|its|she's|he's|she is|he is) ")
+_LEAD = re.compile(r"(?:for|on|this is|my name is|it's|its|she's|he's) ")
 _SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
 _LIST_AFTER = regex.compile(r",\s*(?:and\ )?\p{Lu}\p{Ll}+\ \p{Lu}", regex.VERSION0)   # ", Randy Quaid": another name
 # "my son Rebecca", "my dad Favian Rangel": a relative the writer names, by any name (the relation says person)
