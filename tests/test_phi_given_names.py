@@ -245,3 +245,13 @@ def test_the_personal_address_of_a_quoted_sender_by_a_given_name(state: check.St
     business = "> From: sales.team@gmail.com\n> Our sertraline 100mg price list is attached."
     f = found(state, business)
     assert "phi.email" not in f or f["phi.email"].confidence < 0.8   # no given name: a mailbox, not a person
+
+
+def test_a_member_named_after_for_and_a_last_first_before_an_account(state: check.State) -> None:
+    denial = "Claim 2024341036311 for member Oskari Vainikka, ID HV726701578, DOS 10/02 (MRI lumbar spine) was denied."
+    assert found(state, denial)["phi.name"].confidence >= 0.8
+    recall = "Holmqvist, Taavetti (acct 8928850155) - perio maint today. Pt says her DM2 is not great, A1c 9."
+    assert found(state, recall)["phi.name"].confidence >= 0.8
+    services = "Please contact our member Services team about the diabetes program and metformin 500 mg."
+    f = found(state, services)
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8

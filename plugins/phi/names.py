@@ -38,13 +38,13 @@ _LAST_FIRST_CAPS = r"\p{Lu}{2,}(?:[\-']\p{Lu}+)?,\ ?\p{Lu}{2,}(?:\ \p{Lu}\.?)?(?
 
 # Each form is tried only where a trigger word was found (stdlib `re` over the lower-cased
 # text: a literal alternation there is several times faster than a case-insensitive pass).
-_TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member name|member ?:|beneficiary|insured"
-                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d|mrn|ssn|mbi\b")
+_TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member|beneficiary|insured"
+                      r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d|mrn|ssn|mbi\b|acct\b")
 # A title before a name, in a pass of its own that stops after MAX_TITLED ("Dear Mr." is the letter's).
 _TITLE = re.compile(r"mrs?\.? |ms\.? |miss |mx\. ")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
     r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|"
-    r"member(?=\ ?:)|resident|"
+    r"member|resident|"
     r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))"
     r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
@@ -71,9 +71,9 @@ DEAR = regex.compile(r"(?i:dear\ (?:mr|mrs|ms|miss|mx)\.?\ )(?P<name>[A-Z][a-z'\
 BEFORE_ID = regex.compile(r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS +
                           r"|(?P<surname>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}(?:-\p{Lu}\p{Ll}+)?))"
                           r"(?P<sep>,?[\ \t]{1,3}\(?)$", regex.VERSION0)
-_RECORD_TRIGGERS = ("dob", "d.o.b", "mrn", "ssn", "mbi")   # a surname alone before these ("Tatum (age 21 months)" is none)
+_RECORD_TRIGGERS = ("dob", "d.o.b", "mrn", "ssn", "mbi", "acct")   # a surname alone before these ("Tatum (age 2)": none)
 SURNAME_RARE = 4.0   # a surname alone before "(MRN": no word English writes more than once in 10,000
-_POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new")
+_POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new", "for")   # "for member Jane Roe, ID ..."
 _STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident", "client")
 # Capitalised words the patterns can meet that are not names.
 _NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Address Please Thank Thanks Re Subject Patient "
@@ -585,7 +585,7 @@ class NameFinder:
             if p < seen_end or (p and lower[p - 1].isalnum()) or \
                     (word[-1].isalpha() and t.end() < len(lower) and lower[t.end()].isalpha() and word != "patient"):
                 continue
-            if word.startswith(("dob", "d.o.b", "born", "date of", "y/o", "yo", "year", "age", "mrn", "ssn", "mbi")):
+            if word.startswith(("dob", "d.o.b", "born", "date of", "y/o", "yo", "year", "age", "mrn", "ssn", "mbi", "acct")):
                 # every form of BEFORE_ID ends in a capitalised word: a cheap test before the pattern
                 m = BEFORE_ID.search(text, max(0, p - 48), p) if _capitalised_before(text, p) else None
                 if m and m.group("name").split()[0].rstrip(",") not in _NOT_NAMES and \
@@ -628,6 +628,8 @@ class NameFinder:
                         hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))
                         seen_end = e
                     continue
+                if m.group("name").split()[0] in _PATIENT_COMPOUNDS:
+                    continue   # "for patient Access Services"
                 conf = 0.9
             elif label.startswith(_STRONG_LABELS) or kw.near("dob", s, e, 100, 100):
                 conf = 0.9
