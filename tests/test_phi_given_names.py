@@ -255,3 +255,8 @@ def test_a_member_named_after_for_and_a_last_first_before_an_account(state: chec
     services = "Please contact our member Services team about the diabetes program and metformin 500 mg."
     f = found(state, services)
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8
+
+
+def test_a_patient_in_a_key_value_table(state: check.State) -> None:
+    html_rendered = "Patient\tTaavetti Holmqvist\nDOB\t11/17/47\nTest\tLipid panel\nLDL 162 mg/dL; start atorvastatin 20 mg."
+    assert found(state, html_rendered)["phi.name"].confidence >= 0.8

@@ -45,7 +45,7 @@ _TITLE = re.compile(r"mrs?\.? |ms\.? |miss |mx\. ")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
     r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|"
     r"member|resident|"
-    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|,?\ ))"
+    r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|\t|,?\ ))"   # a tab: a key-value table's cells
     r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
 PT_SURNAME = regex.compile(r"(?i:pt|patient)\.?\ (?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,})(?![\p{L}\-])", regex.VERSION0)
@@ -615,7 +615,7 @@ class NameFinder:
                 continue
             label = m.group("kw").lower()
             s, e = m.span("name")
-            if m.group("sep").strip() in ("", ","):
+            if m.group("sep").strip() in ("", ",") and m.group("sep") != "\t":
                 # "our patient Jane Roe": only after a possessive, and only for patient-like labels
                 before = lower[max(0, p - 6):p].split()
                 if not label.startswith(_STRONG_LABELS):
