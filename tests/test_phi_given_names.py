@@ -260,3 +260,11 @@ def test_a_member_named_after_for_and_a_last_first_before_an_account(state: chec
 def test_a_patient_in_a_key_value_table(state: check.State) -> None:
     html_rendered = "Patient\tTaavetti Holmqvist\nDOB\t11/17/47\nTest\tLipid panel\nLDL 162 mg/dL; start atorvastatin 20 mg."
     assert found(state, html_rendered)["phi.name"].confidence >= 0.8
+
+
+def test_an_inpatient_by_bed_or_room(state: check.State) -> None:
+    ward = "hey - Vainikka in bed 7 pulled her picc again overnight, IR can replace. hold the lovenox am dose."
+    assert found(state, ward)["phi.name"].confidence >= 0.8
+    meeting = "Meeting moved: Finance in room 204 at 3pm; the metformin 500 mg contract and diabetes program numbers."
+    f = found(state, meeting)
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8

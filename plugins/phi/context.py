@@ -51,7 +51,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?(?:%|mg|mcg|ml|g)?$")
 UNITS = frozenset("mg mcg µg g ml ml/hr units unit iu meq tablet tablets tab tabs capsule capsules puffs drops".split())
 MED_CUES = frozenset("started start starting prescribed prescribe taking take takes on continue continued increase "
                      "increased decrease decreased stop stopped discontinue discontinued refill refilled dose "
-                     "dosage rx mg daily bid tid qid prn effects".split())   # "side effects from the Lexapro"
+                     "dosage rx mg daily bid tid qid prn effects hold held holding resume resumed".split())
+# ("side effects from the Lexapro", "hold the lovenox am dose")
 CLINICAL_CUES = frozenset((
     "diagnosed diagnosis diagnoses prognosis biopsy symptoms symptom admitted discharged discharge "
     "prescription prescribed medication medications referral referred chemotherapy treatment "

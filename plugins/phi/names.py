@@ -178,6 +178,11 @@ _GREETING_AT = Anchored(_GREETING)
 _RELATIVE_AT = Anchored(_RELATIVE)
 _LABEL_AT = Anchored(_LABEL)
 _AGE_UNIT_AT = Anchored(_AGE_UNIT)
+# an inpatient by the bed or room they lie in: "Souza in bed 7", "Gairbekov in 412", "Ito in rm 5B"
+_BED = re.compile(r" in (?:bed|rm|room) ?\d{1,4}[a-z]?\b")
+_BED_AT = Anchored(_BED)
+BED_NAME = regex.compile(r"(?<![\p{L}.])(?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}(?:\ (?:Mc|Mac|O')?\p{Lu}\p{Ll}+)?)$",
+                         regex.VERSION0)
 # Titled names and names before dates looked at per text: enough for any verdict, bounded work on a
 # text of thousands of them.
 MAX_TITLED = 200
@@ -565,6 +570,14 @@ class NameFinder:
                         (given_names.given(m.group("first")), False)
                     if person:
                         take(m, unlisted=unlisted)
+            for b in _BED_AT.finditer(lower, lower):   # "Souza in bed 7 pulled her picc": a patient by where they lie
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                m = BED_NAME.search(text, max(0, b.start() - 40), b.start())
+                if m is not None and m.group("name").split()[0] not in _NOT_NAMES and \
+                        (" " in m.group("name") or given_names.zipf(m.group("name").lower()) < SURNAME_RARE):
+                    take(m, strict=True)
             second_person(text, lower, health_of, hits)
             greeted_family(text, lower, health_of, hits)
         return hits
