@@ -152,6 +152,17 @@ def test_spacy_pipeline_is_loaded_once_and_finds_names(saved_pipeline: Path, out
     assert result.decision.verdict == "encrypt"
 
 
+def test_a_recognised_person_counts_only_where_the_mail_says_health_of_them(saved_pipeline: Path) -> None:
+    state = check.build_state({"spacy_model": str(saved_pipeline)})
+    seen = findings_of(state, "Tom Baker was seen today for a COPD exacerbation, started prednisone 40 mg daily.")
+    assert seen["phi.name"].confidence >= 0.8
+    for text in ("Please be patient with Tom Baker, our new hire, while he learns the billing system.",
+                 "Tom Baker will present the quarterly numbers on Tuesday.\n\n"
+                 + "The diabetes education fair is in the lobby. " * 6):
+        found = findings_of(state, text)
+        assert "phi.name" not in found or found["phi.name"].confidence < 0.8, text
+
+
 PLANTED = {
     "ssn": "536-90-4399", "ssn_bare": "536904399", "mbi": "1EG4-TE5-MK73", "mbi_bare": "1EG4TE5MK73",
     "name": "Jane Roe", "dob": "04/12/1961", "mrn": "RV-4821937", "npi": "1234567893", "dea": "AB1234563",

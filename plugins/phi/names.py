@@ -48,6 +48,7 @@ LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patie
     r"re|name|client(?:\ name)?)(?P<sep>\ ?[:\-]\ ?|\t|,?\ ))"   # a tab: a key-value table's cells
     r"(?P<name>" + _NAME + r"|" + _LAST_FIRST + r"|" + _LAST_FIRST_CAPS + r")",
     regex.VERSION0)
+_DOCTOR_BEFORE = re.compile(r"(?:dr\.?|doctor|drs\.?) $")   # "Dr. Jane Roe": a clinician, not the patient
 PT_SURNAME = regex.compile(r"(?i:pt|patient)\.?\ (?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,})(?![\p{L}\-])", regex.VERSION0)
 # "Ms. Maria Gonzalez", "Mrs. Gonzalez", a hurried "mrs Lennox": a person by title (read in the case it is
 # written: "MS Office" is none)
@@ -671,12 +672,35 @@ class NameFinder:
         if health_of is not None:
             hits.extend(h for h in self._given(text, lower, clock, health_of) if (h.start, h.end) not in seen)
         if self.nlp is not None:
-            seen = {(h.start, h.end) for h in hits}
-            doc = self.nlp(text[: self.max_chars])
-            for ent in doc.ents:
-                if ent.label_ != "PERSON" or (ent.start_char, ent.end_char) in seen or " " not in ent.text.strip():
-                    continue
-                s, e = ent.start_char, ent.end_char
-                anchored = kw.near("patient", s, e, 80, 10) or kw.near("dob", s, e, 10, 80)
-                hits.append(Hit("name", ent.text, s, e, 0.85 if anchored else 0.6, "patient" if anchored else None))
+            hits.extend(self._recognised(text, lower, kw, {(h.start, h.end) for h in hits}, health_of))
         return hits
+
+    def _recognised(self, text: str, lower: str, kw: Keywords, seen: set[tuple[int, int]],
+                    health_of: HealthOf | None) -> list[Hit]:
+        """The model's PERSON entities shaped as a name (two or three capitalised words, the first a
+        given name or both no English word: the small models call "CT Brain" a person) that the mail
+        says something of health about: in a paragraph whose health information passes the titled bar (two terms, or a dose,
+        value or cue), its words no health term and not below the sign-off; beside a patient word or a
+        DOB as well, the patient (0.85), else a person the mail is about (HEADING). A PERSON alone, or
+        beside the word "patient" in news or a thank-you ("be patient with Jane Roe"), decides nothing."""
+        out: list[Hit] = []
+        signed = identifiers.SignOff(text)
+        doc = self.nlp(text[: self.max_chars])
+        for ent in doc.ents:
+            words = ent.text.split()
+            if ent.label_ != "PERSON" or (ent.start_char, ent.end_char) in seen or not 2 <= len(words) <= 3 or \
+                    "\n" in ent.text:
+                continue
+            s, e = ent.start_char, ent.end_char
+            if not all(w.istitle() and w.isalpha() for w in words) or \
+                    not (given_names.given(words[0]) or given_names.unlisted_name(words[0], words[-1])):
+                out.append(Hit("name", ent.text, s, e, 0.5, None))   # "CT Brain", "Versed 7": not shaped as a name
+                continue
+            signals = health_of(*paragraph_window(lower, s, e, GIVEN_BEFORE, GIVEN_WINDOW)) if health_of else None
+            if signed.below(s) or not stated(signals, True) or (signals is not None and _names_a_term(lower[s:e], signals)) \
+                    or _provider_or_place(ent.text, text, e) or _DOCTOR_BEFORE.search(lower, max(0, s - 10), s):
+                out.append(Hit("name", ent.text, s, e, 0.5, None))
+                continue
+            anchored = kw.near("patient", s, e, 80, 10) or kw.near("dob", s, e, 10, 80)
+            out.append(Hit("name", ent.text, s, e, 0.85 if anchored else 0.6, "patient" if anchored else "heading"))
+        return out
