@@ -268,3 +268,12 @@ def test_an_inpatient_by_bed_or_room(state: check.State) -> None:
     meeting = "Meeting moved: Finance in room 204 at 3pm; the metformin 500 mg contract and diabetes program numbers."
     f = found(state, meeting)
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8
+
+
+def test_without_the_english_word_table_no_name_counts_by_its_shape(monkeypatch: pytest.MonkeyPatch,
+                                                                     state: check.State) -> None:
+    text = "Taavetti Holmqvist 34wk G3P2, 1hr GTT 171. Needs the 3hr this week."
+    assert found(state, text)["phi.name"].confidence >= 0.8
+    monkeypatch.setattr(given_names, "_english", lambda: None)   # wordfreq unreadable: fail towards fewer names
+    f = found(state, text)
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8

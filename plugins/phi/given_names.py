@@ -10,7 +10,10 @@ are American: a name from elsewhere ("Hilding") is found only by the labelled fo
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
+
+log = logging.getLogger("outguard.checks.phi")
 
 DATA = Path(__file__).resolve().parent / "given_names.txt"
 
@@ -28,16 +31,22 @@ def given(word: str) -> bool:
 
 
 RARE = 3.0   # Zipf frequency in English below which a capitalised word is no English word
+COMMON = 7.0  # what every word counts as when the table cannot be read
 
 
 @functools.cache
-def _english() -> dict[str, float]:
+def _english() -> dict[str, float] | None:
     """English words at Zipf >= RARE with their Zipf frequency (~29,000), read once from wordfreq's
     packed list (the project does not ship its data: CC BY-SA). Read directly rather than through
-    `zipf_frequency`, which keeps the whole 320,000-word table in memory (+34 MB per process)."""
-    import wordfreq
+    `zipf_frequency`, which keeps the whole 320,000-word table in memory (+34 MB per process).
+    None when it cannot be read: then no word is rare (the forms by a name's shape find nothing)."""
+    try:
+        import wordfreq
 
-    buckets = wordfreq.read_cBpack(wordfreq.available_languages("best")["en"])
+        buckets = wordfreq.read_cBpack(wordfreq.available_languages("best")["en"])
+    except Exception as exc:  # a broken or absent install: fail towards fewer names, never more
+        log.warning("phi: wordfreq's English list could not be read (%s); names by their shape are off", type(exc).__name__)
+        return None
     out: dict[str, float] = {}
     for i, words in enumerate(buckets):   # bucket i: the words at -i centibels, most frequent first
         z = wordfreq.cB_to_zipf(-i)
@@ -51,7 +60,8 @@ def _english() -> dict[str, float]:
 def zipf(word: str) -> float:
     """How often English writes `word` (lower case; wordfreq's Zipf scale: 3 is once per million
     words); 0.0 for a word below RARE."""
-    return _english().get(word, 0.0)
+    table = _english()
+    return COMMON if table is None else table.get(word, 0.0)
 
 
 def unlisted_name(first: str, last: str) -> bool:

@@ -295,7 +295,7 @@ GREETED_TITLE = regex.compile(r"(?i:dear|hi|hello)\ (?i:mr|mrs|ms|miss|mx)\.?\ (
 _CAPITALISED = regex.compile(r"(?<![\p{L}])\p{Lu}\p{Ll}{2,}(?![\p{L}\-])", regex.VERSION0)
 
 
-def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -> None:
+def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signed: identifiers.SignOff) -> None:
     """A given name (not the greeted surname) in the opening of a letter greeting a parent by title,
     with health information on its paragraph at the titled bar: the person the letter is about."""
     for t in _GREETING_AT.finditer(lower, lower, 0, OPENING):
@@ -305,7 +305,6 @@ def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) 
         m = GREETED_TITLE.match(text, p)
         if m is None:
             return
-        signed = identifiers.SignOff(text)
         tried = 0
         for w in _CAPITALISED.finditer(text, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
             if w.group() == m.group("surname") or not given_names.given(w.group()) or signed.below(w.start()):
@@ -580,7 +579,7 @@ class NameFinder:
                         (" " in m.group("name") or given_names.zipf(m.group("name").lower()) < SURNAME_RARE):
                     take(m, strict=True)
             second_person(text, lower, health_of, hits)
-            greeted_family(text, lower, health_of, hits)
+            greeted_family(text, lower, health_of, hits, signed)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
