@@ -277,3 +277,9 @@ def test_without_the_english_word_table_no_name_counts_by_its_shape(monkeypatch:
     monkeypatch.setattr(given_names, "_english", lambda: None)   # wordfreq unreadable: fail towards fewer names
     f = found(state, text)
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8
+
+
+def test_a_quoted_sender_line_is_read_only_from_its_own_start(state: check.State) -> None:
+    long_line = "x" * 300 + " from: maria.90@gmail.com needs a refill of my sertraline 100mg"
+    f = found(state, long_line)
+    assert "phi.email" not in f or f["phi.email"].confidence < 0.8   # no "From:" line start within reach

@@ -38,3 +38,10 @@ def test_first_and_last_name_columns_make_one_name() -> None:
 def test_tables_without_a_patient_header_say_nothing() -> None:
     assert found("name,price\nWidget Pro,4\nitem,account\nfoo,12345678\n") == []
     assert found("Patient: Jane Roe, DOB 04/12/1961\nThanks for coming in.\n") == []   # a labelled line, not a header
+
+
+def test_one_column_title_is_no_header_and_a_qualified_health_column_is() -> None:
+    lower = "client name\n"
+    assert tables._header(lower, 0, len(lower) - 1) is None          # "client name" is one column, not two
+    lower = "patient,primary_dx\n"
+    assert tables._header(lower, 0, len(lower) - 1) is not None      # "primary_dx": a health column

@@ -138,6 +138,18 @@ _HEADER_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9\-]+(
 _LOCAL_NAME = re.compile(r"[a-z]+")   # an address's leading letters: "rebeca" of rebeca.36@...
 _SAID_OF = re.compile(r" [-\u2013:] ")
 _QUOTED_FROM = re.compile(r"[ \t>]*from:[ \t]*(?:[^\n<]{0,80}<)?")   # a quoted or forwarded message's sender line
+QUOTED_FROM_REACH = 120   # characters before an address where its "From:" line may start
+
+
+def _quoted_sender(lower: str, s: int) -> bool:
+    """The address at `s` is the whole of a quoted or forwarded "From:" line's sender ("> From: x@...")."""
+    floor = max(0, s - QUOTED_FROM_REACH)
+    nl = lower.rfind("\n", floor, s)
+    if nl < 0 and floor > 0:
+        return False   # no line start within reach: a long line, no header
+    return _QUOTED_FROM.fullmatch(lower, nl + 1 if nl >= 0 else 0, s) is not None
+
+
 _NOT_ALNUM = re.compile(r"[\W_]+")   # exactly the characters for which str.isalnum() is false
 
 
@@ -330,8 +342,7 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
                 lead = _LOCAL_NAME.match(hit.value.lower())
                 if (lead is not None and lead.group() in greeted) or \
                         (names.line_start(lower, hit.start) and _SAID_OF.match(text, hit.end)) or \
-                        (lead is not None and given_names.given(lead.group()) and
-                         _QUOTED_FROM.fullmatch(lower, lower.rfind("\n", max(0, hit.start - 200), hit.start) + 1, hit.start)):
+                        (lead is not None and given_names.given(lead.group()) and _quoted_sender(lower, hit.start)):
                     # ... or heading a line with what is said of its owner ("x@gmail.com - the gentleman from
                     # ..."), or a person's own address (by a given name) sending the mail a reply quotes
                     # ("> From: jennifer.90@gmail.com", a patient writing in)

@@ -263,29 +263,34 @@ OPENING = 300       # characters from the text's start where the greeting stands
 TOLD_WINDOW = 400   # characters after it where the person is told of their health
 
 
-def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -> None:
-    """The first name greeting the mail, when the mail tells that person of their own health: a
-    "your" followed by a health term of a specific kind (not a weak one), and the stretch after the
-    greeting at the titled bar (two terms, or a dose, value or cue). A first name alone; HEADING."""
+def _opening_greeting(text: str, lower: str, pattern: Any) -> Any:
+    """`pattern` matched at the mail's first greeting at a line's start within OPENING, if it matches there."""
     for t in _GREETING_AT.finditer(lower, lower, 0, OPENING):
         p = t.start()
         if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
             continue
-        m = GREETED_ALONE.match(text, p)
-        if m is None or not given_names.given(m.group("first")):
-            return
-        lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
-        for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
-            if n >= 3:
-                return
-            stop = _SENTENCE_STOP.search(lower, y.end(), y.end() + 120)
-            said = health_of(y.start(), stop.start() if stop else min(len(lower), y.end() + 120))
-            if said is not None and (said.statements or said.sections or
-                                     any(not kind.endswith("_weak") and kind != "clinical_word" for kind in said.terms.values())):
-                if stated(health_of(lo, hi), True):
-                    hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.6, "heading"))
-                return
+        return pattern.match(text, p)
+    return None
+
+
+def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -> None:
+    """The first name greeting the mail, when the mail tells that person of their own health: a
+    "your" followed by a health term of a specific kind (not a weak one), and the stretch after the
+    greeting at the titled bar (two terms, or a dose, value or cue). A first name alone; HEADING."""
+    m = _opening_greeting(text, lower, GREETED_ALONE)
+    if m is None or not given_names.given(m.group("first")):
         return
+    lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
+    for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
+        if n >= 3:
+            return
+        stop = _SENTENCE_STOP.search(lower, y.end(), y.end() + 120)
+        said = health_of(y.start(), stop.start() if stop else min(len(lower), y.end() + 120))
+        if said is not None and (said.statements or said.sections or
+                                 any(not kind.endswith("_weak") and kind != "clinical_word" for kind in said.terms.values())):
+            if stated(health_of(lo, hi), True):
+                hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.6, "heading"))
+            return
 
 
 # "Hi Ms. King,\n\nJust letting you know Caitlin came to the health office with wheezing ...": a letter to a
@@ -298,24 +303,19 @@ _CAPITALISED = regex.compile(r"(?<![\p{L}])\p{Lu}\p{Ll}{2,}(?![\p{L}\-])", regex
 def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signed: identifiers.SignOff) -> None:
     """A given name (not the greeted surname) in the opening of a letter greeting a parent by title,
     with health information on its paragraph at the titled bar: the person the letter is about."""
-    for t in _GREETING_AT.finditer(lower, lower, 0, OPENING):
-        p = t.start()
-        if (p and lower[p - 1].isalnum()) or not line_start(lower, p):
-            continue
-        m = GREETED_TITLE.match(text, p)
-        if m is None:
-            return
-        tried = 0
-        for w in _CAPITALISED.finditer(text, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
-            if w.group() == m.group("surname") or not given_names.given(w.group()) or signed.below(w.start()):
-                continue
-            tried += 1
-            if stated(health_of(*paragraph_window(lower, w.start(), w.end(), GIVEN_BEFORE, GIVEN_WINDOW)), True):
-                hits.append(Hit("name", w.group(), w.start(), w.end(), 0.6, "heading"))
-                return
-            if tried >= 3:
-                return
+    m = _opening_greeting(text, lower, GREETED_TITLE)
+    if m is None:
         return
+    tried = 0
+    for w in _CAPITALISED.finditer(text, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
+        if w.group() == m.group("surname") or not given_names.given(w.group()) or signed.below(w.start()):
+            continue
+        tried += 1
+        if stated(health_of(*paragraph_window(lower, w.start(), w.end(), GIVEN_BEFORE, GIVEN_WINDOW)), True):
+            hits.append(Hit("name", w.group(), w.start(), w.end(), 0.6, "heading"))
+            return
+        if tried >= 3:
+            return
 
 
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name

@@ -29,8 +29,8 @@ MAX_ROWS = 5000
 MAX_HEADER = 400   # characters of a header row
 _HEADER_WORDS = re.compile(
     r"(?<![a-z])(?:patient(?:'s)?(?: full)? name|patient|pt name|pt(?![a-z])|member name|insured name|beneficiary name|resident"
-    r"|student(?: name)?|employee(?: name)?|child(?:'s)?(?: name)?|client"
-    r"|client name|full name|name|first name|last name|surname|dob|d\.o\.b\.?|date of birth|birth ?date|mrn"
+    r"|student(?: name)?|employee(?: name)?|child(?:'s)?(?: name)?|client(?: name)?"
+    r"|full name|name|first name|last name|surname|dob|d\.o\.b\.?|date of birth|birth ?date|mrn"
     r"|medical record(?: number| no\.?| #)?|chart(?: number| no\.?| #)?|patient id|ssn|social security(?: number)?"
     r"|member id|subscriber id|member #|policy(?: number| no\.?| #)?|insurance id|medicaid(?: id)?|mbi|medicare(?: id| number)?"
     r"|account(?: number| no\.?| #)?|acct(?: no\.?| #)?|phone|home phone|cell|diagnos[ie]s|dx|icd(?:-?10)?|condition"
@@ -46,8 +46,8 @@ _KIND = {"dob": "dob", "d.o.b": "dob", "d.o.b.": "dob", "date of birth": "dob", 
 _PREFIX_KIND = (("medical record", "mrn"), ("chart", "mrn"), ("social security", "ssn"), ("policy", "health_plan"),
                 ("account", "account"), ("acct", "account"), ("patient account", "account"), ("health plan", "health_plan"))
 _NAME_COLUMN = re.compile(r"(?:patient(?:'s)?(?: full)? name|patient|pt name|pt|member name|insured name|beneficiary name"
-                          r"|resident|client name|full name|name|first name|last name|surname"
-                          r"|student(?: name)?|employee(?: name)?|child(?:'s)?(?: name)?|client)")
+                          r"|resident|client(?: name)?|full name|name|first name|last name|surname"
+                          r"|student(?: name)?|employee(?: name)?|child(?:'s)?(?: name)?)")
 _WORD = regex.compile(r"\p{Lu}[\p{Ll}'\-]+|\p{Lu}{2,}(?:'\p{Lu}+)?|\p{Lu}\.?", regex.VERSION0)
 _LOWER_WORD = regex.compile(r"\p{L}[\p{L}'\-]*", regex.VERSION0)
 _ID_VALUE = re.compile(r"(?=[A-Z0-9\-]*\d{4})[A-Z0-9][A-Z0-9\-]{3,18}[A-Z0-9]")
@@ -65,7 +65,9 @@ def _kind(header_cell: str) -> str | None:
     return kind
 
 
-_QUALIFIED = re.compile(r"(?:[a-z]+ ){1,2}(?P<head>diagnos[ie]s|dx|condition|medications?|meds|allergies|procedure)")
+# a health column, qualified or not ("primary_dx", "admitting diagnosis", "reason for visit")
+_HEALTH_COLUMN = re.compile(r"(?:[a-z]+ ){0,2}(?:diagnos[ie]s|dx|condition|medications?|meds|rx|allergies|procedure"
+                            r"|reason for visit|visit reason)")
 
 
 def _known(head: str) -> bool:
@@ -73,7 +75,7 @@ def _known(head: str) -> bool:
     a health column qualified ("primary_dx", "admitting diagnosis") too."""
     cell = head.replace("_", " ").strip(" :#*\"'")
     return _HEADER_WORDS.fullmatch(cell) is not None or labels.LABEL.fullmatch(cell) is not None or \
-        _QUALIFIED.fullmatch(cell) is not None
+        _HEALTH_COLUMN.fullmatch(cell.lower()) is not None
 
 
 def _delimiter(line: str) -> str | None:
@@ -152,8 +154,6 @@ def _header(lower: str, start: int, end: int) -> tuple[str | None, list[str], bo
 
 
 _OTHER_PERSON = re.compile(r"(?:student|employee|child)(?:'s)?(?: name)?|client")
-_HEALTH_HEAD = re.compile(r"(?:[a-z]+ ){0,2}(?:diagnos[ie]s|dx|condition|medications?|meds|rx|allergies|procedure"
-                          r"|reason for visit|visit reason)")
 
 
 def _about_patients(heads: list[str]) -> bool:
@@ -163,7 +163,7 @@ def _about_patients(heads: list[str]) -> bool:
     cells = [h.replace("_", " ").strip(" :#*\"'").lower() for h in heads]
     if not any(_OTHER_PERSON.fullmatch(c) for c in cells):
         return True
-    return any(_kind(c) is not None or _HEALTH_HEAD.fullmatch(c) for c in cells if not _OTHER_PERSON.fullmatch(c))
+    return any(_kind(c) is not None or _HEALTH_COLUMN.fullmatch(c) for c in cells if not _OTHER_PERSON.fullmatch(c))
 
 
 def _row_hits(text: str, start: int, end: int, delim: str | None, heads: list[str], name_first: bool) -> Iterator[Hit]:
