@@ -52,7 +52,9 @@ Sources and the deterministic splits. Three kinds of row:
   authored-3 bench/data/authored-3/: 80 more by a third helper session at the same time: all tune (misses read).
   authored-4 bench/data/authored-4/, authored-5, authored-6: 80 each, written at the start of session 11 by
              three more helper sessions from the same brief: authored-4 tune (misses read), 5 and 6 held;
-             authored-7 (tune) and authored-8 (held) by two more, after the session's first round of changes.
+             authored-7 (tune) and authored-8 (held) by two more, after the session's first round of changes;
+             authored-9 (tune) and authored-10 (held) by two more at the start of session 12, each first run
+             on that session's base code and on its first change (names.mentioned), then split.
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -710,6 +712,8 @@ AUTHORED_5 = PROJECT / "bench" / "data" / "authored-5"   # written beside it by 
 AUTHORED_6 = PROJECT / "bench" / "data" / "authored-6"
 AUTHORED_7 = PROJECT / "bench" / "data" / "authored-7"   # written mid-session 11, after its first round: tune
 AUTHORED_8 = PROJECT / "bench" / "data" / "authored-8"   # and beside it: held
+AUTHORED_9 = PROJECT / "bench" / "data" / "authored-9"   # written at the start of session 12: tune
+AUTHORED_10 = PROJECT / "bench" / "data" / "authored-10"   # and beside it: held
 
 
 def all_held(_item_id: str) -> str:
@@ -1193,7 +1197,8 @@ def main() -> int:
     print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam); authored items whose")
     print("        sha256(id) starts with an odd byte; authored-2 (written after session 10's tuning); authored-5 and")
     print("        authored-6 (written at the start of session 11, beside the tune set authored-4), authored-8 (beside")
-    print("        authored-7, after session 11's first round). ALL/held counts.\n")
+    print("        authored-7, after session 11's first round), authored-10 (beside the tune set authored-9, session 12).")
+    print("        ALL/held counts.\n")
 
     overrides: dict = {"rules": {"local": [], "override": []}}
     if args.spacy_model:
@@ -1212,7 +1217,9 @@ def main() -> int:
         + authored_cases(rows, args.seed, persons, True, AUTHORED_3, "authored-3", all_tune) \
         + authored_cases(rows, args.seed, persons, True, AUTHORED_4, "authored-4", all_tune) \
         + authored_cases(rows, args.seed, persons, True, AUTHORED_7, "authored-7", all_tune) \
-        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_8, "authored-8", all_held))
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_8, "authored-8", all_held)) \
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_9, "authored-9", all_tune) \
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_10, "authored-10", all_held))
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)

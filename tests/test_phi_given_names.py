@@ -63,7 +63,8 @@ def test_a_person_far_from_the_health_information_is_no_patient(state: check.Sta
 
 def test_an_eponym_a_signature_and_a_clinic_are_not_patients(state: check.State) -> None:
     for text in ("Linda has been living with ALS, also known as\nLou Gehrig's disease, and started riluzole 50 mg.",
-                 "Kaminski, Vince (713853) asked for the model.\nShe was started on metformin 500 mg for diabetes.\n",
+                 # (another paragraph: a short note's paragraph that speaks of one person names its patient)
+                 "Kaminski, Vince (713853) asked for the model.\n\nShe was started on metformin 500 mg for diabetes.\n",
                  "Metformin 500 mg was started for type 2 diabetes mellitus.\n\nThanks,\nMaria Lopez - front desk",
                  "Referral for Mary Washington Hospital: CHF, on furosemide 40 mg daily."):
         f = found(state, text)
@@ -283,3 +284,27 @@ def test_a_quoted_sender_line_is_read_only_from_its_own_start(state: check.State
     long_line = "x" * 300 + " from: maria.90@gmail.com needs a refill of my sertraline 100mg"
     f = found(state, long_line)
     assert "phi.email" not in f or f["phi.email"].confidence < 0.8   # no "From:" line start within reach
+
+
+@pytest.mark.parametrize("text", [
+    "Heads up: Zdravkovic placed on 72-hr hold overnight after ED eval. Hx bipolar I, off lithium x 3 wks, manic. "
+    "Pt refusing meds this AM.",
+    "Reminder that Oyelaran's EpiPen in the nurse's office expired last month. With the peanut allergy we need a new "
+    "one before the field trip.",
+    "Path on Sigrun Halvorsen back: melanoma in situ, margins involved. I'll call her tomorrow to set up the WLE.",
+])
+def test_a_person_a_short_note_tells_of_by_a_word_english_does_not_write(state: check.State, text: str) -> None:
+    f = found(state, text)
+    assert f["phi.name"].confidence >= 0.8, text
+    assert "Zdravkovic" not in f["phi.name"].detail and "Oyelaran" not in f["phi.name"].detail
+
+
+def test_clinical_words_eponyms_news_and_long_texts_name_no_one_by_that_form(state: check.State) -> None:
+    note = "Zdravkovic placed on 72-hr hold overnight. Hx bipolar I, off lithium x 3 wks. Pt refusing meds this AM."
+    for text in ("Transthoracic echocardiogram was unremarkable. He was started on labetalol 200 mg for hypertension.",
+                 "He was placed in reverse Trendelenburg position and given IV fluids; metoprolol 25 mg was held.",
+                 "However, Dobrinski believes the technique could preserve germ lines; he grafted testis tissue into mice.",
+                 "Pt refusing meds, on lithium 300 mg BID for bipolar I.\n\nThanks,\nZdravkovic",
+                 "The quarterly numbers are in the shared folder and the review is on Thursday. " * 60 + "\n\n" + note):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text[:80]

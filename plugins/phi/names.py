@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from outguard_plugins.phi import given_names, identifiers, labels, sections
+from outguard_plugins.phi import given_names, identifiers, labels, narrative, sections, vocabulary
 from outguard_plugins.phi.deadline import NONE as NO_DEADLINE
 from outguard_plugins.phi.deadline import Deadline
 from outguard_plugins.phi.identifiers import Hit, Keywords
@@ -318,6 +318,111 @@ def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit], 
             return
 
 
+# "Kloz placed on 72-hr hold overnight ... Pt refusing meds", "the echo on Umkhayev ... get him into HF clinic":
+# a person by a word English does not write (or a census given name), anywhere in a short text that tells
+# of one person's health: a singular person (he, she, him, her, pt) and, on the word's paragraph, health
+# information at the titled bar. Teaching cases and recall notices tell of health without a name;
+# newsletters and vendors name a company or a speaker without telling of one person.
+_MENTION = regex.compile(r"(?<![\p{L}\-'.@/])(?P<name>(?P<first>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,})"
+                         r"(?:\ (?P<last>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}))?)(?![\p{L}\-@])", regex.VERSION0)
+_ONE_PERSON = re.compile(r"(?<![a-z])(?:he|she|him|her|his|he's|she's|pt)(?![a-z])")
+_AFTER_MENTION_NOT = re.compile(r"(?:'s)? (?:inc|llc|corp|pharma|pharmaceuticals|labs|health|healthcare|medical|hospital|clinic"
+                                r"|center|university|elementary|school|county|street|st|ave|road|rd)\b")
+_MEDICAL_ENDING = re.compile(r"(?:itis|osis|emia|oma|pathy|plegia|algia|penia|megaly|rrhea|uria|plasia|ectomy|otomy|ostomy"
+                             r"|plasty|scopy|gram|graphy|ology|ologist|ings|ative|ively|ally)$")
+
+
+def _clinical_word(word: str) -> bool:
+    """`word` (lower case) is one clinical notes write (the clinical vocabulary, a positive weight of the
+    narrative model, a medical ending): "Betadine", "Trendelenburg", "Bimanual" are no person."""
+    return word in vocabulary.load() or narrative.load()[0].get(word, 0.0) > 0.0 or _MEDICAL_ENDING.search(word) is not None
+
+
+# what a lone capitalised word names when such a noun follows it: an eponym's thing ("Joseph scissors",
+# "Shimada histology", "Alzheimer type"), a word leading a phrase ("Empiric therapy"), not a person
+_NAMED_THING = re.compile(r"(?:'s)? (?:type|histology|classification|criteria|stage|grade|scissors|forceps|clamp|retractor"
+                          r"|position|incision|suture|stitch|catheter|tube|needle|therapy|coverage|fracture|repair|technique"
+                          r"|approach|method|rule|index|reflex|phenomenon|lesion|node|nodes|cell|cells|line|lines)\b")
+def _owns_health(lower: str, e: int, signals: HealthSignals) -> bool:
+    """The word ending at `e` owns a health term of `signals`: "Alberico's EpiPen", "Favian's Parkinson's"."""
+    if not lower.startswith("'s ", e):
+        return False
+    after = lower[e + 3:e + 40]
+    return any(after.startswith(term) for term in signals.terms)
+
+
+def _specific(signals: HealthSignals) -> bool:
+    """A term of a specific kind (a condition, drug, lab, procedure: not a weak or everyday clinical
+    word) or one with a dose, value or cue: what a note says of its patient, not a news story's anatomy."""
+    return bool(signals.strong) or any(not k.endswith("_weak") and k != "clinical_word" for k in signals.terms.values())
+
+
+def _term_follows(lower: str, e: int, signals: HealthSignals) -> bool:
+    """A health term of `signals` starts right after the word ending at `e`."""
+    after = lower[e + 1:e + 40]
+    return lower.startswith(" ", e) and any(after.startswith(term) for term in signals.terms)
+
+
+MENTION_TEXT = 4000   # a text this short (a note, a message) is about one person; longer ones are not read so
+MAX_MENTIONS = 4      # paragraphs read per text for such words
+MENTION_PARAGRAPH = 600   # characters of a paragraph read, at most (around the word when it is longer)
+
+
+def _paragraph(lower: str, s: int, e: int) -> tuple[int, int]:
+    """The paragraph of s..e (blank lines end it), at most MENTION_PARAGRAPH characters of it: one
+    window for every word of a short paragraph."""
+    start = lower.rfind("\n\n", 0, s)
+    lo = start + 2 if start >= 0 else 0
+    end = lower.find("\n\n", e)
+    hi = end if end >= 0 else len(lower)
+    if hi - lo > MENTION_PARAGRAPH:
+        lo, hi = max(lo, s - MENTION_PARAGRAPH // 2), min(hi, e + MENTION_PARAGRAPH // 2)
+    return lo, hi
+
+
+def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signed: identifiers.SignOff) -> None:
+    """The person a short clinical note tells of, by a word no English text writes (or a census given
+    name) anywhere outside a sign-off, with one person spoken of and health information at the titled
+    bar on its paragraph; the words no health term of that window. HEADING."""
+    if len(text) > MENTION_TEXT:
+        return
+    read: dict[tuple[int, int], HealthSignals | None] = {}   # a paragraph's words share its reading
+    spoken: dict[tuple[int, int], bool] = {}                  # and whether it speaks of one person
+    listed = given_names.load()
+    for m in _MENTION.finditer(text):
+        first, last = m.group("first", "last")
+        if first in _NOT_NAMES:
+            continue
+        if first in listed or given_names.zipf(first.lower()) < given_names.RARE:   # (a capitalised word: as listed)
+            if last is not None and (first in listed or given_names.unlisted_name(first, last)):
+                m_name, s, e = m.group("name"), m.start(), m.end()
+            else:
+                m_name, s, e = first, m.start(), m.start() + len(first)
+        else:
+            continue
+        key = _paragraph(lower, s, e)
+        if key not in spoken:
+            spoken[key] = _ONE_PERSON.search(lower, *key) is not None
+        owns = lower.startswith("'s ", e)
+        if not (spoken[key] or owns) or signed.below(s) or any(_clinical_word(w.lower()) for w in m_name.split()) or \
+                (" " not in m_name and _NAMED_THING.match(lower, e)):
+            continue   # no one person spoken of on the paragraph nor a possession of the word's; a clinical word
+        if _DOCTOR_BEFORE.search(lower, max(0, s - 10), s) or lower.endswith(("nurse ", "rn ", "np "), max(0, s - 8), s) or \
+                _provider_or_place(m_name, text, e) or _AFTER_MENTION_NOT.match(lower, e) or _EPONYM.match(lower, e):
+            continue
+        if key not in read:
+            if len(read) >= MAX_MENTIONS:
+                return
+            read[key] = health_of(*key)
+        signals = read[key]
+        if signals is None or _names_a_term(lower[s:e], signals) or not (spoken[key] or _owns_health(lower, e, signals)) or \
+                not _specific(signals) or (not owns and _term_follows(lower, e, signals)):
+            continue   # ("Transthoracic echocardiogram": the word leads the term it qualifies)
+        if stated(signals, True):
+            hits.append(Hit("name", m_name, s, e, 0.6, "heading"))
+            return
+
+
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
 CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>\p{Lu}\p{Ll}+)(?![\p{L}\-])", regex.VERSION0)
 CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
@@ -353,7 +458,8 @@ def paragraph_window(lower: str, s: int, e: int, before: int, after: int) -> tup
     where health information must stand to be about the person at s..e."""
     para = lower.find("\n\n", e, e + after)
     hi = para if para >= 0 else min(len(lower), e + after)
-    return max(0, s - before, lower.rfind("\n\n", max(0, s - before), s) + 2), hi
+    start = lower.rfind("\n\n", max(0, s - before), s)
+    return (start + 2 if start >= 0 else max(0, s - before)), hi
 
 
 @dataclass
@@ -580,6 +686,8 @@ class NameFinder:
                     take(m, strict=True)
             second_person(text, lower, health_of, hits)
             greeted_family(text, lower, health_of, hits, signed)
+            if not hits:
+                mentioned(text, lower, health_of, hits, signed)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
