@@ -305,6 +305,25 @@ def test_clinical_words_eponyms_news_and_long_texts_name_no_one_by_that_form(sta
                  "He was placed in reverse Trendelenburg position and given IV fluids; metoprolol 25 mg was held.",
                  "However, Dobrinski believes the technique could preserve germ lines; he grafted testis tissue into mice.",
                  "Pt refusing meds, on lithium 300 mg BID for bipolar I.\n\nThanks,\nZdravkovic",
+                 "Resubmitting the claim. He was seen for type 2 diabetes mellitus, metformin 500 mg.",
+                 "Current medications: Lutein 20 mg daily. She takes lisinopril 10 mg for hypertension.",
+                 "She was positive for Nitrazine pull and fern; admitted for preterm labor, on magnesium 4 g.",
+                 "He saw Dr. X in Las Cruces for cirrhosis and was started on lactulose 20 g.",
+                 "Enron Global LNG moves. Enron's staff: he has type 2 diabetes mellitus, on metformin 500 mg.",
                  "The quarterly numbers are in the shared folder and the review is on Thursday. " * 60 + "\n\n" + note):
         f = found(state, text)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text[:80]
+
+
+@pytest.mark.parametrize("text", [
+    "4 West census 0600\n\n401 Szczepanik 78F - CAP, on 2L, ceftriaxone 1 g daily, FULL\n402 Room empty",
+    "Hi Sieuwerd,\n\nYour INR was 4.8 today, which is too high. Please skip your warfarin tonight, then take 2.5 mg.",
+    "Hi Yuri,\n\nAttached is the note from today. You tested positive for influenza A; take the Tamiflu twice a day.",
+])
+def test_a_census_row_by_age_and_sex_and_a_person_told_of_their_results(state: check.State, text: str) -> None:
+    assert found(state, text)["phi.name"].confidence >= 0.8, text
+
+
+def test_a_temperature_is_no_age_and_sex(state: check.State) -> None:
+    f = found(state, "Weather for Houston 78F today. He takes lisinopril 10 mg for hypertension, the nurse said.")
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8

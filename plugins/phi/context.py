@@ -434,7 +434,7 @@ def scan(text: str, lex: Lexicon, lower: str | None = None, story: bool = True) 
         elif kind == "condition":
             before = hay[max(0, start - 160):start].split()[-8:]
             if any(b in ("diagnosed", "dx", "history", "hx", "with", "for", "of") for b in before[-3:]) and \
-                    any(b in ("diagnosed", "dx", "hx", "history", "patient", "pt") for b in before):
+                    any(b in ("diagnosed", "dx", "hx", "history", "patient", "pt", "positive") for b in before):
                 out.strong.add(term)
     if "prescription" in out.statements and any(out.terms.get(t) == "medication" for t in out.strong):
         out.statements.discard("prescription")   # the drug's own dose and sig: one statement, counted once

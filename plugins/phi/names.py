@@ -78,7 +78,8 @@ _POSSESSIVE = ("our", "the", "your", "this", "my", "a", "new", "for")   # "for m
 _STRONG_LABELS = ("patient", "pt", "beneficiary", "insured", "member", "resident", "client")
 # Capitalised words the patterns can meet that are not names.
 _NOT_NAMES = frozenset("The This That Your Our Dear Date Birth Phone Email Address Please Thank Thanks Re Subject Patient "
-                       "Name Order Invoice Account Number Member Customer Mr Mrs Ms Dr".split())
+                       "Name Order Invoice Account Number Member Customer Mr Mrs Ms Dr Acct Appt Dept Attn Ref Tel Fax "
+                       "Ext".split())
 
 
 # Words after "Patient" at a line's start that make a title, not a patient's name ("Patient Portal Message").
@@ -179,6 +180,8 @@ _GREETING_AT = Anchored(_GREETING)
 _RELATIVE_AT = Anchored(_RELATIVE)
 _LABEL_AT = Anchored(_LABEL)
 _AGE_UNIT_AT = Anchored(_AGE_UNIT)
+# a person by age and sex as census rows and handoffs write them ("Umkhayev 78F", "Ito 64 M"): not a temperature
+_AGE_SEX = re.compile(r"(?<![\w.,/])\d{1,3} ?[MF](?![\w/])")
 # an inpatient by the bed or room they lie in: "Souza in bed 7", "Gairbekov in 412", "Ito in rm 5B"
 _BED = re.compile(r" in (?:bed|rm|room) ?\d{1,4}[a-z]?\b")
 _BED_AT = Anchored(_BED)
@@ -255,8 +258,9 @@ def greeted(text: str, lower: str) -> set[str]:
 
 # "Hi Yuri,\n\nYour pap came back showing ASC-US with high-risk HPV ...": a person greeted by first name and
 # told of their own health ("your pap", "your infusion"), not of their patients' or their clinic's
-_YOUR = re.compile(r"(?<![a-z])your (?!patients?\b|practice|clinic|team|staff|office|organi[sz]ation|employees|members"
-                   r"|providers|colleagues|customers|company|facility|community|family)")
+_YOUR = re.compile(r"(?<![a-z])(?:your (?!patients?\b|practice|clinic|team|staff|office|organi[sz]ation|employees|members"
+                   r"|providers|colleagues|customers|company|facility|community|family)"
+                   r"|you (?:tested|were|have been|are being) (?:positive|negative|diagnosed|seen|treated|admitted|discharged))")
 GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+))[ \t]*[,!:\n]", regex.VERSION0)
 _SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)|\n")
 OPENING = 300       # characters from the text's start where the greeting stands
@@ -278,8 +282,8 @@ def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
     "your" followed by a health term of a specific kind (not a weak one), and the stretch after the
     greeting at the titled bar (two terms, or a dose, value or cue). A first name alone; HEADING."""
     m = _opening_greeting(text, lower, GREETED_ALONE)
-    if m is None or not given_names.given(m.group("first")):
-        return
+    if m is None or not (given_names.given(m.group("first")) or given_names.zipf(m.group("first").lower()) < given_names.RARE):
+        return   # a census given name, or a word English does not write ("Hi Sieuwerd,")
     lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
     for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
         if n >= 3:
@@ -342,7 +346,9 @@ def _clinical_word(word: str) -> bool:
 # "Shimada histology", "Alzheimer type"), a word leading a phrase ("Empiric therapy"), not a person
 _NAMED_THING = re.compile(r"(?:'s)? (?:type|histology|classification|criteria|stage|grade|scissors|forceps|clamp|retractor"
                           r"|position|incision|suture|stitch|catheter|tube|needle|therapy|coverage|fracture|repair|technique"
-                          r"|approach|method|rule|index|reflex|phenomenon|lesion|node|nodes|cell|cells|line|lines)\b")
+                          r"|approach|method|rule|index|reflex|phenomenon|lesion|node|nodes|cell|cells|line|lines|cannula|tube|stent|valve"
+                          r"|graft|implant|device|pump|drops|eyedrops|solution|cream|ointment|tablets?|capsules?"
+                          r"|\d+(?:\.\d+)?\ ?(?:mg|mcg|g|ml|units?|%))\b")   # ("Lutein 20 mg": a drug)
 def _owns_health(lower: str, e: int, signals: HealthSignals) -> bool:
     """The word ending at `e` owns a health term of `signals`: "Alberico's EpiPen", "Favian's Parkinson's"."""
     if not lower.startswith("'s ", e):
@@ -363,6 +369,11 @@ def _term_follows(lower: str, e: int, signals: HealthSignals) -> bool:
     return lower.startswith(" ", e) and any(after.startswith(term) for term in signals.terms)
 
 
+_ENGLISH_ENDING = re.compile(r"(?:ing|ly|ed|ment|tion|ness|able|ible)$")
+_PROPER_AFTER = regex.compile(r"\ \p{Lu}", regex.VERSION0)
+_PLACE_BEFORE = re.compile(r"(?<![a-z])(?:in|at|from|near|to|of|via|for) $")
+_NOT_PERSON_BEFORE = re.compile(r"(?:(?<![a-z])(?:in|at|from|near|to|of|via)|(?:positive|negative) for|\d) $")
+_NUMBER_AFTER = re.compile(r":? ?\d")
 MENTION_TEXT = 4000   # a text this short (a note, a message) is about one person; longer ones are not read so
 MAX_MENTIONS = 4      # paragraphs read per text for such words
 MENTION_PARAGRAPH = 600   # characters of a paragraph read, at most (around the word when it is longer)
@@ -396,10 +407,18 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
         if first in listed or given_names.zipf(first.lower()) < given_names.RARE:   # (a capitalised word: as listed)
             if last is not None and (first in listed or given_names.unlisted_name(first, last)):
                 m_name, s, e = m.group("name"), m.start(), m.end()
+            elif last is None:
+                m_name, s, e = first, m.start(), m.end()
             else:
-                m_name, s, e = first, m.start(), m.start() + len(first)
+                continue   # "Enron Global": a word of a longer proper name (a firm, a place, a product)
+        elif last is not None and given_names.zipf(last.lower()) < given_names.RARE and not _PROPER_AFTER.match(text, m.end()):
+            m_name, s, e = last, m.start("last"), m.end()   # "Jens Kreutzmann": a surname after a given name English writes
         else:
             continue
+        if _NOT_PERSON_BEFORE.search(lower, max(0, m.start() - 14), m.start()) or (" " not in m_name and _NUMBER_AFTER.match(text, e)):
+            continue   # "in Las Cruces", "positive for Nitrazine", "#8 Shiley": a place, a test, a size; "Birthdate 03/01"
+        if m_name not in listed and _ENGLISH_ENDING.search(m_name):
+            continue   # "Resubmitting", "Irregularly": an English word's inflection, not a name
         key = _paragraph(lower, s, e)
         if key not in spoken:
             spoken[key] = _ONE_PERSON.search(lower, *key) is not None
@@ -418,7 +437,8 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
         if signals is None or _names_a_term(lower[s:e], signals) or not (spoken[key] or _owns_health(lower, e, signals)) or \
                 not _specific(signals) or (not owns and _term_follows(lower, e, signals)):
             continue   # ("Transthoracic echocardiogram": the word leads the term it qualifies)
-        if stated(signals, True):
+        if stated(signals, True) and (" " in m_name or not regex.search(regex.escape(m_name) + r"\ \p{Lu}", text)):
+            # (a word the text also writes leading a longer proper name, "Enron Global LNG", names a firm)
             hits.append(Hit("name", m_name, s, e, 0.6, "heading"))
             return
 
@@ -676,6 +696,15 @@ class NameFinder:
                         (given_names.given(m.group("first")), False)
                     if person:
                         take(m, unlisted=unlisted)
+            for a in _AGE_SEX.finditer(text):   # "401 Umkhayev 78F - CAP, on 2L": a census row's patient by age and sex
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                p = a.start()
+                aged = BED_NAME.search(text, max(0, p - 40), p - 1) if text[p - 1:p] == " " else None
+                if aged is not None and aged.group("name").split()[0] not in _NOT_NAMES and \
+                        not _PLACE_BEFORE.search(lower, max(0, aged.start() - 14), aged.start()):   # "for Houston 78F"
+                    take(aged, strict=True)
             for b in _BED_AT.finditer(lower, lower):   # "Souza in bed 7 pulled her picc": a patient by where they lie
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
