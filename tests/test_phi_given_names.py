@@ -310,6 +310,7 @@ def test_clinical_words_eponyms_news_and_long_texts_name_no_one_by_that_form(sta
                  "She was positive for Nitrazine pull and fern; admitted for preterm labor, on magnesium 4 g.",
                  "He saw Dr. X in Las Cruces for cirrhosis and was started on lactulose 20 g.",
                  "Enron Global LNG moves. Enron's staff: he has type 2 diabetes mellitus, on metformin 500 mg.",
+                 "Status post Whipple's pancreaticoduodenectomy; she was placed on Keflex 500 mg for cellulitis.",
                  "The quarterly numbers are in the shared folder and the review is on Thursday. " * 60 + "\n\n" + note):
         f = found(state, text)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text[:80]

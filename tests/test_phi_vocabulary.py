@@ -117,3 +117,15 @@ def test_a_long_text_gets_no_short_window() -> None:
     clinical = "Her head is normocephalic. She sat on the bench by the door. Her neck is supple."
     filler = " ".join(f"Line {i} of the agenda is lunch." for i in range(vocabulary.SHORT_PIECES))
     assert not vocabulary.clinical(f"{clinical} {filler}")
+
+
+def test_the_shipped_clinical_capitals_are_what_the_tune_notes_build(corpora: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_clinical_capitals",
+                                                  Path(__file__).resolve().parent.parent / "bench" / "build_clinical_capitals.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert frozenset(build.build(corpora)) == vocabulary.capitals()
+    assert {"keflex", "whipple", "apgar"} <= vocabulary.capitals()

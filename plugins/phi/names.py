@@ -338,8 +338,9 @@ _MEDICAL_ENDING = re.compile(r"(?:itis|osis|emia|oma|pathy|plegia|algia|penia|me
 
 def _clinical_word(word: str) -> bool:
     """`word` (lower case) is one clinical notes write (the clinical vocabulary, a positive weight of the
-    narrative model, a medical ending): "Betadine", "Trendelenburg", "Bimanual" are no person."""
-    return word in vocabulary.load() or narrative.load()[0].get(word, 0.0) > 0.0 or _MEDICAL_ENDING.search(word) is not None
+    narrative model, a capitalised word of the notes, a medical ending): "Betadine", "Whipple's" are no person."""
+    return word in vocabulary.load() or word in vocabulary.capitals() or narrative.load()[0].get(word, 0.0) > 0.0 or \
+        _MEDICAL_ENDING.search(word) is not None
 
 
 # what a lone capitalised word names when such a noun follows it: an eponym's thing ("Joseph scissors",
@@ -415,7 +416,8 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
             m_name, s, e = last, m.start("last"), m.end()   # "Jens Kreutzmann": a surname after a given name English writes
         else:
             continue
-        if _NOT_PERSON_BEFORE.search(lower, max(0, m.start() - 14), m.start()) or (" " not in m_name and _NUMBER_AFTER.match(text, e)):
+        if _NOT_PERSON_BEFORE.search(lower, max(0, m.start() - 14), m.start()) or \
+                (" " not in m_name and _NUMBER_AFTER.match(text, e)):
             continue   # "in Las Cruces", "positive for Nitrazine", "#8 Shiley": a place, a test, a size; "Birthdate 03/01"
         if m_name not in listed and _ENGLISH_ENDING.search(m_name):
             continue   # "Resubmitting", "Irregularly": an English word's inflection, not a name

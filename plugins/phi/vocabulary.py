@@ -43,6 +43,17 @@ _WORD = re.compile(r"[a-z][a-z\-']*[a-z]")
 _HEADING = re.compile(r"\b[A-Z][A-Z/&\-]+(?: [A-Z/&\-]+){0,3}:")   # as the build script learns them
 
 
+CAPITALS = HERE / "clinical_capitals.txt"
+
+
+@functools.cache
+def capitals() -> frozenset[str]:
+    """Capitalised words the de-identified clinical notes write, lower case (eponyms, brands, a
+    sentence's first word: bench/build_clinical_capitals.py): none of them is a patient's name."""
+    return frozenset(line.strip() for line in CAPITALS.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
 @functools.cache
 def load() -> dict[str, float]:
     """word -> log-odds, once per process (read-only, shared by every check instance)."""
