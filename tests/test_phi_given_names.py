@@ -328,3 +328,13 @@ def test_a_census_row_by_age_and_sex_and_a_person_told_of_their_results(state: c
 def test_a_temperature_is_no_age_and_sex(state: check.State) -> None:
     f = found(state, "Weather for Houston 78F today. He takes lisinopril 10 mg for hypertension, the nurse said.")
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8
+
+
+def test_the_person_a_subject_names_and_the_body_names_again(state: check.State) -> None:
+    body = "fyi CT chest on oyelaran from yesterday - 1.2cm spiculated RUL nodule. Rads recommends PET/CT. I'll call today."
+    assert found(state, body, "nodule on oyelaran")["phi.name"].confidence >= 0.8
+    for subject, text in (("Aurobindo valsartan recall", "Aurobindo is recalling valsartan 160 mg tablets, lot 4411, for "
+                                                          "an impurity. Patients on valsartan should not stop it."),
+                          ("nodule on oyelaran", "fyi the quarterly numbers on oyelaran are in the shared folder.")):
+        f = found(state, text, subject)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, subject

@@ -229,6 +229,7 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
     # context). Pieces read before that wait in `unread`; most business mail never needs it.
     unread: list[tuple[str, str, str]] | None = None if message.attachments else []
     stopped = False
+    subject = message.subject   # the person a subject names, named again in the body (names.subject_named)
     for view in message.texts():
         if stopped or budget <= 0:
             break
@@ -244,7 +245,7 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
             clock.check()
             # a view read whole shares its lower-cased text with the other checks (TextView.lower)
             lower = _scan_chunk(chunk, view.lower if chunk is view.text else chunk.lower(), where, state, clock,
-                                aggs, signals, own)
+                                aggs, signals, own, subject)
             if unread is not None:
                 unread.append((chunk, lower, where))
                 if not _patient_seen(aggs):
@@ -307,7 +308,7 @@ def _promote_headings(aggs: dict[str, _Agg]) -> None:
 
 
 def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline, aggs: dict[str, _Agg],
-                signals: health.HealthSignals, own: _Own) -> str:
+                signals: health.HealthSignals, own: _Own, subject: str = "") -> str:
     """Identifiers, names and table columns of one piece of text (`lower`: it lower-cased), into
     `aggs`; ICD-10 and NDC codes also into `signals`. Returns `lower` (for the health scan)."""
     kw = identifiers.Keywords(text, lower)
@@ -356,7 +357,7 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
             if hit.confidence >= 0.9 or hit.kind == "icd10":
                 signals.strong.add(f"{hit.kind}:{_normal(hit)}")
         aggs.setdefault(hit.kind, _Agg()).add(hit, where)
-    for hit in state.names.find(text, kw, lower, clock, health_of):
+    for hit in state.names.find(text, kw, lower, clock, health_of, subject if headings else ""):
         if hit.keyword == HEADING and not headings and not (" " in hit.value and given_names.given(hit.value.split()[0])):
             continue
         aggs.setdefault("name", _Agg()).add(hit, where)

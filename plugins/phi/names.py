@@ -445,6 +445,43 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
             return
 
 
+# "Subject: visit update - Lennox" / "Saw Lennox this afternoon. Pain 7/10 ... Roxanol 10mg SL q2h": the person
+# a subject names by its shape (after a dash, "on", "re", "for" or a colon; before "'s" or a dash at its start),
+# named again in a short text whose paragraph there holds specific health information at the titled bar
+_TOPIC = regex.compile(r"(?:(?:\ [\-\u2013:]|\ on|\ re:?|\ for|\ of)\ (?P<after>\p{L}[\p{L}'\-]{2,})"
+                       r"(?:\ (?P<last>\p{L}[\p{L}'\-]{2,}))?(?:\ *$|\ [\-\u2013(])"
+                       r"|^(?:(?i:re|fw|fwd):\ )*(?P<lead>\p{Lu}[\p{Ll}'\-]{2,})(?:'s|\ [\-\u2013:]))", regex.VERSION0)
+TOPIC_RARE = 4.0   # a subject's word English writes less than once in 10,000 words ("Lennox" 3.2, "Jens" 3.0)
+
+
+def subject_named(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signed: identifiers.SignOff,
+                  subject: str) -> None:
+    """The person the subject names by its shape (`_TOPIC`), where a short text names them again (any
+    case) with specific health information at the titled bar on that paragraph. HEADING."""
+    if len(text) > MENTION_TEXT:
+        return
+    words = []
+    for m in _TOPIC.finditer(subject[:200]):
+        for w in (m.group("after"), m.group("last"), m.group("lead")):
+            if w and w.title() not in _NOT_NAMES and (given_names.given(w) or given_names.zipf(w.lower()) < TOPIC_RARE) \
+                    and not _clinical_word(w.lower()) and not _ENGLISH_ENDING.search(w.lower()):
+                words.append(w.lower())
+    for w in dict.fromkeys(words[:3]):
+        for n, at in enumerate(re.finditer(r"(?<![\w'\-])" + re.escape(w) + r"(?![\w\-])", lower)):
+            s, e = at.span()
+            if n >= 3:
+                break
+            if signed.below(s) or _DOCTOR_BEFORE.search(lower, max(0, s - 10), s) or _provider_or_place(text[s:e], text, e) \
+                    or _AFTER_MENTION_NOT.match(lower, e) or _EPONYM.match(lower, e) or _NAMED_THING.match(lower, e):
+                continue
+            signals = health_of(*_paragraph(lower, s, e))
+            if signals is None or _names_a_term(w, signals) or not _specific(signals) or _term_follows(lower, e, signals):
+                continue
+            if stated(signals, True):
+                hits.append(Hit("name", text[s:e], s, e, 0.6, "heading"))
+                return
+
+
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
 CALL_NAME = regex.compile(r"(?<![\p{L}])(?i:call|text|reach|contact)\ (?P<first>\p{Lu}\p{Ll}+)(?![\p{L}\-])", regex.VERSION0)
 CALL_REACH = 80   # characters before a number, on its line, where the callback may stand
@@ -574,7 +611,7 @@ class NameFinder:
         return hits
 
     @staticmethod
-    def _given(text: str, lower: str, clock: Deadline, health_of: HealthOf) -> list[Hit]:
+    def _given(text: str, lower: str, clock: Deadline, health_of: HealthOf, subject: str = "") -> list[Hit]:
         """Names where a note puts its patient without a label (LINE_NAME, LEAD_NAME, RELATIVE_NAME,
         LAST_FIRST_BEFORE_NUMBER, POSSESSIVE_NAME, GREETED, LABELLED_LOWER), with health information
         in the same stretch of text (`health_of`: GIVEN_WINDOW in the paragraph; inside a line, on
@@ -719,12 +756,15 @@ class NameFinder:
             greeted_family(text, lower, health_of, hits, signed)
             if not hits:
                 mentioned(text, lower, health_of, hits, signed)
+            if not hits and subject:
+                subject_named(text, lower, health_of, hits, signed, subject)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
-             health_of: HealthOf | None = None) -> list[Hit]:
+             health_of: HealthOf | None = None, subject: str = "") -> list[Hit]:
         """The names of `text`. `health_of(lo, hi)` (the check's health lexicon) says how surely a stretch of
-        it holds health information; without it names by a given name alone are not looked for."""
+        it holds health information; without it names by a given name alone are not looked for. `subject`:
+        the mail's subject, whose person-shaped words the text may name again (`subject_named`)."""
         hits: list[Hit] = []
         lower = lower if lower is not None else text.lower()
         if len(lower) != len(text):
@@ -808,7 +848,7 @@ class NameFinder:
         hits.extend(self._before_dates(text, clock))
         seen = {(h.start, h.end) for h in hits}
         if health_of is not None:
-            hits.extend(h for h in self._given(text, lower, clock, health_of) if (h.start, h.end) not in seen)
+            hits.extend(h for h in self._given(text, lower, clock, health_of, subject) if (h.start, h.end) not in seen)
         if self.nlp is not None:
             hits.extend(self._recognised(text, lower, kw, {(h.start, h.end) for h in hits}, health_of))
         return hits
