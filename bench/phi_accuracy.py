@@ -54,7 +54,9 @@ Sources and the deterministic splits. Three kinds of row:
              three more helper sessions from the same brief: authored-4 tune (misses read), 5 and 6 held;
              authored-7 (tune) and authored-8 (held) by two more, after the session's first round of changes;
              authored-9 (tune) and authored-10 (held) by two more at the start of session 12, each first run
-             on that session's base code and on its first change (names.mentioned), then split.
+             on that session's base code and on its first change (names.mentioned), then split;
+             authored-11 (tune) and authored-12 (held) by two more after its second round, each first run
+             on the base and on that round's code.
   generated  this file's own templates (the old bench): all tune. They measure the templates the
              lexicons and weights were written against, and count for nothing.
 
@@ -714,6 +716,8 @@ AUTHORED_7 = PROJECT / "bench" / "data" / "authored-7"   # written mid-session 1
 AUTHORED_8 = PROJECT / "bench" / "data" / "authored-8"   # and beside it: held
 AUTHORED_9 = PROJECT / "bench" / "data" / "authored-9"   # written at the start of session 12: tune
 AUTHORED_10 = PROJECT / "bench" / "data" / "authored-10"   # and beside it: held
+AUTHORED_11 = PROJECT / "bench" / "data" / "authored-11"   # written mid-session 12: tune
+AUTHORED_12 = PROJECT / "bench" / "data" / "authored-12"   # and beside it: held
 
 
 def all_held(_item_id: str) -> str:
@@ -1095,13 +1099,13 @@ def _row_order(kv: tuple[tuple[str, str], Tally]) -> tuple[int, str]:
 def _message_row(source: str, split: str, t: Tally) -> str:
     n = t.tp + t.fp + t.fn + t.tn
     ms = sorted(t.ms)
-    return (f"{source:<11}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
+    return (f"{source:<12}{split:<8}{n:>6}{t.tp + t.fn:>6}{t.tp:>6}{t.fp:>5}{t.fn:>5}"
             f"{fmt(t.tp, t.tp + t.fp):>24}{fmt(t.tp, t.tp + t.fn):>24}{fmt(t.fp, t.fp + t.tn):>26}"
             f"{statistics.median(ms):>12.1f}{ms[int(len(ms) * 0.95)]:>8.1f}")
 
 
 def print_message_table(tallies: dict[tuple[str, str], Tally]) -> None:
-    print(f"{'source':<11}{'split':<8}{'msgs':>6}{'pos':>6}{'tp':>6}{'fp':>5}{'fn':>5}"
+    print(f"{'source':<12}{'split':<8}{'msgs':>6}{'pos':>6}{'tp':>6}{'fp':>5}{'fn':>5}"
           f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}{'false-PHI rate [95% CI]':>26}{'ms/msg p50':>12}{'p95':>8}")
     pooled: dict[str, Tally] = defaultdict(Tally)
     for (source, split), t in sorted(tallies.items(), key=_row_order):
@@ -1116,13 +1120,13 @@ def print_message_table(tallies: dict[tuple[str, str], Tally]) -> None:
 
 
 def _ident_row(source: str, split: str, kind: str, c: Counter) -> str:
-    return (f"{source:<11}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
+    return (f"{source:<12}{split:<8}{kind:<12}{c['tp'] + c['fn']:>8}{c['tp']:>5}{c['fp']:>5}{c['fn']:>5}"
             f"{fmt(c['tp'], c['tp'] + c['fp']):>24}{fmt(c['tp'], c['tp'] + c['fn']):>24}")
 
 
 def print_identifier_table(tallies: dict[tuple[str, str], Tally], label: str) -> None:
     print(f"-- identifier types, reported at confidence {'>= 0.8' if label == '0.8' else 'any'}")
-    print(f"{'source':<11}{'split':<8}{'type':<12}{'planted':>8}{'tp':>5}{'fp':>5}{'fn':>5}"
+    print(f"{'source':<12}{'split':<8}{'type':<12}{'planted':>8}{'tp':>5}{'fp':>5}{'fn':>5}"
           f"{'precision [95% CI]':>24}{'recall [95% CI]':>24}")
     pooled: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for (source, split), t in sorted(tallies.items(), key=_row_order):
@@ -1197,7 +1201,8 @@ def main() -> int:
     print("        byte, in held-out wrappers; spam-more ham (Enron-Spam farmer-d, Ling-Spam); authored items whose")
     print("        sha256(id) starts with an odd byte; authored-2 (written after session 10's tuning); authored-5 and")
     print("        authored-6 (written at the start of session 11, beside the tune set authored-4), authored-8 (beside")
-    print("        authored-7, after session 11's first round), authored-10 (beside the tune set authored-9, session 12).")
+    print("        authored-7, after session 11's first round), authored-10 (beside the tune set authored-9, session 12),")
+    print("        authored-12 (beside the tune set authored-11, mid-session 12).")
     print("        ALL/held counts.\n")
 
     overrides: dict = {"rules": {"local": [], "override": []}}
@@ -1219,7 +1224,9 @@ def main() -> int:
         + authored_cases(rows, args.seed, persons, True, AUTHORED_7, "authored-7", all_tune) \
         + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_8, "authored-8", all_held)) \
         + authored_cases(rows, args.seed, persons, True, AUTHORED_9, "authored-9", all_tune) \
-        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_10, "authored-10", all_held))
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_10, "authored-10", all_held)) \
+        + authored_cases(rows, args.seed, persons, True, AUTHORED_11, "authored-11", all_tune) \
+        + ([] if args.no_held else authored_cases(rows, args.seed, persons, True, AUTHORED_12, "authored-12", all_held))
     if not args.no_held and (corpora / "spam-more" / "labels.csv").exists():
         cases += held_ham_cases(corpora, args.seed, args.limit)
     tallies = run_cases(inspector, cases)

@@ -100,7 +100,8 @@ def main() -> int:
             + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_5, "authored-5", pa.all_held) \
             + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_6, "authored-6", pa.all_held) \
             + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_8, "authored-8", pa.all_held) \
-            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_10, "authored-10", pa.all_held)
+            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_10, "authored-10", pa.all_held) \
+            + pa.authored_cases(rows, args.seed, persons, True, pa.AUTHORED_12, "authored-12", pa.all_held)
     else:
         every = pa.clinical_cases(args.corpora, args.seed, persons) + pa.enron_cases(args.corpora, args.seed, args.limit) \
             + pa.ham_cases(args.corpora, args.limit) + pa.presidio_message_cases(presidio)

@@ -338,3 +338,32 @@ def test_the_person_a_subject_names_and_the_body_names_again(state: check.State)
                           ("nodule on oyelaran", "fyi the quarterly numbers on oyelaran are in the shared folder.")):
         f = found(state, text, subject)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, subject
+
+
+@pytest.mark.parametrize("text", [
+    "Dr. Rao - please see below from his wife. Can you call her? -Hanna\n\n---\nFrom: a.person@gmail.com\nSubject: chest pain\n\n"
+    "My husband Tomasz Zdravkovic had a stent put in on the 4th. Last night he had chest pain; he took one nitro. "
+    "He is taking the Brilinta 90 mg and aspirin every day.",
+    "412 - Szczepanik, 78F, CHF exacerbation day 2\nlasix 40 IV BID, K 3.3 this AM, repleted 40 PO",
+    "Hello Jens Oyelaran,\n\nThis confirms your video visit for thyroid nodule biopsy results on Wednesday. Have your "
+    "levothyroxine dose ready.",
+])
+def test_a_forwarded_patient_a_census_row_and_a_letter_by_full_name(state: check.State, text: str) -> None:
+    assert found(state, text)["phi.name"].confidence >= 0.8, text[:60]
+
+
+def test_below_a_sign_off_until_a_quoted_message_starts() -> None:
+    from outguard_plugins.phi.identifiers import SignOff
+
+    text = "Call her back.\nThanks,\nHanna\n555-0100\n\nFrom: a@b.example\nMy mother has a rash.\nRegards,\nOla Berg\n"
+    signed = SignOff(text)
+    assert not signed.below(text.index("Call"))
+    assert signed.below(text.index("Hanna")) and signed.below(text.index("555"))
+    assert not signed.below(text.index("My mother"))
+    assert signed.below(text.index("Ola Berg"))
+
+
+def test_a_subjects_small_word_in_a_capitalised_subject_is_no_person(state: check.State) -> None:
+    text = "Fill half your plate with vegetables. A1c goal under 7%. You subscribed to our newsletter. Unsubscribe."
+    f = found(state, text, "Living Well with Diabetes - November newsletter")
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8

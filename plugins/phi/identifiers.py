@@ -7,7 +7,9 @@ matched by character distance.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -286,20 +288,29 @@ def _nanp(value: str) -> bool:
     return len(d) == 10 and d[0] in "23456789" and d[3] in "23456789" and d[1:3] != "11"
 
 
+# where a quoted or forwarded message starts: what stands below it is that message's, not the writer's signature
+QUOTE_HEADER = re.compile(r"^[ \t>]*(?:from:[ \t]|-{2,}[ \t]*(?:original|forwarded) message|on [^\n]{0,120}wrote:)",
+                          re.MULTILINE | re.IGNORECASE)
+MAX_BOUNDARIES = 64   # sign-offs and quote headers looked at per text
+
+
 class SignOff:
-    """Where a text's first sign-off line ("Regards,", "-- ") starts, looked for at the first question:
-    what stands below it is the writer's own (a signature's number, a colleague's name)."""
+    """Where a text's sign-off lines ("Regards,", "-- ") start, looked for at the first question: what
+    stands below one, up to the next quoted or forwarded message's header ("From: ...", "On ... wrote:"),
+    is the writer's own (a signature's number, a colleague's name); a forwarded patient's words are not."""
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._at: int | None = None
+        self._bounds: list[int] | None = None   # sorted starts; a sign-off's is even-tagged (2 * pos), a quote's odd
 
     def below(self, s: int) -> bool:
-        """`s` is at or below the sign-off."""
-        if self._at is None:
-            m = SIGN_OFF.search(self._text)
-            self._at = m.start() if m else len(self._text)
-        return s >= self._at
+        """`s` is at or below a sign-off, before the next quoted message's header."""
+        if self._bounds is None:
+            marks = [2 * m.start() for m in itertools.islice(SIGN_OFF.finditer(self._text), MAX_BOUNDARIES)]
+            marks += [2 * m.start() + 1 for m in itertools.islice(QUOTE_HEADER.finditer(self._text), MAX_BOUNDARIES)]
+            self._bounds = sorted(marks)
+        i = bisect.bisect_right(self._bounds, 2 * s) - 1
+        return i >= 0 and self._bounds[i] % 2 == 0
 
 
 def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lower: str | None = None,

@@ -261,7 +261,8 @@ def greeted(text: str, lower: str) -> set[str]:
 _YOUR = re.compile(r"(?<![a-z])(?:your (?!patients?\b|practice|clinic|team|staff|office|organi[sz]ation|employees|members"
                    r"|providers|colleagues|customers|company|facility|community|family)"
                    r"|you (?:tested|were|have been|are being) (?:positive|negative|diagnosed|seen|treated|admitted|discharged))")
-GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+))[ \t]*[,!:\n]", regex.VERSION0)
+GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+)(?:\ \p{Lu}\p{Ll}+)?)[ \t]*[,!:\n]",
+                              regex.VERSION0)   # "Hi Yuri,", "Hello Jens Kreutzmann,"
 _SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)|\n")
 OPENING = 300       # characters from the text's start where the greeting stands
 TOLD_WINDOW = 400   # characters after it where the person is told of their health
@@ -282,8 +283,9 @@ def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
     "your" followed by a health term of a specific kind (not a weak one), and the stretch after the
     greeting at the titled bar (two terms, or a dose, value or cue). A first name alone; HEADING."""
     m = _opening_greeting(text, lower, GREETED_ALONE)
-    if m is None or not (given_names.given(m.group("first")) or given_names.zipf(m.group("first").lower()) < given_names.RARE):
-        return   # a census given name, or a word English does not write ("Hi Sieuwerd,")
+    if m is None or not (given_names.given(m.group("first")) or
+                         any(given_names.zipf(w.lower()) < given_names.RARE for w in m.group("name").split())):
+        return   # a census given name, or a word English does not write ("Hi Sieuwerd,", "Hello Jens Kreutzmann,")
     lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
     for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
         if n >= 3:
@@ -461,10 +463,12 @@ def subject_named(text: str, lower: str, health_of: HealthOf, hits: list[Hit], s
     if len(text) > MENTION_TEXT:
         return
     words = []
+    cased = subject != subject.lower()   # a subject written in capitals and small letters names a person capitalised
     for m in _TOPIC.finditer(subject[:200]):
         for w in (m.group("after"), m.group("last"), m.group("lead")):
-            if w and w.title() not in _NOT_NAMES and (given_names.given(w) or given_names.zipf(w.lower()) < TOPIC_RARE) \
-                    and not _clinical_word(w.lower()) and not _ENGLISH_ENDING.search(w.lower()):
+            if w and (w[0].isupper() or not cased) and w.title() not in _NOT_NAMES and \
+                    (given_names.given(w) or given_names.zipf(w.lower()) < TOPIC_RARE) and \
+                    not _clinical_word(w.lower()) and not _ENGLISH_ENDING.search(w.lower()):
                 words.append(w.lower())
     for w in dict.fromkeys(words[:3]):
         for n, at in enumerate(re.finditer(r"(?<![\w'\-])" + re.escape(w) + r"(?![\w\-])", lower)):
@@ -739,8 +743,9 @@ class NameFinder:
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
-                p = a.start()
-                aged = BED_NAME.search(text, max(0, p - 40), p - 1) if text[p - 1:p] == " " else None
+                p = a.start() - 1 if text[a.start() - 1:a.start()] == " " else -1
+                p = p - 1 if p > 0 and text[p - 1] == "," else p   # "412 - Tolbert, 78F, CHF exacerbation"
+                aged = BED_NAME.search(text, max(0, p - 40), p) if p > 0 else None
                 if aged is not None and aged.group("name").split()[0] not in _NOT_NAMES and \
                         not _PLACE_BEFORE.search(lower, max(0, aged.start() - 14), aged.start()):   # "for Houston 78F"
                     take(aged, strict=True)
