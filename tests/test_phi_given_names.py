@@ -367,3 +367,23 @@ def test_a_subjects_small_word_in_a_capitalised_subject_is_no_person(state: chec
     text = "Fill half your plate with vegetables. A1c goal under 7%. You subscribed to our newsletter. Unsubscribe."
     f = found(state, text, "Living Well with Diabetes - November newsletter")
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8
+
+
+@pytest.mark.parametrize("subject, text", [
+    ("Your benefits", "Dear Maria Gonzalez,\n\nYour new health plan covers your annual physical, mammogram and colonoscopy "
+                      "screenings at no cost. Log in to see your benefits.\n\nHR"),
+    ("Open enrollment", "Hello Jens Kreutzmann,\n\nOpen enrollment ends Friday. Your dental coverage will renew; your HSA "
+                        "can pay for insulin and statins.\n\nBenefits Team"),
+    ("News roundup", "In the news: former senator Oyelaran's melanoma diagnosis was announced Monday; she began "
+                     "immunotherapy with Keytruda."),
+    ("Agenda - Cardiology Update", "8:15 Heart failure with reduced EF - Anika Sorensen, MD\n9:00 Anticoagulation in AFib "
+                                   "- Tomasz Zdravkovic, PharmD\n9:45 Break"),
+    ("Ozempic samples", "Hi Jens,\n\nThis is Ola from Novo. We have Ozempic 1 mg starter samples for your patients with "
+                        "type 2 diabetes.\n\nOla"),
+    ("FW: case", "Interesting case for M&M.\n\nThanks,\nAnna\n\n---\nFrom: Dr. Ola Berg\nSubject: case\n\nA 54-year-old "
+                 "man presented with a spiculated RUL nodule on CT chest. He underwent lobectomy."),
+])
+def test_letters_news_and_agendas_that_name_people_beside_health_are_no_phi(state: check.State, subject: str,
+                                                                             text: str) -> None:
+    f = found(state, text, subject)
+    assert "phi.name" not in f or f["phi.name"].confidence < 0.8, subject

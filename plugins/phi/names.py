@@ -261,6 +261,8 @@ def greeted(text: str, lower: str) -> set[str]:
 _YOUR = re.compile(r"(?<![a-z])(?:your (?!patients?\b|practice|clinic|team|staff|office|organi[sz]ation|employees|members"
                    r"|providers|colleagues|customers|company|facility|community|family)"
                    r"|you (?:tested|were|have been|are being) (?:positive|negative|diagnosed|seen|treated|admitted|discharged))")
+_COVERAGE = re.compile(r"(?<![a-z])(?:covers?|covered|coverage|benefits?|enroll(?:ment|ed)?|open enrollment|eligible"
+                       r"|eligibility|premiums?|deductibles?|hsa|fsa|wellness program|health plan)(?![a-z])")
 GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+)(?:\ \p{Lu}\p{Ll}+)?)[ \t]*[,!:\n]",
                               regex.VERSION0)   # "Hi Yuri,", "Hello Jens Kreutzmann,"
 _SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)|\n")
@@ -287,6 +289,8 @@ def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
                          any(given_names.zipf(w.lower()) < given_names.RARE for w in m.group("name").split())):
         return   # a census given name, or a word English does not write ("Hi Sieuwerd,", "Hello Jens Kreutzmann,")
     lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
+    if _COVERAGE.search(lower, lo, hi):
+        return   # a benefits or enrollment letter tells what a plan covers, not the person's health
     for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
         if n >= 3:
             return
@@ -372,6 +376,9 @@ def _term_follows(lower: str, e: int, signals: HealthSignals) -> bool:
     return lower.startswith(" ", e) and any(after.startswith(term) for term in signals.terms)
 
 
+# news of a public figure's health ("former senator Oyelaran's melanoma"): no patient of the sender's
+_PUBLIC_FIGURE = re.compile(r"(?<![a-z])(?:senator|president|governor|mayor|congress(?:wo)?man|rep\.|actor|actress|singer"
+                            r"|rapper|star|ceo|king|queen|prince|princess|pope|minister|coach|quarterback|pitcher)\s+$")
 _ENGLISH_ENDING = re.compile(r"(?:ing|ly|ed|ment|tion|ness|able|ible)$")
 _PROPER_AFTER = regex.compile(r"\ \p{Lu}", regex.VERSION0)
 _PLACE_BEFORE = re.compile(r"(?<![a-z])(?:in|at|from|near|to|of|via|for) $")
@@ -419,6 +426,7 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
         else:
             continue
         if _NOT_PERSON_BEFORE.search(lower, max(0, m.start() - 14), m.start()) or \
+                _PUBLIC_FIGURE.search(lower, max(0, m.start() - 30), m.start()) or \
                 (" " not in m_name and _NUMBER_AFTER.match(text, e)):
             continue   # "in Las Cruces", "positive for Nitrazine", "#8 Shiley": a place, a test, a size; "Birthdate 03/01"
         if m_name not in listed and _ENGLISH_ENDING.search(m_name):
