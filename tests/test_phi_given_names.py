@@ -387,3 +387,14 @@ def test_letters_news_and_agendas_that_name_people_beside_health_are_no_phi(stat
                                                                              text: str) -> None:
     f = found(state, text, subject)
     assert "phi.name" not in f or f["phi.name"].confidence < 0.8, subject
+
+
+def test_a_patient_writing_in_signs_with_their_name_a_colleague_does_not(state: check.State) -> None:
+    ask = ("Hello,\n\nI was seen at your urgent care on Sunday for my right ankle after I twisted it. The x-ray tech said "
+           "the doctor would call. Should I still be walking on it?\n\nThanks,\n")
+    assert found(state, ask + "Ilse Oyelaran\n")["phi.name"].confidence >= 0.8
+    for text in (ask + "Ilse Oyelaran, RN\nValley Clinic\n",
+                 "Hi team,\n\nI'm out today, my doctor says I have the flu and prescribed Tamiflu. Should I bring a note?"
+                 "\n\nThanks,\nVince\n"):
+        f = found(state, text)
+        assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text[-30:]

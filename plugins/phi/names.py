@@ -265,7 +265,7 @@ _COVERAGE = re.compile(r"(?<![a-z])(?:covers?|covered|coverage|benefits?|enroll(
                        r"|eligibility|premiums?|deductibles?|hsa|fsa|wellness program|health plan)(?![a-z])")
 GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+)(?:\ \p{Lu}\p{Ll}+)?)[ \t]*[,!:\n]",
                               regex.VERSION0)   # "Hi Yuri,", "Hello Jens Kreutzmann,"
-_SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)|\n")
+_SENTENCE_STOP = re.compile(r"(?<![ (]dr)(?<![ (]mr)(?<![ (]ms)(?<![ (]mrs)[.!?](?:\s|$)|\n")   # not "Dr." of "with Dr. Okafor"
 OPENING = 300       # characters from the text's start where the greeting stands
 TOLD_WINDOW = 400   # characters after it where the person is told of their health
 
@@ -492,6 +492,46 @@ def subject_named(text: str, lower: str, health_of: HealthOf, hits: list[Hit], s
             if stated(signals, True):
                 hits.append(Hit("name", text[s:e], s, e, 0.6, "heading"))
                 return
+
+
+# "I was seen at your urgent care on Sunday for my right ankle ... Should I still be walking on it?\n\nThanks,\nZoe
+# Young": a patient (or a relative: "my husband had a stent put in") writing to their care, who signs with their name
+_FIRST_PERSON = re.compile(r"(?<![a-z])(?:i|i'm|i've|i'd|my)(?![a-z'])")
+_CARE_SOUGHT = re.compile(r"(?<![a-z])(?:your (?:clinic|office|urgent care|practice|er|pharmacy)|the doctor|dr\.|doctor"
+                          r"|appointment|appt|prescription|refill|(?:was|were|be|been|get) seen|nurse|should (?:i|he|she|we))"
+                          r"(?![a-z])")
+_TO_COLLEAGUES = re.compile(r"\s*(?:hi|hello|hey|dear|good morning)?,?\s*(?:team|all|everyone|folks|guys|y'all|boss)\b")
+SIGNED_REACH = 60   # characters after a sign-off line where the writer's name stands
+
+
+def signed_writer(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -> None:
+    """The name signing a short first-person message that seeks care ("should I", "your urgent care",
+    "the doctor") and tells of the writer's or a relative's health (a specific term above the sign-off):
+    a name alone on its line, a census given name or one English does not write, no credential or place
+    after it; not a note to colleagues ("Hi team"). HEADING."""
+    if len(text) > MENTION_TEXT:
+        return
+    sign = identifiers.SIGN_OFF.search(text)
+    if sign is None or sign.start() < 40:
+        return
+    above = lower[:sign.start()]
+    if len(_FIRST_PERSON.findall(above)) < 2 or _CARE_SOUGHT.search(above) is None or _TO_COLLEAGUES.match(above):
+        return   # ("Hi team, I'm out today with the flu": a colleague's own news, not a patient writing in)
+    m = SIGNED_NAME.match(text, sign.end())
+    if m is None or m.end() - sign.end() > SIGNED_REACH:
+        return
+    words = m.group("name").split()
+    if words[0] in _NOT_NAMES or not (given_names.given(words[0]) or
+                                      all(given_names.zipf(w.lower()) < given_names.RARE for w in words)) or \
+            _provider_or_place(m.group("name"), text, m.end("name")):
+        return
+    signals = health_of(0, sign.start())
+    if signals is not None and _specific(signals) and stated(signals) and not _names_a_term(m.group("name").lower(), signals):
+        hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.6, "heading"))
+
+
+# the writer's name on the line after the sign-off, alone on its line (a staff signature goes on with a title or a place)
+SIGNED_NAME = regex.compile(r"\s*(?P<name>\p{Lu}\p{Ll}+(?:\ \p{Lu}\p{Ll}+)?)[ \t]*(?:\n|$)", regex.VERSION0)
 
 
 # "Can u call Yuri back re her potassium 2.9? 464-204-3393": a callback to a person by first name
@@ -771,6 +811,8 @@ class NameFinder:
                 mentioned(text, lower, health_of, hits, signed)
             if not hits and subject:
                 subject_named(text, lower, health_of, hits, signed, subject)
+            if not hits:
+                signed_writer(text, lower, health_of, hits)
         return hits
 
     def find(self, text: str, kw: Keywords, lower: str | None = None, clock: Deadline = NO_DEADLINE,
