@@ -380,6 +380,10 @@ def test_a_subjects_small_word_in_a_capitalised_subject_is_no_person(state: chec
                                    "- Tomasz Zdravkovic, PharmD\n9:45 Break"),
     ("Ozempic samples", "Hi Jens,\n\nThis is Ola from Novo. We have Ozempic 1 mg starter samples for your patients with "
                         "type 2 diabetes.\n\nOla"),
+    ("Welcome", "Dear Maria Gonzalez,\n\nWelcome to Valley Family Medicine! Our nurse practitioner, Anna Lee, specializes "
+                "in diabetes and hypertension care, and our pharmacist Tom runs a weekly statin clinic.\n\nValley"),
+    ("Class", "Dear Jens Kreutzmann,\n\nThanks for signing up. Karen will teach the diabetes class on insulin pumps and "
+              "CGM use on Tuesday.\n\nEducation Dept"),
     ("FW: case", "Interesting case for M&M.\n\nThanks,\nAnna\n\n---\nFrom: Dr. Ola Berg\nSubject: case\n\nA 54-year-old "
                  "man presented with a spiculated RUL nodule on CT chest. He underwent lobectomy."),
 ])
@@ -398,3 +402,16 @@ def test_a_patient_writing_in_signs_with_their_name_a_colleague_does_not(state: 
                  "\n\nThanks,\nVince\n"):
         f = found(state, text)
         assert "phi.name" not in f or f["phi.name"].confidence < 0.8, text[-30:]
+
+
+def test_a_first_name_whose_surname_the_text_writes_elsewhere_is_still_a_person(state: check.State) -> None:
+    text = ("Hi Christine,\nI've moved your father's appointment to Monday. Since Favian's Parkinson's tremor has been worse "
+            "since the carbidopa-levodopa was reduced, Dr. Marsh may adjust the dose. Please bring his medication list.\n"
+            "On Thu, Christine wrote:\nmy dad Favian Rangel has an appt on the 20th")
+    assert found(state, text)["phi.name"].confidence >= 0.8
+
+
+def test_a_parent_greeted_by_full_name_about_a_child(state: check.State) -> None:
+    text = ("Dear Rebeca Oyelaran,\n\nAs part of today's school vaccination clinic, Adam received the following with your "
+            "signed consent:\n- Tdap (Boostrix), left arm\n- MenACWY (MenQuadfi), right arm\n\nSchool Nurse")
+    assert found(state, text)["phi.name"].confidence >= 0.8

@@ -308,17 +308,37 @@ def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
 GREETED_TITLE = regex.compile(r"(?i:dear|hi|hello)\ (?i:mr|mrs|ms|miss|mx)\.?\ (?P<surname>\p{Lu}\p{Ll}+)[ \t]*[,!:\n]",
                               regex.VERSION0)
 _CAPITALISED = regex.compile(r"(?<![\p{L}])\p{Lu}\p{Ll}{2,}(?![\p{L}\-])", regex.VERSION0)
+# a member of staff, not a patient: "our nurse practitioner, Anna Lee", "pharmacist Tom runs ...", "Karen will teach"
+_STAFF_BEFORE = re.compile(r"(?<![a-z])(?:nurse|rn|np|practitioner|pharmacist|therapist|counsel(?:l)?or|coordinator|educator"
+                           r"|instructor|teacher|dietitian|nutritionist|provider|navigator|manager|director|technician"
+                           r"|assistant|receptionist|colleague|coworker|co-worker),?\ $")
+_STAFF_AFTER = re.compile(r",?\ (?:will\ (?:teach|lead|run|host|present|cover|call|see|be\ (?:teaching|leading|covering))"
+                          r"|teaches|leads|runs|hosts|specializes|specialises|presents|covers|is\ (?:our|a|the)\ (?:new\ )?"
+                          r"(?:nurse|pharmacist|therapist|educator|coordinator|provider|dietitian))\b")
+
+
+def _staff(lower: str, s: int, e: int) -> bool:
+    """The name at s..e is a member of staff by the role before it or what it does after it."""
+    return _STAFF_BEFORE.search(lower, max(0, s - 24), s) is not None or _STAFF_AFTER.match(lower, e) is not None
+
+
+# "Dear Rebeca Souza,\n\n... Adam received the following with your signed consent: Tdap": a parent by full name
+GREETED_FULL = regex.compile(r"(?i:dear|hi|hello)\ (?P<first>\p{Lu}\p{Ll}+)\ (?P<surname>\p{Lu}\p{Ll}+)[ \t]*[,!:\n]",
+                             regex.VERSION0)
 
 
 def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signed: identifiers.SignOff) -> None:
-    """A given name (not the greeted surname) in the opening of a letter greeting a parent by title,
-    with health information on its paragraph at the titled bar: the person the letter is about."""
-    m = _opening_greeting(text, lower, GREETED_TITLE)
-    if m is None:
+    """A given name (not the greeted person's, not a doctor's) in the opening of a letter greeting a parent
+    by title or by full name, with health information on its paragraph at the titled bar: the person the
+    letter is about (not a benefits letter)."""
+    m = _opening_greeting(text, lower, GREETED_TITLE) or _opening_greeting(text, lower, GREETED_FULL)
+    if m is None or _COVERAGE.search(lower, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
         return
+    greeted_words = {m.group("surname"), m.groupdict().get("first")}
     tried = 0
     for w in _CAPITALISED.finditer(text, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
-        if w.group() == m.group("surname") or not given_names.given(w.group()) or signed.below(w.start()):
+        if w.group() in greeted_words or not given_names.given(w.group()) or signed.below(w.start()) or \
+                _DOCTOR_BEFORE.search(lower, max(0, w.start() - 10), w.start()) or _staff(lower, w.start(), w.end()):
             continue
         tried += 1
         if stated(health_of(*paragraph_window(lower, w.start(), w.end(), GIVEN_BEFORE, GIVEN_WINDOW)), True):
@@ -384,6 +404,15 @@ _PROPER_AFTER = regex.compile(r"\ \p{Lu}", regex.VERSION0)
 _PLACE_BEFORE = re.compile(r"(?<![a-z])(?:in|at|from|near|to|of|via|for) $")
 _NOT_PERSON_BEFORE = re.compile(r"(?:(?<![a-z])(?:in|at|from|near|to|of|via)|(?:positive|negative) for|\d) $")
 _NUMBER_AFTER = re.compile(r":? ?\d")
+def _leads_a_firm(word: str, text: str) -> bool:
+    """The text also writes `word` before a capitalised English word ("Enron Global LNG"): a firm's,
+    a place's or a product's name, not a person's (whose surname English does not write: "Favian Rangel")."""
+    for m in regex.finditer(regex.escape(word) + r"\ (\p{Lu}\p{Ll}+)", text):
+        if given_names.zipf(m.group(1).lower()) >= given_names.RARE and not given_names.given(m.group(1)):
+            return True
+    return False
+
+
 MENTION_TEXT = 4000   # a text this short (a note, a message) is about one person; longer ones are not read so
 MAX_MENTIONS = 4      # paragraphs read per text for such words
 MENTION_PARAGRAPH = 600   # characters of a paragraph read, at most (around the word when it is longer)
@@ -438,7 +467,7 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
         if not (spoken[key] or owns) or signed.below(s) or any(_clinical_word(w.lower()) for w in m_name.split()) or \
                 (" " not in m_name and _NAMED_THING.match(lower, e)):
             continue   # no one person spoken of on the paragraph nor a possession of the word's; a clinical word
-        if _DOCTOR_BEFORE.search(lower, max(0, s - 10), s) or lower.endswith(("nurse ", "rn ", "np "), max(0, s - 8), s) or \
+        if _DOCTOR_BEFORE.search(lower, max(0, s - 10), s) or _staff(lower, s, e) or \
                 _provider_or_place(m_name, text, e) or _AFTER_MENTION_NOT.match(lower, e) or _EPONYM.match(lower, e):
             continue
         if key not in read:
@@ -449,8 +478,7 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
         if signals is None or _names_a_term(lower[s:e], signals) or not (spoken[key] or _owns_health(lower, e, signals)) or \
                 not _specific(signals) or (not owns and _term_follows(lower, e, signals)):
             continue   # ("Transthoracic echocardiogram": the word leads the term it qualifies)
-        if stated(signals, True) and (" " in m_name or not regex.search(regex.escape(m_name) + r"\ \p{Lu}", text)):
-            # (a word the text also writes leading a longer proper name, "Enron Global LNG", names a firm)
+        if stated(signals, True) and (" " in m_name or not _leads_a_firm(m_name, text)):
             hits.append(Hit("name", m_name, s, e, 0.6, "heading"))
             return
 
