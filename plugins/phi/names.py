@@ -261,6 +261,15 @@ def greeted(text: str, lower: str) -> set[str]:
 _YOUR = re.compile(r"(?<![a-z])(?:your (?!patients?\b|practice|clinic|team|staff|office|organi[sz]ation|employees|members"
                    r"|providers|colleagues|customers|company|facility|community|family)"
                    r"|you (?:tested|were|have been|are being) (?:positive|negative|diagnosed|seen|treated|admitted|discharged))")
+_VISITED = re.compile(r"(?<![a-z])(?:visit|visits|seen|admitted|discharged|appointment|appt)(?![a-z])|\d{1,2}/\d{1,2}")
+
+
+def _benefits_letter(lower: str, lo: int, hi: int) -> bool:
+    """lower[lo:hi] tells what a plan covers (coverage, enrollment, HSA) and of no visit or date of the
+    person's: a benefits letter, not a bill for "your ED visit on 8/12" that went to the deductible."""
+    return _COVERAGE.search(lower, lo, hi) is not None and _VISITED.search(lower, lo, hi) is None
+
+
 _COVERAGE = re.compile(r"(?<![a-z])(?:covers?|covered|coverage|benefits?|enroll(?:ment|ed)?|open enrollment|eligible"
                        r"|eligibility|premiums?|deductibles?|hsa|fsa|wellness program|health plan)(?![a-z])")
 GREETED_ALONE = regex.compile(r"(?i:dear|hi|hello)\ (?P<name>(?P<first>\p{Lu}\p{Ll}+)(?:\ \p{Lu}\p{Ll}+)?)[ \t]*[,!:\n]",
@@ -289,7 +298,7 @@ def second_person(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
                          any(given_names.zipf(w.lower()) < given_names.RARE for w in m.group("name").split())):
         return   # a census given name, or a word English does not write ("Hi Sieuwerd,", "Hello Jens Kreutzmann,")
     lo, hi = m.end(), min(len(text), m.end() + TOLD_WINDOW)
-    if _COVERAGE.search(lower, lo, hi):
+    if _benefits_letter(lower, lo, hi):
         return   # a benefits or enrollment letter tells what a plan covers, not the person's health
     for n, y in enumerate(_YOUR.finditer(lower, lo, hi)):
         if n >= 3:
@@ -332,7 +341,7 @@ def greeted_family(text: str, lower: str, health_of: HealthOf, hits: list[Hit], 
     by title or by full name, with health information on its paragraph at the titled bar: the person the
     letter is about (not a benefits letter)."""
     m = _opening_greeting(text, lower, GREETED_TITLE) or _opening_greeting(text, lower, GREETED_FULL)
-    if m is None or _COVERAGE.search(lower, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
+    if m is None or _benefits_letter(lower, m.end(), min(len(text), m.end() + TOLD_WINDOW)):
         return
     greeted_words = {m.group("surname"), m.groupdict().get("first")}
     tried = 0
