@@ -415,3 +415,26 @@ def test_a_parent_greeted_by_full_name_about_a_child(state: check.State) -> None
     text = ("Dear Rebeca Oyelaran,\n\nAs part of today's school vaccination clinic, Adam received the following with your "
             "signed consent:\n- Tdap (Boostrix), left arm\n- MenACWY (MenQuadfi), right arm\n\nSchool Nurse")
     assert found(state, text)["phi.name"].confidence >= 0.8
+
+
+@pytest.mark.parametrize("text", [
+    "La Sra. Oyelaran no puede venir el martes. She's 28 wks and due for the 1-hr glucose test + Tdap, metformin 500 mg.",
+    "Le escribo por mi mamá Vilma Oyelaran. Tiene diabetes y se le acabó la insulina Lantus ayer.",
+    "4W for 1pm huddle:\nrm 12 Szczepanik - s/p lap chole POD1, on metformin 500 mg, ready for DC\nrm 14 empty",
+    "Hi team,\n\nMember Tomasz Zdravkovic (PQX392166105) was admitted 11/20 for DKA, A1c 13.4, insulin affordability.",
+    "Can you move Layla Oyelaran's Thursday session? Her Lexapro isn't cutting it, they're talking about adding Wellbutrin.",
+])
+def test_spanish_titles_and_relatives_rooms_members_and_two_brands(state: check.State, text: str) -> None:
+    assert found(state, text)["phi.name"].confidence >= 0.8, text[:50]
+
+
+def test_a_veterinary_practices_mail_is_no_phi(state: check.State) -> None:
+    text = ("Hi Cettina Oyelaran,\n\nBella did great in her TPLO surgery today! Meds: carprofen 75mg BID, gabapentin 100mg "
+            "q8-12h for pain. Strict crate rest for 8 weeks.\n\nDr. Dolgorukova, DVM\nMaple Grove Animal Hospital")
+    f = found(state, text)
+    assert "phi.health_context" not in f or f["phi.health_context"].confidence < 0.8
+
+
+def test_a_dentists_canine_is_a_tooth_not_a_veterinary_practice(state: check.State) -> None:
+    text = "Patient: Jane Roe\nDOB 03/14/1962\nExtraction of the upper left canine; amoxicillin 500 mg TID for 7 days."
+    assert found(state, text)["phi.health_context"].confidence >= 0.8

@@ -262,6 +262,8 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
             if _decided(aggs, signals, state.decide_after):
                 stopped = True
                 break
+    if not signals.empty and signals.confidence() >= 0.8 and _veterinary(message):
+        signals = health.HealthSignals(cues={"veterinary"})   # an animal's health: no one's PHI (HIPAA covers people)
     if not signals.empty and signals.confidence() >= 0.8:
         _promote_headings(aggs)
     findings = [_finding(kind, aggs[kind], stopped) for kind in ORDER if kind in aggs]
@@ -283,6 +285,24 @@ def inspect_message(message: Message, state: State, deadline: float | None = Non
                 findings.append(Finding("recipient.freemail", recipient=rcpt, where=("envelope",),
                                         detail="personal free-mail domain"))
     return findings
+
+
+# a veterinary practice's mail: its patients are animals, their owners' names beside them no PHI
+_VETERINARY = re.compile(r"(?<![a-z])(?:dvm|vmd|veterinar(?:y|ian)|animal (?:hospital|clinic|medical center)|pet hospital"
+                         r"|(?:feline|canine) (?:health|clinic|hospital|medicine|center)"
+                         r"|feline|canine|spay(?:ed)?|neuter(?:ed)?|crate rest|e-collar|litter box)(?![a-z])")
+
+
+def _veterinary(message: Message) -> bool:
+    """A veterinary practice names itself ("DVM", "Maple Grove Animal Hospital", "veterinary"), or two of its
+    words stand in the message's text ("feline" and "spayed"; a dentist's "canine" alone is a tooth)."""
+    found: set[str] = set()
+    for view in message.texts():
+        for m in _VETERINARY.finditer(view.lower[:200_000]):
+            found.add(m.group())
+            if len(found) >= 2 or m.group().startswith(("animal", "pet hospital", "veterinar", "dvm", "vmd")) or " " in m.group():
+                return True
+    return False
 
 
 def _patient_seen(aggs: dict[str, _Agg]) -> bool:

@@ -358,8 +358,10 @@ class HealthSignals:
             return 0.95
         if self.strong or (stated and (specific or words)):
             return 0.9
+        weak_drugs = sum(1 for k in self.terms.values() if k == "medication_weak")
         if stated or specific >= 2 or any(k in ("condition", "medication", "procedure") for k in self.terms.values()) \
-                or words >= 2 or (words and distinct >= 2):
+                or words >= 2 or (words and distinct >= 2) or weak_drugs >= 2:
+            # (two brand names side by side, "Lexapro ... adding Wellbutrin", are each other's health information)
             return 0.8
         if distinct == 1 and self.cues:
             return 0.7

@@ -294,6 +294,19 @@ QUOTE_HEADER = re.compile(r"^[ \t>]*(?:from:[ \t]|-{2,}[ \t]*(?:original|forward
 MAX_BOUNDARIES = 64   # sign-offs and quote headers looked at per text
 
 
+_RULE_LINE = re.compile(r"[ \t]*(?:--|_{3,}|-{3,})[ \t]*$")
+SIGNATURE_LINE = 100   # a signature's lines are short; a rule above a longer line separates a pasted note
+
+
+def _prose_follows(text: str, m: re.Match[str]) -> bool:
+    """A rule line ("-----") with a line of prose below it: a forwarded or pasted note, no signature."""
+    if not _RULE_LINE.match(m.group()):
+        return False
+    nxt = text[m.end():m.end() + 600].lstrip("\n")
+    line = nxt.split("\n", 1)[0]
+    return len(line) > SIGNATURE_LINE
+
+
 class SignOff:
     """Where a text's sign-off lines ("Regards,", "-- ") start, looked for at the first question: what
     stands below one, up to the next quoted or forwarded message's header ("From: ...", "On ... wrote:"),
@@ -306,7 +319,8 @@ class SignOff:
     def below(self, s: int) -> bool:
         """`s` is at or below a sign-off, before the next quoted message's header."""
         if self._bounds is None:
-            marks = [2 * m.start() for m in itertools.islice(SIGN_OFF.finditer(self._text), MAX_BOUNDARIES)]
+            marks = [2 * m.start() for m in itertools.islice(SIGN_OFF.finditer(self._text), MAX_BOUNDARIES)
+                     if not _prose_follows(self._text, m)]
             marks += [2 * m.start() + 1 for m in itertools.islice(QUOTE_HEADER.finditer(self._text), MAX_BOUNDARIES)]
             self._bounds = sorted(marks)
         i = bisect.bisect_right(self._bounds, 2 * s) - 1

@@ -41,7 +41,7 @@ _LAST_FIRST_CAPS = r"\p{Lu}{2,}(?:[\-']\p{Lu}+)?,\ ?\p{Lu}{2,}(?:\ \p{Lu}\.?)?(?
 _TRIGGER = re.compile(r"patient|pt\b|name|re\b|dear |client|resident|member|beneficiary|insured"
                       r"|dob|d\.o\.b|born|date of birth|y/o|yo\b|year-old|age \d|mrn|ssn|mbi\b|acct\b")
 # A title before a name, in a pass of its own that stops after MAX_TITLED ("Dear Mr." is the letter's).
-_TITLE = re.compile(r"mrs?\.? |ms\.? |miss |mx\. ")
+_TITLE = re.compile(r"mrs?\.? |ms\.? |miss |mx\. |sra\. |srta\. ")   # (and Spanish: "la Sra. Shishani")
 LABELLED = regex.compile(  # "Patient: Jane Roe", "Name - Roe, Jane", "our patient Jane Roe"
     r"(?i:(?P<kw>patient(?:'s)?(?:\ name)?|pt\.?(?:\ name)?|beneficiary(?:\ name)?|insured(?:\ name)?|member\ name|"
     r"member|resident|"
@@ -52,7 +52,7 @@ _DOCTOR_BEFORE = re.compile(r"(?:dr\.?|doctor|drs\.?) $")   # "Dr. Jane Roe": a 
 PT_SURNAME = regex.compile(r"(?i:pt|patient)\.?\ (?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,})(?![\p{L}\-])", regex.VERSION0)
 # "Ms. Maria Gonzalez", "Mrs. Gonzalez", a hurried "mrs Lennox": a person by title (read in the case it is
 # written: "MS Office" is none)
-HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms)\.?\ (?P<name>" + _NAME +
+HONORIFIC = regex.compile(r"(?:Mrs|Mr|Ms|Miss|Mx|mrs|mr|ms|Sra|Srta)\.?\ (?P<name>" + _NAME +
                           r"|(?:Mc|Mac|O')?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
                           r"(?![\p{L}\-])", regex.VERSION0)
 # A person right before a date ("RE: Araujo, Matheus 2011-03-24", "Is this Matheus Araujo (3/24/11)?"):
@@ -128,8 +128,10 @@ _LEAD = re.compile(r"(?:for|on|this is|my name is|it's|its|she's|he's) ")
 _SENTENCE_END = re.compile(r"[ \t]*(?:[.,!;]|\n|$)")
 _LIST_AFTER = regex.compile(r",\s*(?:and\ )?\p{Lu}\p{Ll}+\ \p{Lu}", regex.VERSION0)   # ", Randy Quaid": another name
 # "my son Rebecca", "my dad Favian Rangel": a relative the writer names, by any name (the relation says person)
-_RELATIVE = re.compile(r"(?:my|her|his|our|their|your) (?:son|daughter|husband|wife|mother|father|mom|dad|child|baby"
-                       r"|brother|sister|grandson|granddaughter|grandmother|grandfather|partner),? ")
+_RELATIVE = re.compile(r"(?:(?:my|her|his|our|their|your) (?:son|daughter|husband|wife|mother|father|mom|dad|child|baby"
+                       r"|brother|sister|grandson|granddaughter|grandmother|grandfather|partner)"
+                       r"|(?:mi|su|mis|sus) (?:mam\u00e1|mama|madre|pap\u00e1|papa|padre|hijo|hija|esposo|esposa|abuela|abuelo"
+                       r"|hermano|hermana|nieto|nieta)),? ")   # (and as Spanish-speaking families write: "mi mamá Vilma Holm")
 RELATIVE_NAME = regex.compile(r"(?P<name>\p{Lu}\p{Ll}+(?:\ (?:Mc|Mac|O'|De|Van|Le)?\p{Lu}\p{Ll}[\p{L}'\-]*)?)(?![\p{L}\-])",
                               regex.VERSION0)
 # "CT A/P on Mordvinova, Cleopatra (12288903) ...": an EHR's "Last, First (record number)", by any name
@@ -180,6 +182,9 @@ _GREETING_AT = Anchored(_GREETING)
 _RELATIVE_AT = Anchored(_RELATIVE)
 _LABEL_AT = Anchored(_LABEL)
 _AGE_UNIT_AT = Anchored(_AGE_UNIT)
+# a census or handoff line led by the room: "rm 12 Nishiyama - s/p lap chole", "Bed 4: Ito, 64M"
+_ROOM_FIRST = regex.compile(r"(?i:rm|room|bed)\ ?\d{1,4}[A-Za-z]?:?\ (?:-\ )?(?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}"
+                            r"(?:,?\ \p{Lu}\p{Ll}+)?)(?=\ [\-\u2013]|,|:|\ \(|\ \d)", regex.VERSION0)
 # a person by age and sex as census rows and handoffs write them ("Umkhayev 78F", "Ito 64 M"): not a temperature
 _AGE_SEX = re.compile(r"(?<![\w.,/])\d{1,3} ?[MF](?![\w/])")
 # an inpatient by the bed or room they lie in: "Souza in bed 7", "Gairbekov in 412", "Ito in rm 5B"
@@ -399,6 +404,18 @@ def _specific(signals: HealthSignals) -> bool:
     return bool(signals.strong) or any(not k.endswith("_weak") and k != "clinical_word" for k in signals.terms.values())
 
 
+_ON_BEFORE = re.compile(r"(?:on|for) $")
+
+
+def _tested_on(lower: str, s: int, signals: HealthSignals) -> bool:
+    """A health term stands right before "on"/"for" and the word at `s`: "the STAT troponin + BMP on
+    Zetticci", "CT chest on Kloz" (a test of that person)."""
+    if not _ON_BEFORE.search(lower, max(0, s - 4), s):
+        return False
+    before = lower[max(0, s - 44):s - 3]
+    return any(before.rstrip(" +,&").endswith(term) for term in signals.terms)
+
+
 def _term_follows(lower: str, e: int, signals: HealthSignals) -> bool:
     """A health term of `signals` starts right after the word ending at `e`."""
     after = lower[e + 1:e + 40]
@@ -484,7 +501,8 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
                 return
             read[key] = health_of(*key)
         signals = read[key]
-        if signals is None or _names_a_term(lower[s:e], signals) or not (spoken[key] or _owns_health(lower, e, signals)) or \
+        if signals is None or _names_a_term(lower[s:e], signals) or \
+                not (spoken[key] or _owns_health(lower, e, signals) or _tested_on(lower, s, signals)) or \
                 not _specific(signals) or (not owns and _term_follows(lower, e, signals)):
             continue   # ("Transthoracic echocardiogram": the word leads the term it qualifies)
         if stated(signals, True) and (" " in m_name or not _leads_a_firm(m_name, text)):
@@ -834,6 +852,12 @@ class NameFinder:
                 if aged is not None and aged.group("name").split()[0] not in _NOT_NAMES and \
                         not _PLACE_BEFORE.search(lower, max(0, aged.start() - 14), aged.start()):   # "for Houston 78F"
                     take(aged, strict=True)
+            for r in _ROOM_FIRST.finditer(text):   # "rm 12 Nishiyama - s/p lap chole POD1": a census line by room
+                clock.tick()
+                if len(hits) >= MAX_GIVEN:
+                    break
+                if r.group("name").split()[0] not in _NOT_NAMES and line_start(lower, r.start()):
+                    take(r, strict=True)
             for b in _BED_AT.finditer(lower, lower):   # "Souza in bed 7 pulled her picc": a patient by where they lie
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
@@ -906,7 +930,7 @@ class NameFinder:
                     continue
                 if not before or before[-1] not in _POSSESSIVE:
                     # "Patient Maria Gonzalez" heading its line, as a form prints it (not "Patient Portal Message")
-                    if line_start(lower, p) and m.group("sep") == " " and label in ("patient", "pt", "pt.") and \
+                    if line_start(lower, p) and m.group("sep") == " " and label in ("patient", "pt", "pt.", "member") and \
                             m.group("name").split()[0] not in _PATIENT_COMPOUNDS and \
                             not _provider_or_place(m.group("name"), text, e):
                         hits.append(Hit("name", m.group("name"), s, e, 0.6, "heading"))

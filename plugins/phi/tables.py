@@ -34,7 +34,7 @@ _HEADER_WORDS = re.compile(
     r"|medical record(?: number| no\.?| #)?|chart(?: number| no\.?| #)?|patient id|ssn|social security(?: number)?"
     r"|member id|subscriber id|member #|policy(?: number| no\.?| #)?|insurance id|medicaid(?: id)?|mbi|medicare(?: id| number)?"
     r"|account(?: number| no\.?| #)?|acct(?: no\.?| #)?|phone|home phone|cell|diagnos[ie]s|dx|icd(?:-?10)?|condition"
-    r"|medications?|meds|rx|allergies|procedure|reason for visit|visit reason|admit date|discharge date"
+    r"|medications?|meds|rx|drugs?|allergies|procedure|reason for visit|visit reason|admit date|discharge date"
     r"|health plan(?: id| number| no\.?| #)?|guarantor|insured)(?![a-z])")
 # header words tried only where a literal opening stands (prefilter.py: one Aho-Corasick pass, the same matches)
 _HEADER_WORDS_AT = Anchored(_HEADER_WORDS)
@@ -66,7 +66,7 @@ def _kind(header_cell: str) -> str | None:
 
 
 # a health column, qualified or not ("primary_dx", "admitting diagnosis", "reason for visit")
-_HEALTH_COLUMN = re.compile(r"(?:[a-z]+ ){0,2}(?:diagnos[ie]s|dx|condition|medications?|meds|rx|allergies|procedure"
+_HEALTH_COLUMN = re.compile(r"(?:[a-z]+ ){0,2}(?:diagnos[ie]s|dx|condition|medications?|meds|rx|drugs?|allergies|procedure"
                             r"|reason for visit|visit reason)")
 
 
