@@ -350,7 +350,7 @@ def _scan_chunk(text: str, lower: str, where: str, state: State, clock: Deadline
     # Pottinger", by a given name, is one)
     headings = where != "subject"
     greeted: set[str] | None = None
-    signed = identifiers.SignOff(text)   # below a sign-off: the writer's own
+    signed = identifiers.SignOff.of(text)   # below a sign-off: the writer's own
     for hit in identifiers.scan(text, state.icd, kw, lower, clock, confirm):
         if hit.keyword == HEADING and not headings:
             continue

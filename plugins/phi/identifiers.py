@@ -312,16 +312,32 @@ class SignOff:
     stands below one, up to the next quoted or forwarded message's header ("From: ...", "On ... wrote:"),
     is the writer's own (a signature's number, a colleague's name); a forwarded patient's words are not."""
 
+    _last: tuple[tuple[str, SignOff], ...] = ()
+    KEEP = 2   # texts whose marks are kept (the view being read and the one before it)
+
     def __init__(self, text: str) -> None:
         self._text = text
         self._bounds: list[int] | None = None   # sorted starts; a sign-off's is even-tagged (2 * pos), a quote's odd
 
+    @classmethod
+    def of(cls, text: str) -> SignOff:
+        """The SignOff of `text`, shared by the check's passes over the same text (its marks read once)."""
+        for seen, signed in cls._last:
+            if seen is text:
+                return signed
+        signed = cls(text)
+        cls._last = ((text, signed), *cls._last[: cls.KEEP - 1])
+        return signed
+
     def below(self, s: int) -> bool:
         """`s` is at or below a sign-off, before the next quoted message's header."""
         if self._bounds is None:
-            marks = [2 * m.start() for m in itertools.islice(SIGN_OFF.finditer(self._text), MAX_BOUNDARIES)
-                     if not _prose_follows(self._text, m)]
-            marks += [2 * m.start() + 1 for m in itertools.islice(QUOTE_HEADER.finditer(self._text), MAX_BOUNDARIES)]
+            text = self._text
+            marks = [2 * m.start() for m in itertools.islice(SIGN_OFF.finditer(text), MAX_BOUNDARIES)
+                     if not _prose_follows(text, m)]
+            # a quote header matters only below a sign-off: looked for from the first one on
+            marks += [2 * m.start() + 1 for m in itertools.islice(QUOTE_HEADER.finditer(text, marks[0] // 2), MAX_BOUNDARIES)] \
+                if marks else []
             self._bounds = sorted(marks)
         i = bisect.bisect_right(self._bounds, 2 * s) - 1
         return i >= 0 and self._bounds[i] % 2 == 0
@@ -336,7 +352,7 @@ def scan(text: str, icd: v.ICD10CM | None = None, kw: Keywords | None = None, lo
     # phone, email and street address go from weak to less weak next to a patient word; most
     # views have none, and then no keyword window is scanned for them at all
     patientish = _PATIENT_WORDS_AT.search(lower, lower) is not None
-    signature_at = SignOff(text).below   # looked for at the first personal-line phone
+    signature_at = SignOff.of(text).below   # looked for at the first personal-line phone
 
     def patient_near(s: int, e: int, before: int) -> bool:
         return patientish and kw.near("patient", s, e, before=before, after=0)

@@ -185,8 +185,10 @@ _AGE_UNIT_AT = Anchored(_AGE_UNIT)
 # a census or handoff line led by the room: "rm 12 Nishiyama - s/p lap chole", "Bed 4: Ito, 64M"
 _ROOM_FIRST = regex.compile(r"(?i:rm|room|bed)\ ?\d{1,4}[A-Za-z]?:?\ (?:-\ )?(?P<name>(?:Mc|Mac|O')?\p{Lu}\p{Ll}{2,}"
                             r"(?:,?\ \p{Lu}\p{Ll}+)?)(?=\ [\-\u2013]|,|:|\ \(|\ \d)", regex.VERSION0)
+_ROOM_AT = Anchored(re.compile(r"(?:rm|room|bed) ?\d"))
 # a person by age and sex as census rows and handoffs write them ("Umkhayev 78F", "Ito 64 M"): not a temperature
 _AGE_SEX = re.compile(r"(?<![\w.,/])\d{1,3} ?[MF](?![\w/])")
+_SEX_LETTER = re.compile(r"[MF](?![\w/])")
 # an inpatient by the bed or room they lie in: "Souza in bed 7", "Gairbekov in 412", "Ito in rm 5B"
 _BED = re.compile(r" in (?:bed|rm|room) ?\d{1,4}[a-z]?\b")
 _BED_AT = Anchored(_BED)
@@ -569,10 +571,7 @@ def signed_writer(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
     sign = identifiers.SIGN_OFF.search(text)
     if sign is None or sign.start() < 40:
         return
-    above = lower[:sign.start()]
-    if len(_FIRST_PERSON.findall(above)) < 2 or _CARE_SOUGHT.search(above) is None or _TO_COLLEAGUES.match(above):
-        return   # ("Hi team, I'm out today with the flu": a colleague's own news, not a patient writing in)
-    m = SIGNED_NAME.match(text, sign.end())
+    m = SIGNED_NAME.match(text, sign.end())   # the name first: most sign-offs are a colleague's signature block
     if m is None or m.end() - sign.end() > SIGNED_REACH:
         return
     words = m.group("name").split()
@@ -580,6 +579,9 @@ def signed_writer(text: str, lower: str, health_of: HealthOf, hits: list[Hit]) -
                                       all(given_names.zipf(w.lower()) < given_names.RARE for w in words)) or \
             _provider_or_place(m.group("name"), text, m.end("name")):
         return
+    above = lower[:sign.start()]
+    if _TO_COLLEAGUES.match(above) or _CARE_SOUGHT.search(above) is None or len(_FIRST_PERSON.findall(above)) < 2:
+        return   # ("Hi team, I'm out today with the flu": a colleague's own news, not a patient writing in)
     signals = health_of(0, sign.start())
     if signals is not None and _specific(signals) and stated(signals) and not _names_a_term(m.group("name").lower(), signals):
         hits.append(Hit("name", m.group("name"), m.start("name"), m.end("name"), 0.6, "heading"))
@@ -725,7 +727,7 @@ class NameFinder:
         the line at the titled bar): a person the mail is about. News and lists name people at a
         line's start too ("Steve Jobs unveil ..."), rarely beside a diagnosis."""
         hits: list[Hit] = []
-        signed = identifiers.SignOff(text)
+        signed = identifiers.SignOff.of(text)
 
         def take(m: Any, strict: bool = False, unlisted: bool = False, before: int = GIVEN_BEFORE) -> None:
             name, s, e = m.group("name"), m.start("name"), m.end("name")
@@ -842,21 +844,28 @@ class NameFinder:
                         (given_names.given(m.group("first")), False)
                     if person:
                         take(m, unlisted=unlisted)
-            for a in _AGE_SEX.finditer(text):   # "401 Umkhayev 78F - CAP, on 2L": a census row's patient by age and sex
+            for x in _SEX_LETTER.finditer(text):   # "401 Umkhayev 78F - CAP, on 2L": a census row's patient by age and sex
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
+                q = x.start() - 1 if text[x.start() - 1:x.start()] == " " else x.start()
+                if not text[q - 1:q].isdigit():
+                    continue   # (the sex letter first, found by a plain scan: 4x a search for the whole pattern)
+                a = _AGE_SEX.search(text, max(0, q - 4), x.end())
+                if a is None:
+                    continue
                 p = a.start() - 1 if text[a.start() - 1:a.start()] == " " else -1
                 p = p - 1 if p > 0 and text[p - 1] == "," else p   # "412 - Tolbert, 78F, CHF exacerbation"
                 aged = BED_NAME.search(text, max(0, p - 40), p) if p > 0 else None
                 if aged is not None and aged.group("name").split()[0] not in _NOT_NAMES and \
                         not _PLACE_BEFORE.search(lower, max(0, aged.start() - 14), aged.start()):   # "for Houston 78F"
                     take(aged, strict=True)
-            for r in _ROOM_FIRST.finditer(text):   # "rm 12 Nishiyama - s/p lap chole POD1": a census line by room
+            for o in _ROOM_AT.finditer(lower, lower):   # "rm 12 Nishiyama - s/p lap chole POD1": a census line by room
                 clock.tick()
                 if len(hits) >= MAX_GIVEN:
                     break
-                if r.group("name").split()[0] not in _NOT_NAMES and line_start(lower, r.start()):
+                r = _ROOM_FIRST.match(text, o.start())
+                if r is not None and r.group("name").split()[0] not in _NOT_NAMES and line_start(lower, r.start()):
                     take(r, strict=True)
             for b in _BED_AT.finditer(lower, lower):   # "Souza in bed 7 pulled her picc": a patient by where they lie
                 clock.tick()
@@ -978,7 +987,7 @@ class NameFinder:
         DOB as well, the patient (0.85), else a person the mail is about (HEADING). A PERSON alone, or
         beside the word "patient" in news or a thank-you ("be patient with Jane Roe"), decides nothing."""
         out: list[Hit] = []
-        signed = identifiers.SignOff(text)
+        signed = identifiers.SignOff.of(text)
         doc = self.nlp(text[: self.max_chars])
         for ent in doc.ents:
             words = ent.text.split()
