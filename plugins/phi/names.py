@@ -844,25 +844,27 @@ class NameFinder:
                         (given_names.given(m.group("first")), False)
                     if person:
                         take(m, unlisted=unlisted)
+            tries = 0
             for x in _SEX_LETTER.finditer(text):   # "401 Umkhayev 78F - CAP, on 2L": a census row's patient by age and sex
                 clock.tick()
-                if len(hits) >= MAX_GIVEN:
-                    break
+                if len(hits) >= MAX_GIVEN or tries >= MAX_GIVEN:
+                    break   # (a text of a million "12M" decides nothing more after MAX_GIVEN of them)
                 q = x.start() - 1 if text[x.start() - 1:x.start()] == " " else x.start()
                 if not text[q - 1:q].isdigit():
                     continue   # (the sex letter first, found by a plain scan: 4x a search for the whole pattern)
                 a = _AGE_SEX.search(text, max(0, q - 4), x.end())
                 if a is None:
                     continue
+                tries += 1
                 p = a.start() - 1 if text[a.start() - 1:a.start()] == " " else -1
                 p = p - 1 if p > 0 and text[p - 1] == "," else p   # "412 - Tolbert, 78F, CHF exacerbation"
                 aged = BED_NAME.search(text, max(0, p - 40), p) if p > 0 else None
                 if aged is not None and aged.group("name").split()[0] not in _NOT_NAMES and \
                         not _PLACE_BEFORE.search(lower, max(0, aged.start() - 14), aged.start()):   # "for Houston 78F"
                     take(aged, strict=True)
-            for o in _ROOM_AT.finditer(lower, lower):   # "rm 12 Nishiyama - s/p lap chole POD1": a census line by room
+            for n, o in enumerate(_ROOM_AT.finditer(lower, lower)):   # "rm 12 Nishiyama - s/p lap chole": a census line
                 clock.tick()
-                if len(hits) >= MAX_GIVEN:
+                if len(hits) >= MAX_GIVEN or n >= MAX_GIVEN:
                     break
                 r = _ROOM_FIRST.match(text, o.start())
                 if r is not None and r.group("name").split()[0] not in _NOT_NAMES and line_start(lower, r.start()):
