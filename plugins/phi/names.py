@@ -415,7 +415,7 @@ def _tested_on(lower: str, s: int, signals: HealthSignals) -> bool:
     if not _ON_BEFORE.search(lower, max(0, s - 4), s):
         return False
     before = lower[max(0, s - 44):s - 3]
-    return any(before.rstrip(" +,&").endswith(term) for term in signals.terms)
+    return any(term in before for term in signals.terms)   # ("troponin + BMP on X": the test may lead a list)
 
 
 def _term_follows(lower: str, e: int, signals: HealthSignals) -> bool:
@@ -517,7 +517,8 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
 # named again in a short text whose paragraph there holds specific health information at the titled bar
 _TOPIC = regex.compile(r"(?:(?:\ [\-\u2013:]|\ on|\ re:?|\ for|\ of)\ (?P<after>\p{L}[\p{L}'\-]{2,})"
                        r"(?:\ (?P<last>\p{L}[\p{L}'\-]{2,}))?(?:\ *$|\ [\-\u2013(])"
-                       r"|^(?:(?i:re|fw|fwd):\ )*(?P<lead>\p{Lu}[\p{Ll}'\-]{2,})(?:'s|\ [\-\u2013:]))", regex.VERSION0)
+                       r"|^(?:(?i:re|fw|fwd):\ )*(?P<lead>\p{Lu}[\p{Ll}'\-]{2,})(?:\ (?P<lead2>\p{Lu}[\p{Ll}'\-]{2,}))?"
+                       r"(?:'s|\ [\-\u2013:]))", regex.VERSION0)   # ("Caitlin Lennox - VL")
 TOPIC_RARE = 4.0   # a subject's word English writes less than once in 10,000 words ("Lennox" 3.2, "Jens" 3.0)
 
 
@@ -530,7 +531,7 @@ def subject_named(text: str, lower: str, health_of: HealthOf, hits: list[Hit], s
     words = []
     cased = subject != subject.lower()   # a subject written in capitals and small letters names a person capitalised
     for m in _TOPIC.finditer(subject[:200]):
-        for w in (m.group("after"), m.group("last"), m.group("lead")):
+        for w in (m.group("after"), m.group("last"), m.group("lead"), m.group("lead2")):
             if w and (w[0].isupper() or not cased) and w.title() not in _NOT_NAMES and \
                     (given_names.given(w) or given_names.zipf(w.lower()) < TOPIC_RARE) and \
                     not _clinical_word(w.lower()) and not _ENGLISH_ENDING.search(w.lower()):
@@ -862,9 +863,9 @@ class NameFinder:
                 if aged is not None and aged.group("name").split()[0] not in _NOT_NAMES and \
                         not _PLACE_BEFORE.search(lower, max(0, aged.start() - 14), aged.start()):   # "for Houston 78F"
                     take(aged, strict=True)
-            for n, o in enumerate(_ROOM_AT.finditer(lower, lower)):   # "rm 12 Nishiyama - s/p lap chole": a census line
+            for tried, o in enumerate(_ROOM_AT.finditer(lower, lower)):   # "rm 12 Nishiyama - s/p lap chole": a census line
                 clock.tick()
-                if len(hits) >= MAX_GIVEN or n >= MAX_GIVEN:
+                if len(hits) >= MAX_GIVEN or tried >= MAX_GIVEN:
                     break
                 r = _ROOM_FIRST.match(text, o.start())
                 if r is not None and r.group("name").split()[0] not in _NOT_NAMES and line_start(lower, r.start()):
