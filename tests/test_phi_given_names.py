@@ -292,6 +292,7 @@ def test_a_quoted_sender_line_is_read_only_from_its_own_start(state: check.State
     "Reminder that Oyelaran's EpiPen in the nurse's office expired last month. With the peanut allergy we need a new "
     "one before the field trip.",
     "Path on Sigrun Halvorsen back: melanoma in situ, margins involved. I'll call her tomorrow to set up the WLE.",
+    "courier never came. the STAT troponin 2.1 + BMP on Zetticci is still in the fridge, metoprolol held. ED is waiting",
 ])
 def test_a_person_a_short_note_tells_of_by_a_word_english_does_not_write(state: check.State, text: str) -> None:
     f = found(state, text)

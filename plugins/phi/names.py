@@ -389,9 +389,11 @@ def _clinical_word(word: str) -> bool:
 # "Shimada histology", "Alzheimer type"), a word leading a phrase ("Empiric therapy"), not a person
 _NAMED_THING = re.compile(r"(?:'s)? (?:type|histology|classification|criteria|stage|grade|scissors|forceps|clamp|retractor"
                           r"|position|incision|suture|stitch|catheter|tube|needle|therapy|coverage|fracture|repair|technique"
-                          r"|approach|method|rule|index|reflex|phenomenon|lesion|node|nodes|cell|cells|line|lines|cannula|tube|stent|valve"
+                          r"|approach|method|rule|index|reflex|phenomenon|lesion|node|nodes|cell|cells|line|lines|cannula|stent|valve"
                           r"|graft|implant|device|pump|drops|eyedrops|solution|cream|ointment|tablets?|capsules?"
                           r"|\d+(?:\.\d+)?\ ?(?:mg|mcg|g|ml|units?|%))\b")   # ("Lutein 20 mg": a drug)
+
+
 def _owns_health(lower: str, e: int, signals: HealthSignals) -> bool:
     """The word ending at `e` owns a health term of `signals`: "Alberico's EpiPen", "Favian's Parkinson's"."""
     if not lower.startswith("'s ", e):
@@ -432,6 +434,8 @@ _PROPER_AFTER = regex.compile(r"\ \p{Lu}", regex.VERSION0)
 _PLACE_BEFORE = re.compile(r"(?<![a-z])(?:in|at|from|near|to|of|via|for) $")
 _NOT_PERSON_BEFORE = re.compile(r"(?:(?<![a-z])(?:in|at|from|near|to|of|via)|(?:positive|negative) for|\d) $")
 _NUMBER_AFTER = re.compile(r":? ?\d")
+
+
 def _leads_a_firm(word: str, text: str) -> bool:
     """The text also writes `word` before a capitalised English word ("Enron Global LNG"): a firm's,
     a place's or a product's name, not a person's (whose surname English does not write: "Favian Rangel")."""
@@ -492,9 +496,10 @@ def mentioned(text: str, lower: str, health_of: HealthOf, hits: list[Hit], signe
         if key not in spoken:
             spoken[key] = _ONE_PERSON.search(lower, *key) is not None
         owns = lower.startswith("'s ", e)
-        if not (spoken[key] or owns) or signed.below(s) or any(_clinical_word(w.lower()) for w in m_name.split()) or \
-                (" " not in m_name and _NAMED_THING.match(lower, e)):
-            continue   # no one person spoken of on the paragraph nor a possession of the word's; a clinical word
+        tested = _ON_BEFORE.search(lower, max(0, s - 4), s) is not None   # ("troponin + BMP on Zetticci")
+        if not (spoken[key] or owns or tested) or signed.below(s) or any(_clinical_word(w.lower()) for w in m_name.split()) \
+                or (" " not in m_name and _NAMED_THING.match(lower, e)):
+            continue   # no one person spoken of on the paragraph, no possession or test of the word's; a clinical word
         if _DOCTOR_BEFORE.search(lower, max(0, s - 10), s) or _staff(lower, s, e) or \
                 _provider_or_place(m_name, text, e) or _AFTER_MENTION_NOT.match(lower, e) or _EPONYM.match(lower, e):
             continue
