@@ -394,12 +394,15 @@ _NAMED_THING = re.compile(r"(?:'s)? (?:type|histology|classification|criteria|st
                           r"|\d+(?:\.\d+)?\ ?(?:mg|mcg|g|ml|units?|%))\b")   # ("Lutein 20 mg": a drug)
 
 
+def _term_at(lower: str, p: int, signals: HealthSignals) -> bool:
+    """A health term of `signals` starts at `p`."""
+    after = lower[p:p + 40]
+    return any(after.startswith(term) for term in signals.terms)
+
+
 def _owns_health(lower: str, e: int, signals: HealthSignals) -> bool:
     """The word ending at `e` owns a health term of `signals`: "Alberico's EpiPen", "Favian's Parkinson's"."""
-    if not lower.startswith("'s ", e):
-        return False
-    after = lower[e + 3:e + 40]
-    return any(after.startswith(term) for term in signals.terms)
+    return lower.startswith("'s ", e) and _term_at(lower, e + 3, signals)
 
 
 def _specific(signals: HealthSignals) -> bool:
@@ -422,8 +425,7 @@ def _tested_on(lower: str, s: int, signals: HealthSignals) -> bool:
 
 def _term_follows(lower: str, e: int, signals: HealthSignals) -> bool:
     """A health term of `signals` starts right after the word ending at `e`."""
-    after = lower[e + 1:e + 40]
-    return lower.startswith(" ", e) and any(after.startswith(term) for term in signals.terms)
+    return lower.startswith(" ", e) and _term_at(lower, e + 1, signals)
 
 
 # news of a public figure's health ("former senator Oyelaran's melanoma"): no patient of the sender's
@@ -431,8 +433,9 @@ _PUBLIC_FIGURE = re.compile(r"(?<![a-z])(?:senator|president|governor|mayor|cong
                             r"|rapper|star|ceo|king|queen|prince|princess|pope|minister|coach|quarterback|pitcher)\s+$")
 _ENGLISH_ENDING = re.compile(r"(?:ing|ly|ed|ment|tion|ness|able|ible)$")
 _PROPER_AFTER = regex.compile(r"\ \p{Lu}", regex.VERSION0)
-_PLACE_BEFORE = re.compile(r"(?<![a-z])(?:in|at|from|near|to|of|via|for) $")
-_NOT_PERSON_BEFORE = re.compile(r"(?:(?<![a-z])(?:in|at|from|near|to|of|via)|(?:positive|negative) for|\d) $")
+_PLACES = "in|at|from|near|to|of|via"   # a place's prepositions ("in Las Cruces", "for Houston 78F")
+_PLACE_BEFORE = re.compile(rf"(?<![a-z])(?:{_PLACES}|for) $")
+_NOT_PERSON_BEFORE = re.compile(rf"(?:(?<![a-z])(?:{_PLACES})|(?:positive|negative) for|\d) $")
 _NUMBER_AFTER = re.compile(r":? ?\d")
 
 
